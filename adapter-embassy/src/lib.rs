@@ -1,0 +1,106 @@
+//! [`steadfast`]'s clock seam on embassy: [`EmbassyTimer`], a [`Timer`] on `embassy-time`.
+//!
+//! `#![no_std]`, no heap needed. This crate re-exports the whole core, so firmware adds one
+//! dependency.
+//!
+//! # Time driver
+//!
+//! Like every embassy library, this crate picks no time driver: your firmware (or its HAL)
+//! provides one, and the tick rate (`embassy-time`'s `tick-hz-*` features). Conversions to and
+//! from steadfast's nanosecond [`Instant`] are exact to the tick (sub-millisecond at any tick
+//! rate above 1 kHz), round deadlines up so a sleep never ends early, and saturate.
+//!
+//! # Spawning
+//!
+//! embassy's task functions are not generic, so there is no generic spawner here. Every
+//! pattern that can spawn work also has a spawn-free form: a driver future you run inside one
+//! of your own tasks (for example with `embassy_futures::join`). Patterns that need no spawner
+//! (timeout, and the rest as they land) are used as on any runtime:
+//!
+//! ```no_run
+//! use core::time::Duration;
+//! use steadfast_embassy::{EmbassyTimer, timeout::TimeoutExt};
+//!
+//! async fn read_sensor() -> u16 { 42 }
+//!
+//! async fn sample() -> Option<u16> {
+//!     read_sensor().timeout(&EmbassyTimer, Duration::from_millis(50)).await.ok()
+//! }
+//! ```
+//!
+//! # Cortex-M0 (thumbv6m) and other targets without compare-and-swap
+//!
+//! The core's synchronization needs atomics; on targets without CAS your firmware enables
+//! `portable-atomic` with its `critical-section` feature and provides a critical-section
+//! implementation (for example `cortex-m`'s `critical-section-single-core`):
+//!
+//! ```toml
+//! portable-atomic = { version = "1", features = ["critical-section"] }
+//! cortex-m = { version = "0.7", features = ["critical-section-single-core"] }
+//! ```
+//!
+//! [`Timer`]: steadfast::Timer
+#![no_std]
+
+pub use steadfast::*;
+
+/// A [`Timer`](steadfast::Timer) on `embassy-time`'s global clock. A zero-sized value: copy
+/// it freely. Sleeps are `embassy_time::Timer`s, which allocate nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EmbassyTimer;
+
+const NANOS_PER_SEC: u128 = 1_000_000_000;
+
+/// Ticks of embassy's clock to nanoseconds, truncating, saturating at `u64::MAX`.
+#[must_use]
+pub fn ticks_to_nanos(ticks: u64) -> u64 {
+    let nanos = u128::from(ticks) * NANOS_PER_SEC / u128::from(embassy_time::TICK_HZ);
+    u64::try_from(nanos).unwrap_or(u64::MAX)
+}
+
+/// Nanoseconds to ticks of embassy's clock, rounding up (a deadline never comes early),
+/// saturating at `u64::MAX`.
+#[must_use]
+pub fn nanos_to_ticks(nanos: u64) -> u64 {
+    let ticks = (u128::from(nanos) * u128::from(embassy_time::TICK_HZ)).div_ceil(NANOS_PER_SEC);
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
+impl Timer for EmbassyTimer {
+    type Sleep = embassy_time::Timer;
+
+    fn now(&self) -> Instant {
+        Instant::from_nanos(ticks_to_nanos(embassy_time::Instant::now().as_ticks()))
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> embassy_time::Timer {
+        let ticks = if deadline == Instant::MAX {
+            u64::MAX
+        } else {
+            nanos_to_ticks(deadline.as_nanos())
+        };
+        embassy_time::Timer::at(embassy_time::Instant::from_ticks(ticks))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_are_exact_to_the_tick_round_up_and_saturate() {
+        // The default tick rate; the values below are worked out for it.
+        assert_eq!(embassy_time::TICK_HZ, 1_000_000);
+        assert_eq!(ticks_to_nanos(1_000_000), 1_000_000_000);
+        assert_eq!(nanos_to_ticks(1_000_000_000), 1_000_000);
+        // Sub-millisecond precision survives the round trip.
+        assert_eq!(ticks_to_nanos(nanos_to_ticks(250_000)), 250_000);
+        // Rounding up: a deadline one nanosecond past a tick waits for the next tick.
+        assert_eq!(nanos_to_ticks(1), 1);
+        assert_eq!(nanos_to_ticks(1_001), 2);
+        assert_eq!(ticks_to_nanos(1), 1_000);
+        // Saturation at both ends of the range.
+        assert_eq!(ticks_to_nanos(u64::MAX), u64::MAX);
+        assert_eq!(nanos_to_ticks(u64::MAX), 18_446_744_073_709_552);
+    }
+}

@@ -1,0 +1,126 @@
+//! steadfast's conformance suite: scenarios written once, as async functions generic over the
+//! seams, and run on every runtime by the test files in `tests/`.
+//!
+//! The scenarios need neither std nor a heap (the spawn scenarios excepted, behind the `alloc`
+//! feature), so the very same functions can run as firmware. Each runtime's test file
+//! supplies a `run` function that builds an [`Env`] for its timer and drives the scenario to
+//! completion, then expands [`timeout_scenarios!`] (and [`spawn_scenarios!`] where the
+//! runtime can spawn) to get one `#[test]` per scenario.
+#![no_std]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+#[cfg(feature = "alloc")]
+pub mod spawn;
+pub mod timeout;
+
+use core::future::Future;
+use core::pin::Pin;
+use core::sync::atomic::{AtomicBool, Ordering};
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use steadfast::{Instant, Timer};
+
+/// What a scenario runs against: a timer, the unit its durations are counted in, and how
+/// exact that timer's clock is.
+#[derive(Debug, Clone)]
+pub struct Env<T> {
+    /// The runtime's timer.
+    pub timer: T,
+    /// One unit of scenario time: scenarios speak of `env.units(5)` rather than of seconds, so
+    /// a real-time run can use milliseconds where a virtual-time run uses seconds.
+    pub unit: Duration,
+    /// How exact the clock is.
+    pub clock: Clock,
+}
+
+/// How exactly a clock keeps time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Virtual time: sleeps end exactly at their deadline; assertions are equalities.
+    Virtual,
+    /// A real clock: sleeps end at or after their deadline, late by at most `slack`.
+    Real {
+        /// How late a sleep may end on a loaded machine.
+        slack: Duration,
+    },
+}
+
+impl<T: Timer> Env<T> {
+    /// A virtual-time environment counting in seconds.
+    pub fn virtual_time(timer: T) -> Self {
+        Env {
+            timer,
+            unit: Duration::from_secs(1),
+            clock: Clock::Virtual,
+        }
+    }
+
+    /// A real-time environment counting in `unit`s, with sleeps allowed to end late by `slack`.
+    pub fn real_time(timer: T, unit: Duration, slack: Duration) -> Self {
+        Env {
+            timer,
+            unit,
+            clock: Clock::Real { slack },
+        }
+    }
+
+    /// `n` units of scenario time.
+    pub fn units(&self, n: u32) -> Duration {
+        self.unit.saturating_mul(n)
+    }
+
+    /// Asserts that `expected` has passed since `start`: exactly on a virtual clock, within the
+    /// slack on a real one.
+    #[track_caller]
+    pub fn assert_elapsed(&self, start: Instant, expected: Duration) {
+        let elapsed = self.timer.now() - start;
+        match self.clock {
+            Clock::Virtual => assert_eq!(elapsed, expected, "elapsed time on a virtual clock"),
+            Clock::Real { slack } => assert!(
+                elapsed >= expected && elapsed <= expected + slack,
+                "elapsed {elapsed:?}, expected {expected:?} (slack {slack:?})"
+            ),
+        }
+    }
+}
+
+/// Sets its flag when dropped: proves that a future was dropped, and when.
+#[derive(Debug)]
+pub struct SetOnDrop<'a>(pub &'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Yields to the executor once.
+pub fn yield_now() -> impl Future<Output = ()> {
+    struct YieldNow(bool);
+    impl Future for YieldNow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    YieldNow(false)
+}
+
+/// Yields until `flag` is set, at most `max_yields` times; returns whether it was set.
+pub async fn wait_for_flag(flag: &AtomicBool, max_yields: u32) -> bool {
+    for _ in 0..max_yields {
+        if flag.load(Ordering::SeqCst) {
+            return true;
+        }
+        yield_now().await;
+    }
+    flag.load(Ordering::SeqCst)
+}

@@ -1,0 +1,32 @@
+//! The conformance suite on tokio's current-thread runtime: `TokioTimer` on tokio's paused
+//! clock (virtual time), and `TokioSpawner`.
+
+use std::future::Future;
+
+use steadfast_conformance::{Env, spawn_scenarios, timeout_scenarios};
+use steadfast_tokio::{TokioSpawner, TokioTimer};
+use tokio::runtime::{Builder, Runtime};
+
+fn runtime(paused: bool) -> Runtime {
+    Builder::new_current_thread()
+        .enable_time()
+        .start_paused(paused)
+        .build()
+        .expect("a current-thread runtime")
+}
+
+fn run<F: Future<Output = ()>>(scenario: impl FnOnce(Env<TokioTimer>) -> F) {
+    runtime(true).block_on(async { scenario(Env::virtual_time(TokioTimer::new())).await });
+}
+
+fn run_spawn<F: Future<Output = ()>>(scenario: impl FnOnce(TokioSpawner) -> F) {
+    runtime(false).block_on(async { scenario(TokioSpawner::current()).await });
+}
+
+mod timeout {
+    super::timeout_scenarios!(super::run);
+}
+
+mod spawn {
+    super::spawn_scenarios!(super::run_spawn);
+}

@@ -1,0 +1,13 @@
+//! The conformance suite on `VirtualTimer` alone, driven by a minimal executor.
+
+use std::future::Future;
+
+use steadfast::VirtualTimer;
+use steadfast_conformance::{Env, timeout_scenarios};
+
+fn run<F: Future<Output = ()>>(scenario: impl FnOnce(Env<VirtualTimer>) -> F) {
+    let timer = VirtualTimer::new();
+    futures_executor::block_on(timer.auto_advance(scenario(Env::virtual_time(timer.clone()))));
+}
+
+timeout_scenarios!(run);

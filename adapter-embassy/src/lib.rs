@@ -44,7 +44,7 @@
 
 pub use steadfast::*;
 
-/// A [`Timer`](steadfast::Timer) on `embassy-time`'s global clock. A zero-sized value: copy
+/// A [`Timer`] on `embassy-time`'s global clock. A zero-sized value: copy
 /// it freely. Sleeps are `embassy_time::Timer`s, which allocate nothing.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EmbassyTimer;

@@ -32,7 +32,7 @@ use std::task::{Context, Poll};
 use async_executor::{Executor, FallibleTask};
 pub use steadfast::*;
 
-/// A [`Timer`](steadfast::Timer) on `async-io`: works under smol, under async-std (which runs
+/// A [`Timer`] on `async-io`: works under smol, under async-std (which runs
 /// on async-io) and under any executor, since async-io drives its own reactor.
 ///
 /// Its [`Instant`]s count from the moment the timer was created; clones share that origin.
@@ -95,12 +95,12 @@ enum Target {
     Static(&'static Executor<'static>),
 }
 
-/// A [`Spawn`](steadfast::Spawn) on smol's global executor or on an `async_executor::Executor`.
+/// A [`Spawn`] on smol's global executor or on an `async_executor::Executor`.
 ///
 /// A panic in a spawned task is caught inside the task and surfaces as
-/// [`JoinError::Panicked`](steadfast::JoinError::Panicked); it never unwinds into the executor.
+/// [`JoinError::Panicked`]; it never unwinds into the executor.
 /// An aborted task, or one whose executor was dropped, ends as
-/// [`JoinError::Cancelled`](steadfast::JoinError::Cancelled).
+/// [`JoinError::Cancelled`].
 #[derive(Clone, Debug)]
 pub struct SmolSpawner {
     target: Target,

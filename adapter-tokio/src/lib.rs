@@ -34,7 +34,7 @@ use tokio::runtime::Handle;
 /// tokio itself does for `sleep(Duration::MAX)`.
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
-/// A [`Timer`](steadfast::Timer) on `tokio::time`.
+/// A [`Timer`] on `tokio::time`.
 ///
 /// Honours tokio's paused clock (`start_paused`, `tokio::time::pause`, `advance`), so tests
 /// and doc examples run hours of timeouts and backoff instantly. Its [`Instant`]s count from
@@ -94,11 +94,11 @@ impl Timer for TokioTimer {
     }
 }
 
-/// A [`Spawn`](steadfast::Spawn) on a tokio runtime.
+/// A [`Spawn`] on a tokio runtime.
 ///
 /// Panics in spawned tasks are caught by tokio and surface as
-/// [`JoinError::Panicked`](steadfast::JoinError::Panicked); an aborted task, or one whose
-/// runtime shut down, as [`JoinError::Cancelled`](steadfast::JoinError::Cancelled).
+/// [`JoinError::Panicked`]; an aborted task, or one whose
+/// runtime shut down, as [`JoinError::Cancelled`].
 #[derive(Clone, Debug)]
 pub struct TokioSpawner {
     handle: Handle,

@@ -3,7 +3,7 @@
 //!
 //! The core is `#![no_std]` and needs no heap with default features. A pattern never names a
 //! runtime: it is generic over [`Timer`] (a clock and sleeps) and, where it spawns work,
-//! [`Spawn`](crate::Spawn) (behind the `alloc` feature). The adapter crates
+//! [`Spawn`] (behind the `alloc` feature). The adapter crates
 //! (`steadfast-tokio`, `steadfast-smol`, `steadfast-embassy`) implement those seams and
 //! re-export this crate, so an application adds one dependency.
 //!
@@ -15,13 +15,13 @@
 //!
 //! # Features
 //!
-//! - `alloc`: the [`Spawn`](crate::Spawn) seam and [`VirtualTimer`](crate::VirtualTimer).
+//! - `alloc`: the [`Spawn`] seam and [`VirtualTimer`].
 //! - `std`: implies `alloc`.
 //!
 //! # Example
 //!
 //! A function written against [`Timer`] runs on any runtime. Here it runs on the deterministic
-//! [`VirtualTimer`](crate::VirtualTimer), where an hour passes in microseconds:
+//! [`VirtualTimer`], where an hour passes in microseconds:
 //!
 //! ```
 //! # #[cfg(feature = "alloc")] {
@@ -53,9 +53,9 @@ pub mod timeout;
 #[cfg(feature = "alloc")]
 mod spawn;
 
-pub use time::{Instant, Timer};
 #[cfg(feature = "alloc")]
 pub use time::virtual_timer::{AutoAdvance, VirtualSleep, VirtualTimer};
+pub use time::{Instant, Timer};
 
 #[cfg(feature = "alloc")]
 pub use spawn::{JoinError, Spawn, TaskHandle};

@@ -41,12 +41,18 @@ pub async fn abort_cancels_and_drops_the_future<S: Spawn>(spawner: S) {
         s.store(true, Ordering::SeqCst);
         pending::<()>().await;
     });
-    assert!(wait_for_flag(&started, PATIENCE).await, "the task never started");
+    assert!(
+        wait_for_flag(&started, PATIENCE).await,
+        "the task never started"
+    );
     assert!(!handle.is_finished());
     handle.abort();
     let err = handle.await.expect_err("the task was aborted");
     assert!(err.is_cancelled(), "{err:?}");
-    assert!(wait_for_flag(&dropped, PATIENCE).await, "the aborted future was not dropped");
+    assert!(
+        wait_for_flag(&dropped, PATIENCE).await,
+        "the aborted future was not dropped"
+    );
 }
 
 /// Dropping a handle detaches the task: it still runs to completion.
@@ -57,7 +63,10 @@ pub async fn dropped_handle_detaches<S: Spawn>(spawner: S) {
         yield_now().await;
         d.store(true, Ordering::SeqCst);
     }));
-    assert!(wait_for_flag(&done, PATIENCE).await, "the detached task did not finish");
+    assert!(
+        wait_for_flag(&done, PATIENCE).await,
+        "the detached task did not finish"
+    );
 }
 
 struct OwnedSetOnDrop(Arc<AtomicBool>);

@@ -54,9 +54,15 @@ pub async fn inner_is_dropped_on_expiry<T: Timer>(env: Env<T>) {
     };
     let (result, dropped_early) = join(timed.as_mut(), watcher).await;
     assert!(result.is_err());
-    assert!(!dropped_early, "the inner future was dropped before the deadline");
+    assert!(
+        !dropped_early,
+        "the inner future was dropped before the deadline"
+    );
     // `timed` is still alive here: the drop happened at expiry.
-    assert!(dropped.load(Ordering::SeqCst), "the inner future outlived its timeout");
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the inner future outlived its timeout"
+    );
 }
 
 /// Nested timeouts: the shorter one fires, whichever it is, at its own deadline.
@@ -92,7 +98,12 @@ pub async fn zero_duration_and_past_deadlines<T: Timer>(env: Env<T>) {
     let start = t.now();
     assert_eq!(ready(1).timeout(t, Duration::ZERO).await, Ok(1));
     assert!(pending::<()>().timeout(t, Duration::ZERO).await.is_err());
-    assert!(t.sleep(env.units(1)).timeout(t, Duration::ZERO).await.is_err());
+    assert!(
+        t.sleep(env.units(1))
+            .timeout(t, Duration::ZERO)
+            .await
+            .is_err()
+    );
     let err = timeout_at(t, t.now(), pending::<()>()).await.unwrap_err();
     assert_eq!(err.duration(), None);
     assert_eq!(timeout_at(t, Instant::ZERO, ready(2)).await, Ok(2));
@@ -114,7 +125,12 @@ pub async fn huge_durations_saturate<T: Timer>(env: Env<T>) {
     assert_eq!(timeout_at(t, Instant::MAX, ready(3)).await, Ok(3));
     // A sleep that never ends can be registered and then dropped by a shorter timeout.
     let start = t.now();
-    assert!(t.sleep(Duration::MAX).timeout(t, env.units(1)).await.is_err());
+    assert!(
+        t.sleep(Duration::MAX)
+            .timeout(t, env.units(1))
+            .await
+            .is_err()
+    );
     assert!(
         t.sleep_until(Instant::MAX)
             .timeout(t, env.units(1))

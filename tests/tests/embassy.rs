@@ -69,7 +69,10 @@ fn run<F: Future<Output = ()>>(scenario: impl FnOnce(Env<EmbassyTimer>) -> F) {
         if flag.0.load(Ordering::SeqCst) {
             continue;
         }
-        assert!(next != u64::MAX, "deadlock: nothing runnable and no timer pending");
+        assert!(
+            next != u64::MAX,
+            "deadlock: nothing runnable and no timer pending"
+        );
         clock.now = next;
         clock.queue.next_expiration(next);
     }

@@ -33,7 +33,8 @@ where
 {
     let rt = runtime();
     let spawner = TokioSpawner::from_handle(rt.handle().clone());
-    rt.block_on(rt.spawn(scenario(spawner))).expect("the scenario passed");
+    rt.block_on(rt.spawn(scenario(spawner)))
+        .expect("the scenario passed");
 }
 
 mod timeout {

@@ -67,7 +67,10 @@ impl JoinError {
             JoinError::Panicked(p) => p
                 .downcast_ref::<&'static str>()
                 .map(|s| Cow::Borrowed(*s))
-                .or_else(|| p.downcast_ref::<alloc::string::String>().map(|s| Cow::Borrowed(s.as_str()))),
+                .or_else(|| {
+                    p.downcast_ref::<alloc::string::String>()
+                        .map(|s| Cow::Borrowed(s.as_str()))
+                }),
             JoinError::Cancelled => None,
         }
     }
@@ -79,7 +82,11 @@ impl fmt::Debug for JoinError {
             JoinError::Cancelled => f.write_str("Cancelled"),
             JoinError::Panicked(_) => f
                 .debug_tuple("Panicked")
-                .field(&self.panic_message().unwrap_or(Cow::Borrowed("<non-string payload>")))
+                .field(
+                    &self
+                        .panic_message()
+                        .unwrap_or(Cow::Borrowed("<non-string payload>")),
+                )
                 .finish(),
         }
     }
@@ -111,7 +118,10 @@ mod tests {
         assert_eq!(e.to_string(), "task panicked: boom");
         let e = JoinError::Panicked(Box::new(alloc::format!("code {}", 7)));
         assert_eq!(e.panic_message().as_deref(), Some("code 7"));
-        assert_eq!(JoinError::Panicked(Box::new(7u8)).to_string(), "task panicked");
+        assert_eq!(
+            JoinError::Panicked(Box::new(7u8)).to_string(),
+            "task panicked"
+        );
         assert_eq!(JoinError::Cancelled.to_string(), "task was cancelled");
         assert_eq!(alloc::format!("{:?}", JoinError::Cancelled), "Cancelled");
     }

@@ -110,7 +110,11 @@ impl fmt::Debug for Instant {
 #[must_use]
 pub(crate) const fn duration_to_nanos(d: Duration) -> u64 {
     let n = d.as_nanos();
-    if n > u64::MAX as u128 { u64::MAX } else { n as u64 }
+    if n > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        n as u64
+    }
 }
 
 /// A runtime's clock and its sleeps: the seam every time-based pattern is written against.
@@ -172,7 +176,10 @@ mod tests {
         );
         assert_eq!(Instant::ZERO - Instant::MAX, Duration::ZERO);
         assert_eq!(Instant::MAX - Instant::ZERO, Duration::from_nanos(u64::MAX));
-        assert_eq!(duration_to_nanos(Duration::new(u64::MAX, 999_999_999)), u64::MAX);
+        assert_eq!(
+            duration_to_nanos(Duration::new(u64::MAX, 999_999_999)),
+            u64::MAX
+        );
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl VirtualTimer {
     /// make progress.
     ///
     /// "Nothing else can make progress" is judged by yielding to the executor: once the wrapped
-    /// future has gone [`SETTLE_YIELDS`](self) consecutive polls without being woken, and no
+    /// future has gone 16 consecutive polls without being woken, and no
     /// sleep was registered or dropped on this timer meanwhile, the clock jumps to the earliest
     /// deadline and the sleepers due then are woken. Sleepers are therefore woken one deadline
     /// at a time, each seeing [`now`](Timer::now) equal to its deadline. While no sleeper is
@@ -430,7 +430,10 @@ mod tests {
         let mut s = timer.sleep(Duration::from_secs(1));
         assert!(poll_once(&mut s, Waker::noop()).is_pending());
         assert_eq!(timer.sleepers(), 1);
-        assert_eq!(timer.next_deadline(), Some(Instant::from_nanos(1_000_000_000)));
+        assert_eq!(
+            timer.next_deadline(),
+            Some(Instant::from_nanos(1_000_000_000))
+        );
         drop(s);
         assert_eq!(timer.sleepers(), 0);
         assert_eq!(timer.advance_to_next(), None);
@@ -444,10 +447,16 @@ mod tests {
         let mut b = timer.sleep(Duration::from_millis(9));
         assert!(poll_once(&mut a, Waker::noop()).is_pending());
         assert!(poll_once(&mut b, Waker::noop()).is_pending());
-        assert_eq!(timer.advance_to_next(), Some(Instant::from_nanos(7_000_000)));
+        assert_eq!(
+            timer.advance_to_next(),
+            Some(Instant::from_nanos(7_000_000))
+        );
         assert!(poll_once(&mut a, Waker::noop()).is_ready());
         assert!(poll_once(&mut b, Waker::noop()).is_pending());
-        assert_eq!(timer.advance_to_next(), Some(Instant::from_nanos(9_000_000)));
+        assert_eq!(
+            timer.advance_to_next(),
+            Some(Instant::from_nanos(9_000_000))
+        );
         assert!(poll_once(&mut b, Waker::noop()).is_ready());
     }
 

@@ -34,7 +34,7 @@ impl Elapsed {
     /// The message attached with [`Timeout::context`](super::Timeout::context), if any.
     #[must_use]
     pub fn context(&self) -> Option<&str> {
-        self.context.as_deref()
+        self.context.as_ref().map(AsRef::as_ref)
     }
 }
 

@@ -1,0 +1,71 @@
+//! Hot paths allocate nothing: counted with a global allocator that tallies every allocation
+//! made on the test's thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::{pending, ready};
+use std::time::Duration;
+
+use steadfast::timeout::TimeoutExt;
+use steadfast_tokio::TokioTimer;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn timeout_allocates_nothing_on_either_path() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let timer = TokioTimer::new();
+        // Warm up: the runtime's lazily built structures are not ours to count.
+        let _ = pending::<()>()
+            .timeout(&timer, Duration::from_millis(1))
+            .await;
+
+        let before = allocations();
+        for i in 0..1_000u32 {
+            assert_eq!(
+                ready(i).timeout(&timer, Duration::from_secs(1)).await,
+                Ok(i)
+            );
+        }
+        assert_eq!(allocations() - before, 0, "ready path allocated");
+
+        let before = allocations();
+        for _ in 0..100 {
+            let r = pending::<()>()
+                .timeout(&timer, Duration::from_millis(3))
+                .await;
+            assert!(r.is_err());
+        }
+        assert_eq!(allocations() - before, 0, "firing path allocated");
+    });
+}

@@ -164,11 +164,11 @@ fn main() {
 fn write_summary(records: &[Record]) {
     let mut json = String::from("[\n");
     for (i, r) in records.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             json,
             "  {{\"case\": \"{}\", \"ours_ns\": {:.2}, \"ours_min_ns\": {:.2}, \"ours_max_ns\": {:.2}, \
              \"peer\": \"{}\", \"peer_ns\": {:.2}, \"peer_min_ns\": {:.2}, \"peer_max_ns\": {:.2}, \
-             \"ratio\": {:.4}, \"ours_allocs_per_op\": {:.4}, \"peer_allocs_per_op\": {:.4}}}{}\n",
+             \"ratio\": {:.4}, \"ours_allocs_per_op\": {:.4}, \"peer_allocs_per_op\": {:.4}}}{}",
             r.case,
             r.ours.median,
             r.ours.min,

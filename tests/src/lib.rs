@@ -124,3 +124,20 @@ pub async fn wait_for_flag(flag: &AtomicBool, max_yields: u32) -> bool {
     }
     flag.load(Ordering::SeqCst)
 }
+
+/// Routes a scenario list to `#[test]` functions (`each_test`) or to a caller's macro.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_dispatch {
+    (each_test ($run:path;) $module:ident; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $run(|env| $crate::$module::$name(env));
+            }
+        )*
+    };
+    ($callback:ident ($($args:tt)*) $($rest:tt)*) => {
+        $callback!($($args)* $($rest)*);
+    };
+}

@@ -181,10 +181,19 @@ pub async fn timeouts_in_a_loop<T: Timer>(env: Env<T>) {
 }
 
 /// Expands to one `#[test]` per timeout scenario, each calling `$run(|env| scenario(env))`.
+///
+/// `timeout_scenarios!(list m!(args;))` instead expands to
+/// `m!(args; timeout; name, name, ...)`, for runners without a test harness (firmware).
 #[macro_export]
 macro_rules! timeout_scenarios {
+    (list $callback:ident ! ($($args:tt)*)) => {
+        $crate::timeout_scenarios!(@names $callback ($($args)*));
+    };
     ($run:path) => {
-        $crate::timeout_scenarios!(@each $run;
+        $crate::timeout_scenarios!(@names each_test ($run;));
+    };
+    (@names $callback:ident ($($args:tt)*)) => {
+        $crate::__conformance_dispatch!($callback ($($args)*) timeout;
             fires_at_the_deadline,
             inner_wins_when_ready_first,
             inner_is_dropped_on_expiry,
@@ -195,13 +204,5 @@ macro_rules! timeout_scenarios {
             context_travels_with_the_error,
             timeouts_in_a_loop,
         );
-    };
-    (@each $run:path; $($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                $run(|env| $crate::timeout::$name(env));
-            }
-        )*
     };
 }

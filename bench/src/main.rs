@@ -5,6 +5,8 @@
 //! allocations per operation counted by a global allocator. Prints a table and writes
 //! `target/bench/summary.json`. `--quick` is a smoke run (CI asserts only that it ran).
 
+mod bulkhead;
+mod retry;
 mod timeout;
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -41,6 +43,9 @@ pub(crate) struct Config {
     /// Scales every case's operation count.
     pub(crate) scale: u64,
 }
+
+/// A group of cases.
+type Cases = fn(&Config) -> Vec<Record>;
 
 /// One contender's runs: a closure that performs `n` operations and returns the time taken.
 pub(crate) type Runner<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
@@ -139,8 +144,21 @@ fn main() {
         if quick { "quick" } else { "full" },
         cfg.rounds
     );
+    let only = std::env::args()
+        .skip_while(|a| a != "--only")
+        .nth(1)
+        .unwrap_or_default();
+    let groups: [(&str, Cases); 3] = [
+        ("timeout", timeout::cases),
+        ("bulkhead", bulkhead::cases),
+        ("retry", retry::cases),
+    ];
     let mut records = Vec::new();
-    records.extend(timeout::cases(&cfg));
+    for (name, cases) in groups {
+        if name.contains(only.as_str()) {
+            records.extend(cases(&cfg));
+        }
+    }
 
     println!(
         "{:<34} {:>10} {:>7} {:<28} {:>10} {:>7} {:>7}",

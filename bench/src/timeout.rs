@@ -23,7 +23,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
     let mut out = Vec::new();
 
     let long = Duration::from_secs(60);
-    let ours: Runner<'_> = Box::new(|n| {
+    let ours: Runner<'_> = Box::new(|n: u64| {
         rt.block_on(async {
             let timer = TokioTimer::new();
             let start = Instant::now();
@@ -33,7 +33,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
             start.elapsed()
         })
     });
-    let tokio_peer: Runner<'_> = Box::new(|n| {
+    let tokio_peer: Runner<'_> = Box::new(|n: u64| {
         rt.block_on(async {
             let start = Instant::now();
             for i in 0..n {
@@ -50,7 +50,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         vec![("tokio::time::timeout", tokio_peer)],
     ));
 
-    let ours_io: Runner<'_> = Box::new(|n| {
+    let ours_io: Runner<'_> = Box::new(|n: u64| {
         futures_executor::block_on(async {
             let timer = AsyncIoTimer::new();
             let start = Instant::now();
@@ -60,7 +60,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
             start.elapsed()
         })
     });
-    let io_peer: Runner<'_> = Box::new(|n| {
+    let io_peer: Runner<'_> = Box::new(|n: u64| {
         futures_executor::block_on(async {
             let start = Instant::now();
             for i in 0..n {
@@ -85,7 +85,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         .build()
         .expect("tokio runtime");
     let short = Duration::from_millis(1);
-    let ours_fire: Runner<'_> = Box::new(|n| {
+    let ours_fire: Runner<'_> = Box::new(|n: u64| {
         paused.block_on(async {
             let timer = TokioTimer::new();
             let start = Instant::now();
@@ -95,7 +95,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
             start.elapsed()
         })
     });
-    let tokio_fire: Runner<'_> = Box::new(|n| {
+    let tokio_fire: Runner<'_> = Box::new(|n: u64| {
         paused.block_on(async {
             let start = Instant::now();
             for _ in 0..n {

@@ -12,10 +12,22 @@
 //! | module | what it does |
 //! |---|---|
 //! | [`timeout`] | bound a future by a duration or a deadline; the future is dropped on expiry |
+//! | [`bulkhead`] | at most N futures at once; the rest wait (FIFO, optionally capped or timed) or are turned away |
+//! | [`concurrency`] | `join_settled` (every outcome, none cancelled by another's failure) and `map_bounded` (at most N of many items at once, futures made lazily) |
+//! | [`task_group`] | tracked tasks: every outcome (panics included), optional limit and cancel-on-failure, nothing orphaned; spawned or spawn-free |
+//! | [`pool`] | N workers on a bounded queue: backpressure, per-item outcome (panics contained), `wait_idle`, draining `close`, `shutdown` that returns the undone items; spawned or spawn-free |
+//! | [`batch`] | items in, batches out: flush at `batch_size` items or `flush_interval` after a batch's first item, bounded intake, close flushes the rest; spawned, spawn-free, or as a stream adapter |
+//! | [`queue`] | the bounded, closeable, cancel-safe MPMC queue with fixed capacity under the spawn-free pool, usable on its own |
+//! | [`retry`] | retry with backoff, jitter, a deadline, per-attempt timeouts and a shared retry budget; gives up with the last error, the attempt count and the reason |
+//! | [`bracket`] | acquire, use, release exactly once: after success, error, panic or cancellation |
+//! | [`events`] | typed event emitter: async handlers run concurrently, each one's success, failure, panic or timeout reported; a fixed-capacity form without a heap |
+//! | [`pitfalls`] | guards for the async pitfalls: a slow-poll detector for blocking code, and where the others are covered |
 //!
 //! # Features
 //!
-//! - `alloc`: the [`Spawn`] seam and [`VirtualTimer`].
+//! - `alloc`: the [`Spawn`] seam and [`VirtualTimer`]; owned bulkhead permits, `map_bounded`,
+//!   `join_settled_all`, the spawned `TaskGroup`, `WorkerPool` and `Batcher`, and the
+//!   `batches` stream adapter.
 //! - `std`: implies `alloc`.
 //!
 //! # Example
@@ -47,6 +59,16 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod batch;
+pub mod bracket;
+pub mod bulkhead;
+pub mod concurrency;
+pub mod events;
+pub mod pitfalls;
+pub mod pool;
+pub mod queue;
+pub mod retry;
+pub mod task_group;
 mod time;
 pub mod timeout;
 

@@ -1,131 +1,368 @@
-//! A tour of steadfast: the same timeout code, written once against `Timer`, run on tokio,
-//! smol, async-std and embassy-time with real clocks. Each runtime serves the same seeded
-//! sequence of slow and fast calls; the outcomes must match.
+//! The steadfast chaos tour: one client library, generic over `Timer`, run on tokio, smol,
+//! async-std and embassy against the same seeded flaky service on loopback, naive and then
+//! protected (timeout, retry with jitter and a retry budget, bulkhead).
+//!
+//! ```text
+//! steadfast-demo [--seed N] [--requests N | --duration SECS] [--concurrency N]
+//!                [--runtimes tokio,smol,async-std,embassy] [--port N] [--json]
+//! ```
 
+mod client;
 mod embassy_clock;
+mod service;
+mod transport;
 
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use steadfast::Timer;
-use steadfast::timeout::TimeoutExt;
 
-/// What one runtime saw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Report {
-    outcomes: Vec<Outcome>,
+use client::{Client, Failure, Settings, Transport};
+use transport::{AsyncIoTransport, TokioTransport};
+
+const RUNTIMES: [&str; 4] = ["tokio", "smol", "async-std", "embassy"];
+
+#[derive(Debug, Clone)]
+struct Args {
+    seed: u64,
+    requests: u64,
+    duration: Option<Duration>,
+    concurrency: usize,
+    runtimes: Vec<String>,
+    port: u16,
+    json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Answered,
-    TimedOut,
-}
-
-const DEADLINE: Duration = Duration::from_millis(40);
-
-/// The library code: one call path, bounded by a timeout, generic over the runtime's clock.
-async fn call_service<T: Timer>(timer: &T, latency: Duration) -> Outcome {
-    let service = async {
-        timer.sleep(latency).await;
-        "pong"
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        seed: 7,
+        requests: 1000,
+        duration: None,
+        concurrency: 32,
+        runtimes: RUNTIMES.iter().map(|s| (*s).to_string()).collect(),
+        port: 0,
+        json: false,
     };
-    match service
-        .timeout(timer, DEADLINE)
-        .context("calling the service")
-        .await
-    {
-        Ok(_) => Outcome::Answered,
-        Err(_) => Outcome::TimedOut,
-    }
-}
-
-async fn tour<T: Timer>(timer: T, latencies: &[Duration]) -> (Report, Duration) {
-    let start = timer.now();
-    let mut outcomes = Vec::with_capacity(latencies.len());
-    for &latency in latencies {
-        outcomes.push(call_service(&timer, latency).await);
-    }
-    (Report { outcomes }, timer.now() - start)
-}
-
-/// Latencies far from the deadline on either side (5-15 ms or 200 ms), so real clocks on a
-/// busy machine agree on every outcome.
-fn latencies(seed: u64, n: usize) -> Vec<Duration> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            // xorshift64
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if x % 3 == 0 {
-                Duration::from_millis(200)
-            } else {
-                Duration::from_millis(5 + x % 11)
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match flag.as_str() {
+            "--seed" => args.seed = number(&value("--seed")?, "--seed")?,
+            "--requests" => args.requests = number(&value("--requests")?, "--requests")?,
+            "--duration" => {
+                let secs: u64 = number(&value("--duration")?, "--duration")?;
+                args.duration = Some(Duration::from_secs(secs));
+                args.requests = u64::MAX;
             }
-        })
-        .collect()
+            "--concurrency" => {
+                args.concurrency = number(&value("--concurrency")?, "--concurrency")?
+            }
+            "--port" => args.port = number(&value("--port")?, "--port")?,
+            "--runtimes" => {
+                args.runtimes = value("--runtimes")?
+                    .split(',')
+                    .map(str::to_string)
+                    .collect();
+                if let Some(bad) = args
+                    .runtimes
+                    .iter()
+                    .find(|r| !RUNTIMES.contains(&r.as_str()))
+                {
+                    return Err(format!("unknown runtime {bad:?}; choose from {RUNTIMES:?}"));
+                }
+            }
+            "--json" => args.json = true,
+            "--help" | "-h" => {
+                println!(
+                    "steadfast-demo [--seed N] [--requests N | --duration SECS] [--concurrency N] \
+                     [--runtimes tokio,smol,async-std,embassy] [--port N] [--json]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown flag {other:?} (try --help)")),
+        }
+    }
+    if args.concurrency == 0 || args.requests == 0 {
+        return Err("--concurrency and --requests must be at least 1".into());
+    }
+    Ok(args)
+}
+
+fn number<N: std::str::FromStr>(s: &str, flag: &str) -> Result<N, String> {
+    s.parse()
+        .map_err(|_| format!("{flag} wants a number, got {s:?}"))
+}
+
+/// One run: one runtime, one mode.
+#[derive(Debug, Clone)]
+struct Report {
+    runtime: String,
+    mode: &'static str,
+    requests: u64,
+    ok: u64,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    high_water: usize,
+    limit: Option<usize>,
+    retries: u64,
+    budget_stops: u64,
+    timeouts: u64,
+    shed: u64,
+}
+
+impl Report {
+    fn success_rate(&self) -> f64 {
+        self.ok as f64 * 100.0 / self.requests.max(1) as f64
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Naive,
+    Protected,
+}
+
+/// Runs the load on one client: `concurrency` workers take request ids in turn.
+async fn load<T: Timer, X: Transport>(
+    client: &Client<T, X>,
+    mode: Mode,
+    args: &Args,
+    label: &str,
+) -> (u64, Vec<Duration>, u64) {
+    let next = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let ok = AtomicU64::new(0);
+    let shed = AtomicU64::new(0);
+    let latencies = Mutex::new(Vec::new());
+    let start = client.now();
+    let total = args.requests;
+    let progress = !args.json && std::io::stderr().is_terminal();
+    let worker = || async {
+        loop {
+            if args.duration.is_some_and(|d| client.now() - start >= d) {
+                break;
+            }
+            let id = next.fetch_add(1, Ordering::Relaxed);
+            if id >= total {
+                break;
+            }
+            let t0 = client.now();
+            let result = match mode {
+                Mode::Naive => client.call_naive(id).await,
+                Mode::Protected => client.call_protected(id).await,
+            };
+            latencies.lock().unwrap().push(client.now() - t0);
+            match result {
+                Ok(()) => {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(Failure::Shed(_)) => {
+                    shed.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(Failure::Call(_)) => {}
+            }
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if progress && n % 25 == 0 {
+                let of = if total == u64::MAX {
+                    String::new()
+                } else {
+                    format!("/{total}")
+                };
+                eprint!("\r  {label:<28} {n}{of} requests   ");
+                let _ = std::io::stderr().flush();
+            }
+        }
+    };
+    futures_util::future::join_all((0..args.concurrency).map(|_| worker())).await;
+    if progress {
+        eprint!("\r{:<60}\r", "");
+    }
+    let latencies = latencies.into_inner().unwrap();
+    (ok.into_inner(), latencies, shed.into_inner())
+}
+
+/// Both modes on one runtime: the same client code, naive then protected.
+async fn tour<T: Timer, X: Transport>(
+    runtime: &str,
+    timer: T,
+    transport: impl Fn() -> X,
+    args: &Args,
+) -> Vec<Report> {
+    let mut reports = Vec::new();
+    for mode in [Mode::Naive, Mode::Protected] {
+        let settings = Settings::default();
+        let client = Client::new(timer.clone(), transport(), settings, args.seed ^ 0x5EED);
+        let name = if mode == Mode::Naive {
+            "naive"
+        } else {
+            "protected"
+        };
+        let (ok, mut lat, shed) = load(&client, mode, args, &format!("{runtime} {name}")).await;
+        lat.sort();
+        let pct = |p: usize| {
+            lat.get((lat.len() * p / 100).min(lat.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
+        let c = &client.counters;
+        let protected = mode == Mode::Protected;
+        reports.push(Report {
+            runtime: runtime.to_string(),
+            mode: name,
+            requests: lat.len() as u64,
+            ok,
+            p50: pct(50),
+            p99: pct(99),
+            max: lat.last().copied().unwrap_or_default(),
+            high_water: if protected {
+                client.bulkhead().metrics().high_water
+            } else {
+                c.high_water.load(Ordering::Relaxed)
+            },
+            limit: protected.then_some(settings.max_concurrent),
+            retries: c.retries.load(Ordering::Relaxed),
+            budget_stops: c.budget_stops.load(Ordering::Relaxed),
+            timeouts: c.timeouts.load(Ordering::Relaxed),
+            shed,
+        });
+    }
+    reports
+}
+
+fn run_all(args: &Args, service: service::Service) -> Result<Vec<Report>, String> {
+    let mut reports = Vec::new();
+    for runtime in &args.runtimes {
+        let r = match runtime.as_str() {
+            "tokio" => tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start tokio: {e}"))?
+                .block_on(tour(
+                    "tokio",
+                    steadfast_tokio::TokioTimer::new(),
+                    || TokioTransport(service),
+                    args,
+                )),
+            "smol" => smol::block_on(tour(
+                "smol",
+                steadfast_smol::AsyncIoTimer::new(),
+                || AsyncIoTransport(service),
+                args,
+            )),
+            "async-std" => async_std::task::block_on(tour(
+                "async-std",
+                steadfast_smol::AsyncIoTimer::new(),
+                || AsyncIoTransport(service),
+                args,
+            )),
+            _ => embassy_clock::block_on(tour(
+                "embassy",
+                steadfast_embassy::EmbassyTimer,
+                || AsyncIoTransport(service),
+                args,
+            )),
+        };
+        reports.extend(r);
+    }
+    Ok(reports)
 }
 
 fn main() {
-    let seed = std::env::args()
-        .skip_while(|a| a != "--seed")
-        .nth(1)
-        .map(|s| {
-            s.parse::<u64>()
-                .unwrap_or_else(|_| fail(&format!("--seed wants a number, got {s:?}")))
-        })
-        .unwrap_or(7);
-    let plan = latencies(seed, 12);
-    println!(
-        "steadfast tour: {} calls, deadline {DEADLINE:?}, seed {seed}; one generic function, four runtimes\n",
-        plan.len()
-    );
-    println!(
-        "{:<28} {:>8} {:>9} {:>10}",
-        "runtime", "answered", "timed out", "wall time"
-    );
-
-    let runs: Vec<(&str, (Report, Duration))> = vec![
-        ("tokio (multi-thread)", {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_time()
-                .build()
-                .unwrap_or_else(|e| fail(&format!("cannot start tokio: {e}")));
-            rt.block_on(tour(steadfast_tokio::TokioTimer::new(), &plan))
-        }),
-        (
-            "smol",
-            smol::block_on(tour(steadfast_smol::AsyncIoTimer::new(), &plan)),
-        ),
-        (
-            "async-std",
-            async_std::task::block_on(tour(steadfast_smol::AsyncIoTimer::new(), &plan)),
-        ),
-        (
-            "embassy-time (host clock)",
-            embassy_clock::block_on(tour(steadfast_embassy::EmbassyTimer, &plan)),
-        ),
-    ];
-
-    for (name, (report, wall)) in &runs {
-        let answered = report
-            .outcomes
-            .iter()
-            .filter(|o| **o == Outcome::Answered)
-            .count();
+    let args = parse_args().unwrap_or_else(|e| fail(&e));
+    let service = service::start(args.seed, args.port).unwrap_or_else(|e| fail(&e.to_string()));
+    if !args.json {
+        let s = Settings::default();
         println!(
-            "{name:<28} {answered:>8} {:>9} {:>10.1?}",
-            report.outcomes.len() - answered,
-            wall
+            "steadfast chaos tour: seed {}, {} requests x {} concurrent per run, service on {}",
+            args.seed,
+            if args.requests == u64::MAX {
+                "timed".to_string()
+            } else {
+                args.requests.to_string()
+            },
+            args.concurrency,
+            service.live
+        );
+        println!(
+            "faults per attempt: 6% latency spikes, 6% errors, 4% stalls, 3% resets, 3% refused\n\
+             naive: one attempt, no timeout (cut at {:?} so the tour ends)\n\
+             protected: bulkhead {} (wait <= {:?}), {} attempts, {:?} each, full-jitter backoff, \
+             retry budget 20% + 10\n",
+            s.naive_cap, s.max_concurrent, s.max_wait, s.max_attempts, s.attempt_timeout
         );
     }
-    let first = &runs[0].1.0;
-    if runs.iter().all(|(_, (r, _))| r == first) {
-        println!("\nsame outcome, call by call, on every runtime");
+    let reports = run_all(&args, service).unwrap_or_else(|e| fail(&e));
+    if args.json {
+        print_json(&args, &reports);
     } else {
-        fail("runtimes disagreed");
+        print_table(&reports);
     }
+}
+
+fn print_table(reports: &[Report]) {
+    println!(
+        "{:<10} {:<10} {:>6} {:>8} {:>9} {:>9} {:>9} {:>10} {:>8} {:>9} {:>6}",
+        "runtime",
+        "mode",
+        "reqs",
+        "success",
+        "p50",
+        "p99",
+        "max",
+        "in-flight",
+        "retries",
+        "timeouts",
+        "shed"
+    );
+    for r in reports {
+        let in_flight = match r.limit {
+            Some(limit) => format!("{}/{}", r.high_water, limit),
+            None => r.high_water.to_string(),
+        };
+        let retries = if r.budget_stops > 0 {
+            format!("{}({}b)", r.retries, r.budget_stops)
+        } else {
+            r.retries.to_string()
+        };
+        println!(
+            "{:<10} {:<10} {:>6} {:>7.1}% {:>9.1?} {:>9.1?} {:>9.1?} {:>10} {:>8} {:>9} {:>6}",
+            r.runtime,
+            r.mode,
+            r.requests,
+            r.success_rate(),
+            r.p50,
+            r.p99,
+            r.max,
+            in_flight,
+            retries,
+            r.timeouts,
+            r.shed
+        );
+    }
+    println!(
+        "\nin-flight: highest seen (against the bulkhead limit); retries: (Nb) = stopped by the retry budget"
+    );
+}
+
+fn print_json(args: &Args, reports: &[Report]) {
+    let rows: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            format!(
+                "{{\"runtime\":\"{}\",\"mode\":\"{}\",\"requests\":{},\"ok\":{},\"success_rate\":{:.2},\
+                 \"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3},\"max_in_flight\":{},\"limit\":{},\
+                 \"retries\":{},\"budget_stops\":{},\"timeouts\":{},\"shed\":{}}}",
+                r.runtime, r.mode, r.requests, r.ok, r.success_rate(),
+                r.p50.as_secs_f64() * 1e3, r.p99.as_secs_f64() * 1e3, r.max.as_secs_f64() * 1e3,
+                r.high_water, r.limit.map_or("null".to_string(), |l| l.to_string()),
+                r.retries, r.budget_stops, r.timeouts, r.shed
+            )
+        })
+        .collect();
+    println!("{{\"seed\":{},\"runs\":[{}]}}", args.seed, rows.join(","));
 }
 
 fn fail(msg: &str) -> ! {

@@ -28,6 +28,21 @@ macro_rules! run_each {
     };
 }
 
+/// Runs every conformance scenario that needs no heap, in `$env` (an expression building a
+/// fresh `Env` for each scenario).
+#[macro_export]
+macro_rules! run_all {
+    ($env:expr) => {
+        steadfast_conformance::timeout_scenarios!(list run_each!($env;));
+        steadfast_conformance::retry_scenarios!(list run_each!($env;));
+        steadfast_conformance::pool_scenarios!(list run_each!($env;));
+        steadfast_conformance::batch_scenarios!(list run_each!($env;));
+        steadfast_conformance::bracket_scenarios!(list run_each!($env;));
+        steadfast_conformance::fixed_events_scenarios!(list run_each!($env;));
+        steadfast_conformance::pitfalls_scenarios!(list run_each!($env;));
+    };
+}
+
 /// Ends QEMU with status 0.
 pub fn pass() -> ! {
     hprintln!("all scenarios passed");

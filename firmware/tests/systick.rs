@@ -8,7 +8,7 @@ use core::time::Duration;
 use cortex_m_rt::{entry, exception};
 use steadfast_conformance::Env;
 use steadfast_embassy::EmbassyTimer;
-use steadfast_firmware_tests::{SysTickDriver, pass, run, run_each};
+use steadfast_firmware_tests::{SysTickDriver, pass, run, run_all, run_each};
 
 embassy_time_driver::time_driver_impl!(static DRIVER: SysTickDriver = SysTickDriver::new());
 
@@ -27,7 +27,7 @@ fn env() -> Env<EmbassyTimer> {
 
 #[embassy_executor::task]
 async fn scenarios() {
-    steadfast_conformance::timeout_scenarios!(list run_each!(env();));
+    run_all!(env());
     pass();
 }
 

@@ -5,13 +5,13 @@
 use cortex_m_rt::entry;
 use steadfast_conformance::Env;
 use steadfast_embassy::EmbassyTimer;
-use steadfast_firmware_tests::{VirtualDriver, pass, run, run_each};
+use steadfast_firmware_tests::{VirtualDriver, pass, run, run_all, run_each};
 
 embassy_time_driver::time_driver_impl!(static DRIVER: VirtualDriver = VirtualDriver::new());
 
 #[embassy_executor::task]
 async fn scenarios() {
-    steadfast_conformance::timeout_scenarios!(list run_each!(Env::virtual_time(EmbassyTimer);));
+    run_all!(Env::virtual_time(EmbassyTimer));
     pass();
 }
 

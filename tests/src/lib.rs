@@ -1,25 +1,38 @@
 //! steadfast's conformance suite: scenarios written once, as async functions generic over the
 //! seams, and run on every runtime by the test files in `tests/`.
 //!
-//! The scenarios need neither std nor a heap (the spawn scenarios excepted, behind the `alloc`
-//! feature), so the very same functions can run as firmware. Each runtime's test file
-//! supplies a `run` function that builds an [`Env`] for its timer and drives the scenario to
-//! completion, then expands [`timeout_scenarios!`] (and [`spawn_scenarios!`] where the
-//! runtime can spawn) to get one `#[test]` per scenario.
+//! The scenarios need neither std nor a heap (the spawn, spawned task group and `map_bounded`
+//! scenarios excepted, behind the `alloc` feature), so the very same functions can run as
+//! firmware. Each runtime's test file supplies a `run` function that builds an [`Env`] for its
+//! timer and drives the scenario to completion, then expands [`timeout_scenarios!`],
+//! [`bulkhead_scenarios!`], [`concurrency_scenarios!`], [`scoped_group_scenarios!`] (and
+//! [`spawn_scenarios!`] and [`task_group_scenarios!`] where the runtime can spawn) to get one
+//! `#[test]` per scenario.
 #![no_std]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
+pub mod batch;
+pub mod bracket;
+pub mod bulkhead;
+pub mod concurrency;
+pub mod events;
+pub mod pitfalls;
+pub mod pool;
+pub mod retry;
 #[cfg(feature = "alloc")]
 pub mod spawn;
+pub mod task_group;
 pub mod timeout;
 
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll};
 use core::time::Duration;
+use portable_atomic::{AtomicBool, Ordering};
 
 use steadfast::{Instant, Timer};
 

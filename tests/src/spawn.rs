@@ -2,7 +2,7 @@
 
 use alloc::sync::Arc;
 use core::future::pending;
-use core::sync::atomic::{AtomicBool, Ordering};
+use portable_atomic::{AtomicBool, Ordering};
 
 use steadfast::{Spawn, TaskHandle};
 

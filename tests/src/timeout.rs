@@ -2,8 +2,8 @@
 
 use core::future::{pending, ready};
 use core::pin::pin;
-use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
+use portable_atomic::{AtomicBool, Ordering};
 
 use futures_util::future::join;
 use steadfast::timeout::{TimeoutExt, timeout_at};

@@ -69,3 +69,50 @@ fn timeout_allocates_nothing_on_either_path() {
         assert_eq!(allocations() - before, 0, "firing path allocated");
     });
 }
+
+#[test]
+fn bulkhead_admission_allocates_nothing() {
+    use steadfast::Timer;
+    use steadfast::bulkhead::{Bulkhead, Rejected};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let timer = TokioTimer::new();
+        let bulkhead = Bulkhead::builder(1)
+            .max_waiting(4)
+            .max_wait(timer, Duration::from_millis(5))
+            .build()
+            .unwrap();
+        let contended = || async {
+            let hold = bulkhead.run(timer.sleep(Duration::from_millis(1)));
+            let wait = bulkhead.run(ready(()));
+            let late = async {
+                let permit = bulkhead.acquire().await;
+                drop(permit);
+            };
+            let (a, b, ()) = futures_util::future::join3(hold, wait, late).await;
+            assert_eq!((a, b), (Ok(()), Ok(())));
+        };
+        // Warm up: the runtime's lazily built structures are not ours to count.
+        contended().await;
+
+        let before = allocations();
+        for i in 0..1_000u32 {
+            assert_eq!(bulkhead.run(ready(i)).await, Ok(i));
+            let permit = bulkhead.try_acquire().unwrap();
+            assert_eq!(bulkhead.try_acquire().unwrap_err(), Rejected::Full);
+            drop(permit);
+        }
+        assert_eq!(allocations() - before, 0, "uncontended admission allocated");
+
+        let before = allocations();
+        for _ in 0..100 {
+            contended().await;
+        }
+        assert_eq!(allocations() - before, 0, "waiting admission allocated");
+    });
+}

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use smol::Executor;
 use steadfast::VirtualTimer;
-use steadfast_conformance::{Env, spawn_scenarios, timeout_scenarios};
+use steadfast_conformance::{
+    Env, bulkhead_scenarios, concurrency_scenarios, retry_scenarios, spawn_scenarios,
+    timeout_scenarios,
+};
 use steadfast_smol::{AsyncIoTimer, SmolSpawner};
 
 mod virtual_time {
@@ -21,6 +24,34 @@ mod virtual_time {
     }
 
     timeout_scenarios!(run);
+
+    mod bracket {
+        steadfast_conformance::bracket_scenarios!(super::run);
+        steadfast_conformance::bracket_panic_scenarios!(super::run);
+    }
+
+    mod events {
+        steadfast_conformance::events_scenarios!(super::run);
+        steadfast_conformance::fixed_events_scenarios!(super::run);
+        steadfast_conformance::events_panic_scenarios!(super::run);
+    }
+
+    mod pitfalls {
+        steadfast_conformance::pitfalls_scenarios!(super::run);
+    }
+    bulkhead_scenarios!(run);
+    concurrency_scenarios!(run);
+    steadfast_conformance::scoped_group_scenarios!(run);
+
+    mod retry {
+        super::retry_scenarios!(super::run);
+    }
+
+    mod pool_batch {
+        steadfast_conformance::pool_scenarios!(super::run);
+        steadfast_conformance::batch_scenarios!(super::run);
+        steadfast_conformance::batch_stream_scenarios!(super::run);
+    }
 }
 
 mod real_time {
@@ -37,6 +68,34 @@ mod real_time {
     }
 
     timeout_scenarios!(run);
+
+    mod bracket {
+        steadfast_conformance::bracket_scenarios!(super::run);
+        steadfast_conformance::bracket_panic_scenarios!(super::run);
+    }
+
+    mod events {
+        steadfast_conformance::events_scenarios!(super::run);
+        steadfast_conformance::fixed_events_scenarios!(super::run);
+        steadfast_conformance::events_panic_scenarios!(super::run);
+    }
+
+    mod pitfalls {
+        steadfast_conformance::pitfalls_scenarios!(super::run);
+    }
+    bulkhead_scenarios!(run);
+    concurrency_scenarios!(run);
+    steadfast_conformance::scoped_group_scenarios!(run);
+
+    mod retry {
+        super::retry_scenarios!(super::run);
+    }
+
+    mod pool_batch {
+        steadfast_conformance::pool_scenarios!(super::run);
+        steadfast_conformance::batch_scenarios!(super::run);
+        steadfast_conformance::batch_stream_scenarios!(super::run);
+    }
 }
 
 mod spawn_on_supplied_executor {
@@ -48,6 +107,16 @@ mod spawn_on_supplied_executor {
     }
 
     spawn_scenarios!(run);
+    steadfast_conformance::task_group_scenarios!(run);
+
+    mod bracket {
+        steadfast_conformance::bracket_spawn_scenarios!(super::run);
+    }
+
+    mod pool_batch {
+        steadfast_conformance::worker_pool_scenarios!(super::run);
+        steadfast_conformance::batcher_spawn_scenarios!(super::run);
+    }
 }
 
 mod spawn_on_global_executor {
@@ -58,4 +127,14 @@ mod spawn_on_global_executor {
     }
 
     spawn_scenarios!(run);
+    steadfast_conformance::task_group_scenarios!(run);
+
+    mod bracket {
+        steadfast_conformance::bracket_spawn_scenarios!(super::run);
+    }
+
+    mod pool_batch {
+        steadfast_conformance::worker_pool_scenarios!(super::run);
+        steadfast_conformance::batcher_spawn_scenarios!(super::run);
+    }
 }

@@ -8,8 +8,20 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
+use steadfast::batch::{BatchConfig, FixedBatch, FixedBatcher};
+use steadfast::bulkhead::Bulkhead;
+use steadfast::pool::FixedPool;
+use steadfast::retry::{Jitter, RetryBudget, RetryExt, RetryPolicy};
 use steadfast::timeout::{TimeoutExt, timeout};
 use steadfast_embassy::EmbassyTimer;
+
+// The single-core critical section that portable-atomic uses on Cortex-M0.
+#[cfg(target_arch = "arm")]
+use cortex_m as _;
+
+static BULKHEAD: Bulkhead = Bulkhead::new(2);
+static BUDGET: RetryBudget = RetryBudget::new();
+static POOL: FixedPool<u32, 4> = FixedPool::new();
 
 /// A time driver whose clock moves one tick per reading; it wakes sleepers at once, so an
 /// executor busy-polls. Enough to link and run the code paths.
@@ -48,6 +60,48 @@ pub extern "C" fn _start() -> ! {
     let slow =
         poll_to_end(core::future::pending::<u8>().timeout(&EmbassyTimer, Duration::from_micros(3)));
     core::hint::black_box((quick.ok(), slow.err().and_then(|e| e.duration())));
+
+    let policy = RetryPolicy::builder()
+        .max_attempts(3)
+        .exponential(Duration::from_micros(10), 2.0)
+        .jitter(Jitter::Full)
+        .seed(0x5eed)
+        .build();
+    if let Ok(policy) = policy {
+        let mut calls = 0u32;
+        let op = || {
+            calls += 1;
+            let n = calls;
+            async move { if n < 2 { Err(n) } else { Ok(n) } }
+        };
+        let retried = poll_to_end(op.retry(&policy, &EmbassyTimer).budget(&BUDGET));
+        core::hint::black_box(retried.ok());
+    }
+
+    let admitted = poll_to_end(BULKHEAD.run(async { 7u8 }));
+    core::hint::black_box(admitted.ok());
+
+    let _ = POOL.try_submit(5);
+    POOL.close();
+    let total = core::cell::Cell::new(0u32);
+    poll_to_end(POOL.run::<2, _, _>(
+        |n: u32| async move { n * 2 },
+        |out| total.set(total.get() + out),
+    ));
+    core::hint::black_box(total.get());
+
+    if let Ok(config) = BatchConfig::new(2, Duration::from_millis(1)) {
+        let batcher: FixedBatcher<u8, EmbassyTimer, 4> = FixedBatcher::new(EmbassyTimer, config);
+        let _ = batcher.try_add(1);
+        batcher.close();
+        poll_to_end(batcher.run(
+            |batch: FixedBatch<u8, 4>| {
+                core::hint::black_box(batch.len());
+                async { Ok::<(), ()>(()) }
+            },
+            |_err| {},
+        ));
+    }
     #[allow(clippy::empty_loop)]
     loop {}
 }

@@ -1,0 +1,150 @@
+//! The stream adapter: a stream of items in, a stream of batches out.
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_util::Stream;
+use pin_project_lite::pin_project;
+
+use super::BatchConfig;
+use crate::Timer;
+
+/// Batches the items of `stream` by the [batching rule](super#the-rule): a batch is yielded
+/// when it holds `batch_size` items, or `flush_interval` after its first item arrived,
+/// whichever comes first; never an empty one. When `stream` ends, the partial batch is yielded,
+/// then the batches stream ends.
+///
+/// The interval counts from the moment the first item of a batch is taken from `stream`.
+/// Batching happens as the consumer polls: a consumer that stops polling holds up the batches
+/// (and the source stream) meanwhile, which is the stream's own backpressure; a batch due while
+/// nobody polled is yielded at the next poll. Dropping the adapter drops the partial batch with
+/// the source stream.
+///
+/// ```
+/// use core::time::Duration;
+/// use futures_util::StreamExt;
+/// use steadfast::batch::{BatchConfig, batches};
+/// use steadfast::{Timer, VirtualTimer};
+///
+/// let timer = VirtualTimer::new();
+/// let t = timer.clone();
+/// // Items 0..5, one per second.
+/// let items = futures_util::stream::unfold(0u32, move |i| {
+///     let t = t.clone();
+///     async move {
+///         if i == 5 { return None; }
+///         t.sleep(Duration::from_secs(1)).await;
+///         Some((i, i + 1))
+///     }
+/// });
+/// let config = BatchConfig::new(3, Duration::from_millis(1500)).unwrap();
+/// let out: Vec<(u64, Vec<u32>)> = futures_executor::block_on(timer.auto_advance(
+///     batches(items, timer.clone(), config)
+///         .map(|b| (timer.now().as_nanos() / 1_000_000, b))
+///         .collect(),
+/// ));
+/// // Item 0 arrives at 1 s, so its batch is due at 2.5 s; item 2 at 3 s, due at 4.5 s; the
+/// // stream ends at 5 s with item 4 held.
+/// assert_eq!(out, [(2500, vec![0, 1]), (4500, vec![2, 3]), (5000, vec![4])]);
+/// ```
+pub fn batches<St: Stream, Tm: Timer>(
+    stream: St,
+    timer: Tm,
+    config: BatchConfig,
+) -> Batches<St, Tm> {
+    Batches {
+        stream,
+        sleep: Arm::Idle,
+        timer,
+        config,
+        batch: Vec::new(),
+        done: false,
+    }
+}
+
+pin_project! {
+    #[project = ArmProj]
+    enum Arm<S> {
+        Idle,
+        Armed { #[pin] sleep: S },
+    }
+}
+
+pin_project! {
+    /// The stream returned by [`batches`].
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Batches<St: Stream, Tm: Timer> {
+        #[pin]
+        stream: St,
+        #[pin]
+        sleep: Arm<Tm::Sleep>,
+        timer: Tm,
+        config: BatchConfig,
+        batch: Vec<St::Item>,
+        done: bool,
+    }
+}
+
+impl<St: Stream, Tm: Timer> fmt::Debug for Batches<St, Tm> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batches")
+            .field("held", &self.batch.len())
+            .field("config", &self.config)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<St: Stream, Tm: Timer> Stream for Batches<St, Tm> {
+    type Item = Vec<St::Item>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        let size = this.config.batch_size();
+        while !*this.done {
+            match this.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    if this.batch.is_empty() {
+                        let deadline = this.timer.now() + this.config.flush_interval();
+                        this.sleep.set(Arm::Armed {
+                            sleep: this.timer.sleep_until(deadline),
+                        });
+                    }
+                    this.batch.push(item);
+                    if this.batch.len() >= size {
+                        this.sleep.set(Arm::Idle);
+                        return Poll::Ready(Some(core::mem::take(this.batch)));
+                    }
+                }
+                Poll::Ready(None) => *this.done = true,
+                Poll::Pending => break,
+            }
+        }
+        if *this.done {
+            this.sleep.set(Arm::Idle);
+            return Poll::Ready((!this.batch.is_empty()).then(|| core::mem::take(this.batch)));
+        }
+        if let ArmProj::Armed { sleep } = this.sleep.as_mut().project() {
+            if sleep.poll(cx).is_ready() {
+                this.sleep.set(Arm::Idle);
+                return Poll::Ready(Some(core::mem::take(this.batch)));
+            }
+        }
+        Poll::Pending
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done {
+            return (
+                usize::from(!self.batch.is_empty()),
+                Some(usize::from(!self.batch.is_empty())),
+            );
+        }
+        let (_, upper) = self.stream.size_hint();
+        let size = self.config.batch_size();
+        let held = self.batch.len();
+        (0, upper.map(|u| u.saturating_add(held).div_ceil(size)))
+    }
+}

@@ -1,0 +1,93 @@
+use core::fmt;
+
+/// Why a bulkhead turned a caller away. The caller's work was not started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rejected {
+    /// Every permit was taken and the bulkhead rejects at once when full
+    /// ([`Config::reject_when_full`](super::Config::reject_when_full)).
+    Full,
+    /// Every permit was taken and the wait queue held
+    /// [`max_waiting`](super::Config::max_waiting) callers already.
+    QueueFull,
+    /// The caller waited [`max_wait`](super::Config::max_wait) without getting a permit.
+    WaitedTooLong,
+    /// The bulkhead was [closed](super::Bulkhead::close).
+    Closed,
+}
+
+impl Rejected {
+    /// A short description, the one `Display` shows.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Rejected::Full => "bulkhead full",
+            Rejected::QueueFull => "bulkhead wait queue full",
+            Rejected::WaitedTooLong => "waited too long for a bulkhead permit",
+            Rejected::Closed => "bulkhead closed",
+        }
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::error::Error for Rejected {}
+
+/// An impossible bulkhead setting, found at construction. Names the field and what is wrong
+/// with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConfigError {
+    field: &'static str,
+    problem: &'static str,
+}
+
+impl ConfigError {
+    pub(super) const fn new(field: &'static str, problem: &'static str) -> Self {
+        ConfigError { field, problem }
+    }
+
+    /// The setting at fault: `"max_concurrent"`, `"max_waiting"` or `"max_wait"`.
+    #[must_use]
+    pub const fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// What is wrong with it, such as `"must be at least 1"`.
+    #[must_use]
+    pub const fn problem(&self) -> &'static str {
+        self.problem
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid bulkhead setting `{}`: {}",
+            self.field, self.problem
+        )
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn display() {
+        assert_eq!(Rejected::QueueFull.to_string(), "bulkhead wait queue full");
+        let e = ConfigError::new("max_concurrent", "must be at least 1");
+        assert_eq!(e.field(), "max_concurrent");
+        assert_eq!(
+            e.to_string(),
+            "invalid bulkhead setting `max_concurrent`: must be at least 1"
+        );
+    }
+}

@@ -1,0 +1,431 @@
+use super::*;
+
+use core::pin::pin;
+use core::task::Waker;
+
+fn poll_once<F: Future>(f: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    f.poll(&mut Context::from_waker(waker))
+}
+
+#[test]
+fn invalid_settings_name_the_field() {
+    let field = |r: Result<Bulkhead, ConfigError>| r.unwrap_err().field();
+    assert_eq!(field(Bulkhead::try_new(0)), "max_concurrent");
+    assert_eq!(field(Bulkhead::try_new(usize::MAX)), "max_concurrent");
+    assert_eq!(field(Bulkhead::builder(0).build()), "max_concurrent");
+    assert_eq!(
+        field(Bulkhead::builder(2).max_waiting(0).build()),
+        "max_waiting"
+    );
+    assert_eq!(
+        field(
+            Bulkhead::builder(2)
+                .reject_when_full()
+                .max_waiting(3)
+                .build()
+        ),
+        "max_waiting"
+    );
+    let e = Bulkhead::builder(2)
+        .max_wait(NoTimer, Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.field(), "max_wait");
+    assert!(Bulkhead::try_new(1).is_ok());
+    assert!(Bulkhead::builder(3).max_waiting(1).build().is_ok());
+}
+
+#[test]
+#[should_panic(expected = "must be at least 1")]
+fn const_constructor_panics_outside_const_contexts() {
+    let _ = Bulkhead::new(0);
+}
+
+static STATIC: Bulkhead = Bulkhead::builder(2).max_waiting(4).build_const();
+
+#[test]
+fn lives_in_a_static() {
+    let a = STATIC.try_acquire().unwrap();
+    let b = STATIC.try_acquire().unwrap();
+    assert_eq!(STATIC.try_acquire().unwrap_err(), Rejected::Full);
+    drop((a, b));
+    assert_eq!(STATIC.metrics().in_flight, 0);
+    assert_eq!(STATIC.config().max_waiting_callers(), Some(4));
+}
+
+#[test]
+fn waiters_are_served_in_fifo_order() {
+    let b = Bulkhead::new(1);
+    let held = b.try_acquire().unwrap();
+    let mut first = pin!(b.acquire());
+    let mut second = pin!(b.acquire());
+    let mut third = pin!(b.acquire());
+    let w = Waker::noop();
+    assert!(poll_once(first.as_mut(), w).is_pending());
+    assert!(poll_once(second.as_mut(), w).is_pending());
+    assert!(poll_once(third.as_mut(), w).is_pending());
+    assert_eq!(b.metrics().waiting, 3);
+    drop(held);
+    // A newcomer does not jump the queue.
+    assert_eq!(b.try_acquire().unwrap_err(), Rejected::Full);
+    assert!(poll_once(third.as_mut(), w).is_pending());
+    assert!(poll_once(second.as_mut(), w).is_pending());
+    let p = match poll_once(first.as_mut(), w) {
+        Poll::Ready(Ok(p)) => p,
+        other => panic!("the first waiter is served first: {other:?}"),
+    };
+    drop(p);
+    assert!(poll_once(third.as_mut(), w).is_pending());
+    assert!(matches!(poll_once(second.as_mut(), w), Poll::Ready(Ok(_))));
+    assert_eq!(b.metrics().waiting, 1);
+}
+
+#[test]
+fn reject_when_full_and_queue_cap() {
+    let shed = Bulkhead::builder(1).reject_when_full().build().unwrap();
+    let p = shed.try_acquire().unwrap();
+    let mut a = pin!(shed.acquire());
+    assert!(matches!(
+        poll_once(a.as_mut(), Waker::noop()),
+        Poll::Ready(Err(Rejected::Full))
+    ));
+    drop(p);
+
+    let capped = Bulkhead::builder(1).max_waiting(1).build().unwrap();
+    let _p = capped.try_acquire().unwrap();
+    let mut w1 = pin!(capped.acquire());
+    let mut w2 = pin!(capped.acquire());
+    assert!(poll_once(w1.as_mut(), Waker::noop()).is_pending());
+    assert!(matches!(
+        poll_once(w2.as_mut(), Waker::noop()),
+        Poll::Ready(Err(Rejected::QueueFull))
+    ));
+    let m = capped.metrics();
+    assert_eq!(
+        (m.waiting, m.rejected.queue_full, m.rejected.total()),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn close_wakes_waiters_and_rejects_newcomers() {
+    let b = Bulkhead::new(1);
+    let held = b.try_acquire().unwrap();
+    let flag = std::sync::Arc::new(Flag::default());
+    let waker = Waker::from(flag.clone());
+    let mut waiter = pin!(b.acquire());
+    assert!(poll_once(waiter.as_mut(), &waker).is_pending());
+    assert!(!b.is_closed());
+    b.close();
+    assert!(b.is_closed());
+    assert_eq!(flag.wakes(), 1);
+    assert!(matches!(
+        poll_once(waiter.as_mut(), &waker),
+        Poll::Ready(Err(Rejected::Closed))
+    ));
+    assert_eq!(b.try_acquire().unwrap_err(), Rejected::Closed);
+    // A permit held across the close stays valid, and is released without trouble.
+    assert_eq!(b.metrics().in_flight, 1);
+    drop(held);
+    let m = b.metrics();
+    assert_eq!((m.in_flight, m.waiting, m.rejected.closed), (0, 0, 2));
+}
+
+#[derive(Default)]
+struct Flag {
+    woken: std::sync::atomic::AtomicBool,
+    count: std::sync::atomic::AtomicUsize,
+}
+
+impl Flag {
+    fn wakes(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+    fn is_woken(&self) -> bool {
+        self.woken.load(Ordering::SeqCst)
+    }
+    fn take(&self) -> bool {
+        self.woken.swap(false, Ordering::SeqCst)
+    }
+}
+
+impl std::task::Wake for Flag {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(feature = "alloc")]
+mod with_alloc {
+    use super::*;
+    use crate::VirtualTimer;
+    use crate::timeout::TimeoutExt;
+    use std::boxed::Box;
+    use std::sync::Arc;
+    use std::vec::Vec;
+
+    #[test]
+    fn a_woken_then_dropped_waiter_passes_the_permit_on() {
+        let b = Bulkhead::new(1);
+        let held = b.try_acquire().unwrap();
+        let (fa, fb) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+        let (wa, wb) = (Waker::from(fa.clone()), Waker::from(fb.clone()));
+        let mut a = Box::pin(b.acquire());
+        let mut bb = pin!(b.acquire());
+        assert!(poll_once(a.as_mut(), &wa).is_pending());
+        assert!(poll_once(bb.as_mut(), &wb).is_pending());
+        drop(held);
+        assert_eq!((fa.wakes(), fb.wakes()), (1, 0), "the head waiter is woken");
+        // `a` never sees its permit: dropping it hands the wake-up to `bb`.
+        drop(a);
+        assert_eq!(fb.wakes(), 1, "the wake-up was lost");
+        assert!(matches!(poll_once(bb.as_mut(), &wb), Poll::Ready(Ok(_))));
+        assert_eq!(b.metrics().waiting, 0);
+    }
+
+    #[test]
+    fn idle_waiters_are_not_woken() {
+        let timer = VirtualTimer::new();
+        let b = Bulkhead::builder(1)
+            .max_wait(timer.clone(), Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let held = b.try_acquire().unwrap();
+        let flags: Vec<Arc<Flag>> = (0..4).map(|_| Arc::new(Flag::default())).collect();
+        let mut waiters: Vec<_> = (0..4).map(|_| Box::pin(b.acquire())).collect();
+        for (w, f) in waiters.iter_mut().zip(&flags) {
+            assert!(poll_once(w.as_mut(), &Waker::from(f.clone())).is_pending());
+        }
+        // Time passes, short of `max_wait`: nobody is woken, so nobody is polled again.
+        timer.advance(Duration::from_secs(59));
+        assert!(flags.iter().all(|f| f.wakes() == 0));
+        drop(held);
+        let wakes: Vec<usize> = flags.iter().map(|f| f.wakes()).collect();
+        assert_eq!(wakes, [1, 0, 0, 0], "only the head waiter is woken");
+    }
+
+    #[test]
+    fn max_wait_counts_from_the_first_poll() {
+        let timer = VirtualTimer::new();
+        let b = Bulkhead::builder(1)
+            .max_wait(timer.clone(), Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let _held = b.try_acquire().unwrap();
+        let mut w = pin!(b.acquire());
+        timer.advance(Duration::from_secs(10));
+        assert!(poll_once(w.as_mut(), Waker::noop()).is_pending());
+        timer.advance(Duration::from_secs(4));
+        assert!(poll_once(w.as_mut(), Waker::noop()).is_pending());
+        timer.advance(Duration::from_secs(1));
+        assert!(matches!(
+            poll_once(w.as_mut(), Waker::noop()),
+            Poll::Ready(Err(Rejected::WaitedTooLong))
+        ));
+        assert_eq!(timer.sleepers(), 0);
+        assert_eq!(b.metrics().rejected.waited_too_long, 1);
+    }
+
+    #[test]
+    fn a_timeout_around_run_frees_the_permit_when_it_drops_the_work() {
+        let timer = VirtualTimer::new();
+        let b = Bulkhead::new(1);
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let d = dropped.clone();
+        let work = async move {
+            let _guard = DropFlag(d);
+            core::future::pending::<()>().await;
+        };
+        let mut timed = pin!(b.run(work).timeout(&timer, Duration::from_secs(3)));
+        assert!(poll_once(timed.as_mut(), Waker::noop()).is_pending());
+        timer.advance(Duration::from_secs(2));
+        assert!(poll_once(timed.as_mut(), Waker::noop()).is_pending());
+        assert_eq!(b.metrics().in_flight, 1);
+        assert!(b.try_acquire().is_err());
+        timer.advance(Duration::from_secs(1));
+        assert!(matches!(
+            poll_once(timed.as_mut(), Waker::noop()),
+            Poll::Ready(Err(_))
+        ));
+        assert!(dropped.load(Ordering::SeqCst));
+        assert_eq!(b.metrics().in_flight, 0);
+        assert!(b.try_acquire().is_ok());
+    }
+
+    struct DropFlag(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            // The permit is still held while the work is being dropped.
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn owned_permits() {
+        let b = Arc::new(Bulkhead::new(1));
+        let p = b.try_acquire_owned().unwrap();
+        assert_eq!(b.metrics().in_flight, 1);
+        let mut next = pin!(b.acquire_owned());
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        assert!(poll_once(next.as_mut(), &waker).is_pending());
+        drop(p);
+        assert_eq!(flag.wakes(), 1);
+        let p2 = match poll_once(next.as_mut(), &waker) {
+            Poll::Ready(Ok(p)) => p,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(b.metrics().in_flight, 1);
+        assert!(Arc::ptr_eq(p2.bulkhead(), &b));
+        drop(p2);
+        assert_eq!(b.metrics().in_flight, 0);
+        assert_eq!(b.semaphore.available_permits(), 1);
+    }
+
+    /// xorshift64*: a small, seeded generator.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+        }
+    }
+
+    type Waiter<'a> = (Pin<Box<Acquire<'a, VirtualTimer>>>, Arc<Flag>);
+
+    /// Polls the waiters whose waker fired, as an executor would; returns the outcomes.
+    fn poll_woken<'a>(waiters: &mut Vec<Waiter<'a>>) -> Vec<Result<Permit<'a>, Rejected>> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < waiters.len() {
+            if waiters[i].1.take() {
+                let waker = Waker::from(waiters[i].1.clone());
+                if let Poll::Ready(r) = poll_once(waiters[i].0.as_mut(), &waker) {
+                    out.push(r);
+                    drop(waiters.remove(i));
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
+    fn one_schedule(rng: &mut Rng) {
+        let timer = VirtualTimer::new();
+        let limit = rng.below(3) as usize + 1;
+        let mut config =
+            Bulkhead::builder(limit).max_wait(timer.clone(), Duration::from_secs(rng.below(4) + 1));
+        let mode = rng.below(4);
+        match mode {
+            0 => config = config.wait_indefinitely(),
+            1 => config = config.reject_when_full(),
+            _ => {}
+        }
+        if mode != 1 && rng.below(2) == 0 {
+            config = config.max_waiting(rng.below(3) as usize + 1);
+        }
+        let b = config.build().unwrap();
+        let mut waiters: Vec<Waiter<'_>> = Vec::new();
+        let mut held: Vec<Permit<'_>> = Vec::new();
+        let mut closed = false;
+
+        let check = |r: &Result<Permit<'_>, Rejected>, closed: bool| match r {
+            Ok(_) => assert!(!closed, "admitted after close"),
+            Err(Rejected::Full) => assert_eq!(mode, 1),
+            Err(Rejected::QueueFull) => assert!(b.config().max_waiting_callers().is_some()),
+            Err(Rejected::WaitedTooLong) => assert!(mode >= 2),
+            Err(Rejected::Closed) => assert!(closed),
+        };
+
+        for _ in 0..40 {
+            match rng.below(20) {
+                0..=5 => {
+                    let flag = Arc::new(Flag::default());
+                    let mut w = Box::pin(b.acquire());
+                    match poll_once(w.as_mut(), &Waker::from(flag.clone())) {
+                        Poll::Ready(r) => {
+                            check(&r, closed);
+                            held.extend(r.ok());
+                        }
+                        Poll::Pending => waiters.push((w, flag)),
+                    }
+                }
+                6..=9 => {
+                    for r in poll_woken(&mut waiters) {
+                        check(&r, closed);
+                        held.extend(r.ok());
+                    }
+                }
+                10..=11 if !waiters.is_empty() => {
+                    let i = rng.below(waiters.len() as u64) as usize;
+                    drop(waiters.remove(i));
+                }
+                12..=15 if !held.is_empty() => {
+                    let i = rng.below(held.len() as u64) as usize;
+                    drop(held.swap_remove(i));
+                }
+                16..=18 => timer.advance(Duration::from_millis(rng.below(3000))),
+                19 if rng.below(8) == 0 => {
+                    b.close();
+                    closed = true;
+                }
+                _ => {}
+            }
+            assert!(held.len() <= limit, "more permits held than the limit");
+            let m = b.metrics();
+            // Permits held, plus any handed to a woken waiter that has not run yet.
+            let woken = waiters.iter().filter(|w| w.1.is_woken()).count();
+            assert!(m.in_flight >= held.len() && m.in_flight <= held.len() + woken);
+            assert!(m.in_flight <= limit);
+            assert_eq!(m.waiting, waiters.len());
+            assert!(m.high_water <= limit);
+        }
+
+        // Finish all work, then let the waiters run to the end, polling only those woken.
+        held.clear();
+        while !waiters.is_empty() {
+            let outcomes = poll_woken(&mut waiters);
+            let progressed = !outcomes.is_empty();
+            for r in outcomes {
+                check(&r, closed);
+                assert!(b.metrics().in_flight <= limit);
+            }
+            if !progressed && timer.advance_to_next().is_none() {
+                panic!(
+                    "lost wake-up: {} waiters parked, none woken, permits free",
+                    waiters.len()
+                );
+            }
+        }
+        let m = b.metrics();
+        assert_eq!((m.in_flight, m.waiting), (0, 0));
+        if closed {
+            assert_eq!(
+                b.semaphore.available_permits(),
+                limit + b.flood(),
+                "a permit leaked"
+            );
+            assert_eq!(b.try_acquire().unwrap_err(), Rejected::Closed);
+        } else {
+            assert_eq!(b.semaphore.available_permits(), limit, "a permit leaked");
+            let all: Vec<_> = (0..limit).map(|_| b.try_acquire().unwrap()).collect();
+            assert_eq!(b.try_acquire().unwrap_err(), Rejected::Full);
+            drop(all);
+        }
+    }
+
+    #[test]
+    fn random_schedules_keep_the_limit_and_leak_nothing() {
+        let mut rng = Rng(0x5EED_B01C_0DE5_EED5);
+        for _ in 0..10_000 {
+            one_schedule(&mut rng);
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! The spawned pool: workers as tasks, an `async-channel` queue, a completion handle per item.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use maitake_sync::WaitCell;
+use maitake_sync::blocking::Mutex;
+
+use super::{ConfigError, Pending, WorkError};
+use crate::Spawn;
+use crate::queue::{Closed, TrySendError};
+
+struct Job<T, O> {
+    item: T,
+    reply: Reply<O>,
+}
+
+/// A worker pool whose workers are tasks spawned through [`Spawn`], so they run on every core
+/// of a multi-threaded runtime. Each submission returns a [`Completion`] handle for that item's
+/// outcome. See the [module docs](super) for the semantics.
+///
+/// Cloning gives another handle to the same pool. When every handle is dropped, intake stops
+/// and the workers drain the queue and end, as after [`close`](Self::close): dropping loses
+/// nothing, it only stops you from waiting for the drain.
+///
+/// # Example
+///
+/// ```
+/// # #[cfg(feature = "alloc")] {
+/// # use steadfast::{Spawn, TaskHandle, JoinError};
+/// # #[derive(Clone)] struct Threads;
+/// # struct Join<T>(Option<std::thread::JoinHandle<T>>);
+/// # impl<T> Unpin for Join<T> {}
+/// # impl<T> core::future::Future for Join<T> { type Output = Result<T, JoinError>;
+/// #   fn poll(mut self: core::pin::Pin<&mut Self>, _: &mut core::task::Context<'_>) -> core::task::Poll<Self::Output> {
+/// #     core::task::Poll::Ready(self.0.take().unwrap().join().map_err(JoinError::Panicked)) } }
+/// # impl<T> TaskHandle<T> for Join<T> { fn abort(&mut self) {} fn is_finished(&self) -> bool { false } }
+/// # impl Spawn for Threads { type Handle<T: Send + 'static> = Join<T>;
+/// #   fn spawn<F: core::future::Future + Send + 'static>(&self, f: F) -> Join<F::Output> where F::Output: Send + 'static {
+/// #     Join(Some(std::thread::spawn(move || futures_executor::block_on(f)))) } }
+/// use steadfast::pool::WorkerPool;
+///
+/// // Any `Spawn`: `TokioSpawner`, `SmolSpawner`, ... Here one thread per task.
+/// let spawner = Threads;
+/// futures_executor::block_on(async {
+///     let pool = WorkerPool::spawn(&spawner, 2, 16, |n: u32| async move {
+///         if n == 3 { panic!("three is bad") }
+///         n * 2
+///     }).unwrap();
+///     let four = pool.submit(2).await.unwrap();
+///     let three = pool.submit(3).await.unwrap();
+///     assert_eq!(four.await.unwrap(), 4);
+///     let err = three.await.unwrap_err();
+///     assert_eq!(err.panic_message().as_deref(), Some("three is bad"));
+///     pool.close();
+///     pool.wait_idle().await;
+/// });
+/// # }
+/// ```
+#[must_use = "dropping the last handle closes the pool"]
+pub struct WorkerPool<T, O> {
+    tx: async_channel::Sender<Job<T, O>>,
+    rx: async_channel::Receiver<Job<T, O>>,
+    pending: Arc<Pending>,
+}
+
+impl<T, O> Clone for WorkerPool<T, O> {
+    fn clone(&self) -> Self {
+        WorkerPool {
+            tx: self.tx.clone(),
+            rx: self.rx.clone(),
+            pending: self.pending.clone(),
+        }
+    }
+}
+
+impl<T, O> fmt::Debug for WorkerPool<T, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerPool")
+            .field("queued", &self.tx.len())
+            .field("capacity", &self.tx.capacity())
+            .field("pending", &self.pending.get())
+            .field("closed", &self.tx.is_closed())
+            .finish()
+    }
+}
+
+impl<T: Send + 'static, O: Send + 'static> WorkerPool<T, O> {
+    /// Spawns `workers` worker tasks on `spawner`, sharing a queue of `capacity` items, each
+    /// running `work(item)` per item.
+    ///
+    /// Panics in `work` are caught and reported for that item: with the `std` feature by
+    /// `catch_unwind` around the work's future; without it, by running each item as a task of
+    /// its own and reading the [`JoinError`](crate::JoinError) of its handle.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming `workers` or `capacity` when either is 0.
+    pub fn spawn<S, F, Fut>(
+        spawner: &S,
+        workers: usize,
+        capacity: usize,
+        work: F,
+    ) -> Result<Self, ConfigError>
+    where
+        S: Spawn + Send + Sync + 'static,
+        S::Handle<O>: Send,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+    {
+        if workers == 0 {
+            return Err(ConfigError::new("workers", "must be at least 1"));
+        }
+        if capacity == 0 {
+            return Err(ConfigError::new("capacity", "must be at least 1"));
+        }
+        let (tx, rx) = async_channel::bounded(capacity);
+        let pending = Arc::new(Pending::new());
+        let work = Arc::new(work);
+        for _ in 0..workers {
+            let task = worker(rx.clone(), pending.clone(), work.clone(), spawner.clone());
+            // Detached: a worker ends by itself once the queue is closed and drained.
+            drop(spawner.spawn(task));
+        }
+        Ok(WorkerPool { tx, rx, pending })
+    }
+}
+
+impl<T, O> WorkerPool<T, O> {
+    /// Queues `item`, waiting while the queue is full, and returns the handle of its outcome.
+    /// Hands the item back in [`Closed`] if the pool is closed or closes meanwhile.
+    /// Cancel-safe (see the [module docs](super)).
+    pub async fn submit(&self, item: T) -> Result<Completion<O>, Closed<T>> {
+        let guard = self.pending.add();
+        let (reply, completion) = channel();
+        match self.tx.send(Job { item, reply }).await {
+            Ok(()) => {
+                guard.keep();
+                Ok(completion)
+            }
+            Err(async_channel::SendError(job)) => Err(Closed(job.item)),
+        }
+    }
+
+    /// Queues `item` if there is room now and returns the handle of its outcome; otherwise
+    /// hands it back, telling full from closed.
+    pub fn try_submit(&self, item: T) -> Result<Completion<O>, TrySendError<T>> {
+        let guard = self.pending.add();
+        let (reply, completion) = channel();
+        match self.tx.try_send(Job { item, reply }) {
+            Ok(()) => {
+                guard.keep();
+                Ok(completion)
+            }
+            Err(async_channel::TrySendError::Full(job)) => Err(TrySendError::Full(job.item)),
+            Err(async_channel::TrySendError::Closed(job)) => Err(TrySendError::Closed(job.item)),
+        }
+    }
+
+    /// Waits until every accepted item has been run and its outcome delivered, and no
+    /// `submit` is in progress.
+    pub async fn wait_idle(&self) {
+        self.pending.wait_idle().await;
+    }
+
+    /// Stops intake; the workers drain what is queued and then end. Idempotent. Follow with
+    /// [`wait_idle`](Self::wait_idle) to wait for the drain.
+    pub fn close(&self) {
+        self.tx.close();
+    }
+
+    /// Stops intake and takes back every item no worker has started, oldest first. Their
+    /// [`Completion`]s resolve to [`WorkError::Cancelled`]. Items already running finish and
+    /// are reported as usual.
+    pub fn shutdown(&self) -> Vec<T> {
+        self.tx.close();
+        let mut undone = Vec::new();
+        while let Ok(job) = self.rx.try_recv() {
+            undone.push(job.item);
+        }
+        self.pending.done(undone.len());
+        undone
+    }
+
+    /// Whether the pool was closed.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// How many items wait in the queue now (not counting those running).
+    #[must_use]
+    pub fn queued(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// How many accepted items have no outcome yet (queued or running), plus submissions in
+    /// progress.
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.pending.get()
+    }
+
+    /// The queue's capacity.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.tx.capacity().unwrap_or(usize::MAX)
+    }
+}
+
+async fn worker<T, O, F, Fut, S>(
+    rx: async_channel::Receiver<Job<T, O>>,
+    pending: Arc<Pending>,
+    work: Arc<F>,
+    spawner: S,
+) where
+    T: Send + 'static,
+    O: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = O> + Send + 'static,
+    S: Spawn,
+    S::Handle<O>: Send,
+{
+    while let Ok(Job { item, reply }) = rx.recv().await {
+        let _done = DoneGuard(&pending);
+        reply.send(contained(&work, item, &spawner).await);
+    }
+}
+
+/// Counts an item off when dropped, after its reply was sent (or dropped).
+struct DoneGuard<'a>(&'a Pending);
+
+impl Drop for DoneGuard<'_> {
+    fn drop(&mut self) {
+        self.0.done(1);
+    }
+}
+
+/// Runs one item, turning a panic into [`WorkError::Panicked`].
+#[cfg(feature = "std")]
+async fn contained<T, O, F, Fut, S>(work: &Arc<F>, item: T, _spawner: &S) -> Result<O, WorkError>
+where
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = O>,
+{
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let panicked = |p| WorkError::Panicked(crate::JoinError::Panicked(p));
+    let future = catch_unwind(AssertUnwindSafe(|| work(item))).map_err(panicked)?;
+    CatchUnwind { future }.await.map_err(panicked)
+}
+
+/// Runs one item as a task of its own, turning a panic into [`WorkError::Panicked`].
+#[cfg(not(feature = "std"))]
+async fn contained<T, O, F, Fut, S>(work: &Arc<F>, item: T, spawner: &S) -> Result<O, WorkError>
+where
+    T: Send + 'static,
+    O: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = O> + Send + 'static,
+    S: Spawn,
+{
+    let work = work.clone();
+    spawner
+        .spawn(async move { work(item).await })
+        .await
+        .map_err(WorkError::from)
+}
+
+#[cfg(feature = "std")]
+pin_project_lite::pin_project! {
+    struct CatchUnwind<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+#[cfg(feature = "std")]
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, alloc::boxed::Box<dyn core::any::Any + Send>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = self.project().future;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+// A one-shot reply: one allocation per item, no unsafe.
+
+enum Slot<O> {
+    Waiting,
+    Done(Result<O, WorkError>),
+    Taken,
+}
+
+struct Shared<O> {
+    slot: Mutex<Slot<O>>,
+    cell: WaitCell,
+}
+
+fn channel<O>() -> (Reply<O>, Completion<O>) {
+    let shared = Arc::new(Shared {
+        slot: Mutex::new(Slot::Waiting),
+        cell: WaitCell::new(),
+    });
+    (Reply(Some(shared.clone())), Completion { shared })
+}
+
+/// The sending half: dropped without sending, it reports [`WorkError::Cancelled`].
+struct Reply<O>(Option<Arc<Shared<O>>>);
+
+impl<O> Reply<O> {
+    fn send(mut self, out: Result<O, WorkError>) {
+        if let Some(shared) = self.0.take() {
+            shared.slot.with_lock(|s| *s = Slot::Done(out));
+            shared.cell.wake();
+        }
+    }
+}
+
+impl<O> Drop for Reply<O> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.take() {
+            shared.slot.with_lock(|s| {
+                if let Slot::Waiting = s {
+                    *s = Slot::Done(Err(WorkError::Cancelled));
+                }
+            });
+            shared.cell.wake();
+        }
+    }
+}
+
+/// The outcome of one submitted item: `Ok(output)`, or a [`WorkError`] when the work panicked
+/// or never finished. Dropping the handle does not cancel the work; its outcome is then
+/// discarded.
+#[must_use = "the outcome of the item, a panic included, is only seen through this handle"]
+pub struct Completion<O> {
+    shared: Arc<Shared<O>>,
+}
+
+impl<O> Completion<O> {
+    /// Whether the outcome is there (awaiting the handle returns at once).
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.shared.slot.with_lock(|s| matches!(s, Slot::Done(_)))
+    }
+
+    fn take(&self) -> Option<Result<O, WorkError>> {
+        self.shared
+            .slot
+            .with_lock(|s| match core::mem::replace(s, Slot::Taken) {
+                Slot::Done(out) => Some(out),
+                Slot::Waiting => {
+                    *s = Slot::Waiting;
+                    None
+                }
+                Slot::Taken => panic!("`Completion` polled after completion"),
+            })
+    }
+}
+
+impl<O> fmt::Debug for Completion<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Completion")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+impl<O> Future for Completion<O> {
+    type Output = Result<O, WorkError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            if let Some(out) = self.take() {
+                return Poll::Ready(out);
+            }
+            match self.shared.cell.poll_wait(cx) {
+                // Registered: check once more, the reply may have landed meanwhile.
+                Poll::Pending => {
+                    return match self.take() {
+                        Some(out) => Poll::Ready(out),
+                        None => Poll::Pending,
+                    };
+                }
+                // A wake-up was stored: look again.
+                Poll::Ready(Ok(())) => {}
+                // Busy or closed: neither happens with one waiter and a cell never closed;
+                // stay correct anyway by asking to be polled again.
+                Poll::Ready(Err(_)) => {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{JoinError, TaskHandle};
+    use alloc::boxed::Box;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    /// A spawner whose tasks never run: the queue only moves when the test moves it.
+    #[derive(Clone)]
+    struct Never;
+
+    struct Never2<T>(core::marker::PhantomData<fn() -> T>);
+    impl<T> Unpin for Never2<T> {}
+    impl<T> Future for Never2<T> {
+        type Output = Result<T, JoinError>;
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+            Poll::Ready(Err(JoinError::Cancelled))
+        }
+    }
+    impl<T> TaskHandle<T> for Never2<T> {
+        fn abort(&mut self) {}
+        fn is_finished(&self) -> bool {
+            true
+        }
+    }
+
+    impl Spawn for Never {
+        type Handle<T: Send + 'static> = Never2<T>;
+        fn spawn<F>(&self, future: F) -> Never2<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            drop(future);
+            Never2(core::marker::PhantomData)
+        }
+    }
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, core::task::Waker) {
+        let c = Arc::new(Count(AtomicUsize::new(0)));
+        (c.clone(), core::task::Waker::from(c))
+    }
+
+    #[test]
+    fn dropped_head_submitter_passes_its_slot_on() {
+        let pool = WorkerPool::<u32, u32>::spawn(&Never, 1, 1, |n: u32| async move { n }).unwrap();
+        let _zero = pool.try_submit(0).unwrap();
+        let (a_woken, a) = counter();
+        let (b_woken, b) = counter();
+        let mut first = Box::pin(pool.submit(1));
+        let mut second = Box::pin(pool.submit(2));
+        assert!(
+            first
+                .as_mut()
+                .poll(&mut Context::from_waker(&a))
+                .is_pending()
+        );
+        assert!(
+            second
+                .as_mut()
+                .poll(&mut Context::from_waker(&b))
+                .is_pending()
+        );
+        assert_eq!(pool.pending(), 3);
+        // A worker takes item 0: the slot goes to the head waiter, which is dropped unpolled.
+        let job = pool.rx.try_recv().ok().unwrap();
+        assert_eq!(job.item, 0);
+        assert_eq!(a_woken.0.load(Ordering::SeqCst), 1);
+        drop(first);
+        assert!(
+            b_woken.0.load(Ordering::SeqCst) >= 1,
+            "the wake-up was passed on"
+        );
+        assert!(matches!(
+            second.as_mut().poll(&mut Context::from_waker(&b)),
+            Poll::Ready(Ok(_))
+        ));
+        assert_eq!(pool.pending(), 2, "the dropped submission counts off");
+        // Shutdown hands back item 2; its handle says `Cancelled`.
+        assert_eq!(pool.shutdown(), [2]);
+        drop(job);
+    }
+}

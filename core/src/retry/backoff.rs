@@ -1,0 +1,183 @@
+//! Backoff shapes and the delay sequence a policy produces.
+
+use core::time::Duration;
+
+use super::jitter::{self, Jitter, Rng};
+use crate::time::duration_to_nanos;
+
+/// The shape of the delays between attempts, before jitter and before the `max_delay` cap.
+///
+/// Numbering: the first call is **attempt 1**; **retry n** is attempt n + 1, and the delay
+/// `d(n)` is slept before it. So with `max_attempts = 4` there are three retries and three
+/// delays, `d(1)`, `d(2)`, `d(3)`.
+///
+/// | backoff | `d(n)` |
+/// |---|---|
+/// | [`Constant(c)`](Backoff::Constant) | `c` |
+/// | [`Linear { base, step }`](Backoff::Linear) | `base + step·(n − 1)` |
+/// | [`Exponential { base, factor }`](Backoff::Exponential) | `base·factorⁿ⁻¹` |
+/// | [`Sequence(s)`](Backoff::Sequence) | `s[n − 1]`, and the last element once `s` runs out |
+/// | [`Custom(f)`](Backoff::Custom) | `f(n)` |
+///
+/// Every `d(n)` is then capped at `max_delay`. Arithmetic is in whole nanoseconds and
+/// saturates, so nothing overflows or panics for any `n` up to `u32::MAX`. The exponential
+/// shape is computed one retry at a time in fixed point (32 fractional bits of a nanosecond,
+/// the factor rounded down to a multiple of 2⁻³²), which makes it exactly non-decreasing and
+/// constant once it reaches the cap.
+#[derive(Clone, Copy, Debug)]
+pub enum Backoff {
+    /// The same delay before every retry.
+    Constant(Duration),
+    /// A delay growing by `step` with each retry.
+    Linear {
+        /// The delay before the first retry.
+        base: Duration,
+        /// Added for each further retry.
+        step: Duration,
+    },
+    /// A delay multiplied by `factor` with each retry.
+    Exponential {
+        /// The delay before the first retry.
+        base: Duration,
+        /// The growth per retry: finite and at least 1.
+        factor: f64,
+    },
+    /// The delays given, in order; the last one repeats. Must not be empty.
+    Sequence(&'static [Duration]),
+    /// `f(n)` before retry `n` (n = 1, 2, …).
+    Custom(fn(u32) -> Duration),
+}
+
+impl Backoff {
+    /// The base delay that `max_delay` is checked against (`None` for shapes without one).
+    pub(crate) const fn base(&self) -> Option<Duration> {
+        match *self {
+            Backoff::Constant(d) => Some(d),
+            Backoff::Linear { base, .. } | Backoff::Exponential { base, .. } => Some(base),
+            Backoff::Sequence(_) | Backoff::Custom(_) => None,
+        }
+    }
+}
+
+/// The delays a [`RetryPolicy`](super::RetryPolicy) sleeps before retry 1, 2, 3, …: backoff,
+/// cap and jitter applied. An endless iterator; get one from
+/// [`RetryPolicy::delays`](super::RetryPolicy::delays) to drive a retry loop of your own.
+///
+/// Delays suggested by errors (Retry-After) are not part of it: they replace a delay of this
+/// sequence without changing the ones after it.
+#[derive(Clone, Debug)]
+pub struct Delays {
+    backoff: Backoff,
+    /// Exponential factor in fixed point, 32 fractional bits.
+    factor_fx: u64,
+    cap: u64,
+    jitter: Jitter,
+    rng: Rng,
+    /// Delays produced so far (saturating).
+    retry: u32,
+    /// Exponential: the next un-jittered delay in nanoseconds, 32 fractional bits.
+    acc: u128,
+    /// The un-jittered, capped delay before retry 1.
+    first: u64,
+    /// The jittered delay produced last (`first` before any).
+    prev: u64,
+}
+
+impl Delays {
+    pub(crate) fn new(
+        backoff: Backoff,
+        factor_fx: u64,
+        cap: u64,
+        jitter: Jitter,
+        rng: Rng,
+    ) -> Self {
+        let mut delays = Delays {
+            backoff,
+            factor_fx,
+            cap,
+            jitter,
+            rng,
+            retry: 0,
+            acc: 0,
+            first: 0,
+            prev: 0,
+        };
+        if let Backoff::Exponential { base, .. } = backoff {
+            delays.acc = u128::from(duration_to_nanos(base).min(cap)) << 32;
+        }
+        delays.first = delays.clone().next_base();
+        delays.prev = delays.first;
+        delays
+    }
+
+    /// Pretends `retry` delays were produced (stateless shapes only).
+    #[cfg(test)]
+    pub(crate) fn skip_to(&mut self, retry: u32) {
+        self.retry = retry;
+    }
+
+    /// The next un-jittered delay, capped, in nanoseconds.
+    pub(crate) fn next_base(&mut self) -> u64 {
+        self.retry = self.retry.saturating_add(1);
+        let n = self.retry;
+        let d = match self.backoff {
+            Backoff::Constant(c) => duration_to_nanos(c),
+            Backoff::Linear { base, step } => duration_to_nanos(base)
+                .saturating_add(duration_to_nanos(step).saturating_mul(u64::from(n - 1))),
+            Backoff::Exponential { .. } => {
+                let out = (self.acc >> 32) as u64;
+                let cap = u128::from(self.cap) << 32;
+                self.acc = match self.acc.checked_mul(u128::from(self.factor_fx)) {
+                    Some(x) => (x >> 32).min(cap),
+                    None => cap,
+                };
+                out
+            }
+            Backoff::Sequence(s) => match s.get(n as usize - 1).or(s.last()) {
+                Some(d) => duration_to_nanos(*d),
+                None => 0,
+            },
+            Backoff::Custom(f) => duration_to_nanos(f(n)),
+        };
+        d.min(self.cap)
+    }
+
+    /// The next delay with jitter, in nanoseconds, and the un-jittered delay it came from.
+    pub(crate) fn next_pair(&mut self) -> (u64, u64) {
+        let d = self.next_base();
+        let j = jitter::apply(
+            self.jitter,
+            &mut self.rng,
+            d,
+            self.first,
+            self.cap,
+            self.prev,
+        );
+        self.prev = j;
+        (j, d)
+    }
+}
+
+impl Iterator for Delays {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        Some(Duration::from_nanos(self.next_pair().0))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
+    }
+}
+
+/// `factor` in fixed point with 32 fractional bits, rounded down; `None` when it is below 1 or
+/// not finite.
+pub(crate) const fn factor_fixed(factor: f64) -> Option<u64> {
+    // NaN fails the comparison.
+    let valid = factor >= 1.0 && factor != f64::INFINITY;
+    if !valid {
+        return None;
+    }
+    // `as` saturates: factors of 2^32 and more become u64::MAX, still growing.
+    Some((factor * 4_294_967_296.0) as u64)
+}

@@ -1,0 +1,181 @@
+//! Run a group of tasks, track every one, and get every outcome (seed: the pitfall "creating
+//! tasks without tracking").
+//!
+//! Two forms, with the same options (a concurrency limit; cancel the rest on the first
+//! failure):
+//!
+//! | | spawned: [`TaskGroup`] (feature `alloc`) | spawn-free: [`scoped`] |
+//! |---|---|---|
+//! | runs on | tasks spawned through [`Spawn`](crate::Spawn), on every core | futures polled inside one future, in your own task |
+//! | tasks | any number, added with [`spawn`](TaskGroup::spawn) | a fixed array, given up front |
+//! | outcome | `Result<T, JoinError>`: a panic is [`JoinError::Panicked`](crate::JoinError), the group goes on | `Result<T, Cancelled>`: a panic unwinds out of the group, as from any future |
+//! | heap | one `Vec` slot per task, plus the runtime's task | none |
+//!
+//! # No orphans
+//!
+//! Dropping a [`TaskGroup`] (or its [`Join`] future) aborts every task still running: a task
+//! never outlives its group unnoticed. Dropping a [`Scoped`] drops the futures it owns.
+//!
+//! # Cancel on failure
+//!
+//! With [`cancel_when`](TaskGroup::cancel_when) (or [`cancel_on_error`](TaskGroup::cancel_on_error)
+//! for `Result` outputs), the first task whose output is a failure, or that panicked, cancels
+//! all the others: running tasks are aborted, tasks not started never start, and each reports
+//! cancelled. Outcomes that were in before the failure are kept.
+//!
+//! # Example
+//!
+//! The spawn-free form, with no heap:
+//!
+//! ```
+//! use core::num::NonZeroUsize;
+//! use core::pin::pin;
+//! use steadfast::task_group::{Cancelled, scoped};
+//!
+//! async fn step(n: u32) -> Result<u32, &'static str> {
+//!     if n == 2 { Err("step 2 failed") } else { Ok(n) }
+//! }
+//!
+//! let out = futures_executor::block_on(
+//!     scoped([pin!(step(1)), pin!(step(2)), pin!(step(3))])
+//!         .limit(NonZeroUsize::MIN)
+//!         .cancel_when(Result::is_err),
+//! );
+//! assert_eq!(out, [Ok(Ok(1)), Ok(Err("step 2 failed")), Err(Cancelled)]);
+//! ```
+
+#[cfg(feature = "alloc")]
+mod spawned;
+
+use core::fmt;
+use core::future::Future;
+use core::num::NonZeroUsize;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+#[cfg(feature = "alloc")]
+pub use spawned::{Join, TaskGroup};
+
+/// The outcome of a task that was cancelled before it finished, because another task of its
+/// group failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Cancelled;
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task cancelled because another task of its group failed")
+    }
+}
+
+impl core::error::Error for Cancelled {}
+
+/// A group of futures driven inside one future, with no spawner and no heap: the spawn-free
+/// form of a task group. Await it for every outcome, in the order given.
+///
+/// Takes `Unpin` futures: pin them first with [`core::pin::pin!`] (or `Box::pin`). By default
+/// all run at once and none is cancelled; see [`limit`](Scoped::limit) and
+/// [`cancel_when`](Scoped::cancel_when). A future that has finished, or was cancelled, is
+/// dropped at once (for a `Pin<&mut F>`, the reference is; the future itself is dropped by
+/// its owner).
+pub fn scoped<P: Future + Unpin, const N: usize>(futures: [P; N]) -> Scoped<P, N> {
+    Scoped {
+        futures: futures.map(Some),
+        outputs: [const { None }; N],
+        limit: N,
+        cancel_when: None,
+        failed: false,
+        done: false,
+    }
+}
+
+/// The future returned by [`scoped`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Scoped<P: Future, const N: usize> {
+    futures: [Option<P>; N],
+    outputs: [Option<Result<P::Output, Cancelled>>; N],
+    limit: usize,
+    cancel_when: Option<fn(&P::Output) -> bool>,
+    failed: bool,
+    done: bool,
+}
+
+// Nothing in a `Scoped` is pinned: the futures are `Unpin` and the outputs are only moved.
+impl<P: Future + Unpin, const N: usize> Unpin for Scoped<P, N> {}
+
+impl<P: Future, const N: usize> fmt::Debug for Scoped<P, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let finished = self.outputs.iter().filter(|o| o.is_some()).count();
+        f.debug_struct("Scoped")
+            .field("tasks", &N)
+            .field("finished", &finished)
+            .field("limit", &self.limit)
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
+impl<P: Future + Unpin, const N: usize> Scoped<P, N> {
+    /// Runs at most `limit` futures at once: the others are not polled (not started) until
+    /// one finishes, and start in the order given.
+    pub fn limit(mut self, limit: NonZeroUsize) -> Self {
+        self.limit = limit.get();
+        self
+    }
+
+    /// Cancels every unfinished future as soon as one finishes with an output for which
+    /// `is_failure` is true; they report [`Cancelled`].
+    pub fn cancel_when(mut self, is_failure: fn(&P::Output) -> bool) -> Self {
+        self.cancel_when = Some(is_failure);
+        self
+    }
+}
+
+impl<P: Future + Unpin, const N: usize> Future for Scoped<P, N> {
+    type Output = [Result<P::Output, Cancelled>; N];
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(!this.done, "`Scoped` polled after completion");
+        let mut running = 0;
+        for i in 0..N {
+            if this.failed {
+                break;
+            }
+            let Some(future) = this.futures[i].as_mut() else {
+                continue;
+            };
+            if running == this.limit {
+                break;
+            }
+            match Pin::new(future).poll(cx) {
+                Poll::Pending => running += 1,
+                Poll::Ready(out) => {
+                    this.futures[i] = None;
+                    if this.cancel_when.is_some_and(|f| f(&out)) {
+                        this.failed = true;
+                    }
+                    this.outputs[i] = Some(Ok(out));
+                }
+            }
+        }
+        if this.failed {
+            for (future, output) in this.futures.iter_mut().zip(this.outputs.iter_mut()) {
+                if future.take().is_some() {
+                    *output = Some(Err(Cancelled));
+                }
+            }
+        }
+        if this.futures.iter().any(Option::is_some) {
+            return Poll::Pending;
+        }
+        this.done = true;
+        Poll::Ready(core::array::from_fn(|i| {
+            this.outputs[i]
+                .take()
+                .expect("every future has finished or was cancelled")
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

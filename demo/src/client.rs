@@ -1,0 +1,270 @@
+//! The client library a service owner would publish: it depends only on the `steadfast` core
+//! and is generic over the runtime's [`Timer`] and over a [`Transport`], so its users pick the
+//! runtime. One call path, two ways: [`Client::call_naive`] (one attempt, no timeout of its
+//! own) and [`Client::call_protected`] (a bulkhead around retries with jitter and a retry
+//! budget, each attempt under a timeout).
+
+use core::cell::Cell;
+use core::future::Future;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::time::Duration;
+
+use steadfast::bulkhead::{Bulkhead, Rejected};
+use steadfast::retry::{
+    Jitter, RetryBudget, RetryError, RetryExt, RetryPolicy, WithAttemptTimeout,
+};
+use steadfast::timeout::{Elapsed, TimeoutExt};
+use steadfast::{Instant, Timer};
+
+/// Carries one attempt of a request to the service.
+pub(crate) trait Transport {
+    /// Sends attempt `attempt` (1 for the first) of request `id`; `Ok` when the service
+    /// answered OK.
+    fn call(&self, id: u64, attempt: u32) -> impl Future<Output = Result<(), CallError>>;
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallError {
+    /// Nothing listens there.
+    Refused,
+    /// The connection was reset.
+    Reset,
+    /// The connection closed without an answer.
+    Closed,
+    /// The service answered ERR.
+    Server,
+    /// Another I/O failure.
+    Io,
+    /// The attempt ran out of time.
+    TimedOut,
+}
+
+impl From<Elapsed> for CallError {
+    fn from(_: Elapsed) -> Self {
+        CallError::TimedOut
+    }
+}
+
+/// Why a request failed, as its caller sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The last attempt's error.
+    Call(CallError),
+    /// The bulkhead turned the request away.
+    Shed(Rejected),
+}
+
+/// The protection settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    /// Requests in flight at once.
+    pub(crate) max_concurrent: usize,
+    /// How long a request may wait for a slot before it is shed.
+    pub(crate) max_wait: Duration,
+    /// Each attempt's timeout.
+    pub(crate) attempt_timeout: Duration,
+    /// Attempts per request, the first included.
+    pub(crate) max_attempts: u32,
+    /// The naive path's only bound: a stall would otherwise hang it for good.
+    pub(crate) naive_cap: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_concurrent: 16,
+            max_wait: Duration::from_millis(250),
+            attempt_timeout: Duration::from_millis(100),
+            max_attempts: 4,
+            naive_cap: Duration::from_millis(1500),
+        }
+    }
+}
+
+/// Counters of what the protections did.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    in_flight: AtomicUsize,
+    /// The most requests in flight at once (naive path; the bulkhead keeps its own).
+    pub(crate) high_water: AtomicUsize,
+    /// Retries made (attempts after the first).
+    pub(crate) retries: AtomicU64,
+    /// Attempts cut by their timeout.
+    pub(crate) timeouts: AtomicU64,
+    /// Requests the retry budget stopped.
+    pub(crate) budget_stops: AtomicU64,
+}
+
+/// A client of the flaky service.
+pub(crate) struct Client<T: Timer, X> {
+    timer: T,
+    transport: X,
+    settings: Settings,
+    policy: RetryPolicy<WithAttemptTimeout>,
+    budget: RetryBudget,
+    bulkhead: Bulkhead<T>,
+    pub(crate) counters: Counters,
+}
+
+impl<T: Timer, X: Transport> Client<T, X> {
+    /// A client with `settings`; `seed` seeds the retry jitter.
+    pub(crate) fn new(timer: T, transport: X, settings: Settings, seed: u64) -> Self {
+        let policy = RetryPolicy::builder()
+            .max_attempts(settings.max_attempts)
+            .exponential(Duration::from_millis(10), 2.0)
+            .max_delay(Duration::from_millis(200))
+            .jitter(Jitter::Full)
+            .seed(seed)
+            .attempt_timeout(settings.attempt_timeout)
+            .build()
+            .expect("valid retry settings");
+        let bulkhead = Bulkhead::builder(settings.max_concurrent)
+            .max_wait(timer.clone(), settings.max_wait)
+            .build()
+            .expect("valid bulkhead settings");
+        Client {
+            timer,
+            transport,
+            settings,
+            policy,
+            budget: RetryBudget::new(),
+            bulkhead,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The bulkhead, for its metrics.
+    pub(crate) fn bulkhead(&self) -> &Bulkhead<T> {
+        &self.bulkhead
+    }
+
+    /// One attempt and no timeout of its own, as most code is written (bounded only by
+    /// `naive_cap`, so that a stall cannot hang the tour).
+    pub(crate) async fn call_naive(&self, id: u64) -> Result<(), Failure> {
+        let now = self.counters.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.counters.high_water.fetch_max(now, Ordering::Relaxed);
+        let result = self
+            .transport
+            .call(id, 1)
+            .timeout(&self.timer, self.settings.naive_cap)
+            .await;
+        self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+        match result {
+            Ok(r) => r.map_err(Failure::Call),
+            Err(_) => Err(Failure::Call(CallError::TimedOut)),
+        }
+    }
+
+    /// The protected path: a bulkhead slot (shed after `max_wait`), then up to `max_attempts`
+    /// attempts, each under `attempt_timeout`, with full-jitter exponential backoff, as long as
+    /// the shared retry budget allows.
+    pub(crate) async fn call_protected(&self, id: u64) -> Result<(), Failure> {
+        let attempt = Cell::new(0u32);
+        let c = &self.counters;
+        let retried = (|| {
+            attempt.set(attempt.get() + 1);
+            self.transport.call(id, attempt.get())
+        })
+        .retry(&self.policy, &self.timer)
+        .when(|_: &CallError| true)
+        .budget(&self.budget)
+        .notify(|n| {
+            c.retries.fetch_add(1, Ordering::Relaxed);
+            if n.error() == Some(&CallError::TimedOut) {
+                c.timeouts.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        match self.bulkhead.run(retried).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(self.gave_up(e)),
+            Err(rejected) => Err(Failure::Shed(rejected)),
+        }
+    }
+
+    fn gave_up(&self, e: RetryError<CallError>) -> Failure {
+        if *e.error() == CallError::TimedOut {
+            self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        if e.reason() == steadfast::retry::GiveUpReason::Budget {
+            self.counters.budget_stops.fetch_add(1, Ordering::Relaxed);
+        }
+        Failure::Call(e.into_error())
+    }
+
+    /// The timer's clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.timer.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The client on fake transports with seeded faults in virtual time, on several runtimes.
+    use super::*;
+    use crate::service::{Fault, fault};
+    use steadfast::VirtualTimer;
+
+    /// Answers like the flaky service, in the timer's time, without a network.
+    struct Fake<T> {
+        timer: T,
+        seed: u64,
+    }
+
+    impl<T: Timer> Transport for Fake<T> {
+        async fn call(&self, id: u64, attempt: u32) -> Result<(), CallError> {
+            match fault(self.seed, id, attempt) {
+                Fault::Healthy(d) | Fault::Spike(d) => {
+                    self.timer.sleep(d).await;
+                    Ok(())
+                }
+                Fault::Error => Err(CallError::Server),
+                Fault::Stall => core::future::pending().await,
+                Fault::Reset => Err(CallError::Reset),
+                Fault::Refused => Err(CallError::Refused),
+            }
+        }
+    }
+
+    async fn scenario<T: Timer>(timer: T) -> (usize, usize) {
+        let client = Client::new(
+            timer.clone(),
+            Fake {
+                timer: timer.clone(),
+                seed: 11,
+            },
+            Settings::default(),
+            5,
+        );
+        let (mut naive_ok, mut protected_ok) = (0, 0);
+        for id in 0..200 {
+            naive_ok += usize::from(client.call_naive(id).await.is_ok());
+            let start = client.now();
+            protected_ok += usize::from(client.call_protected(id).await.is_ok());
+            // Attempts are bounded in time: 4 attempts of 100 ms plus at most 3 sleeps of 200 ms.
+            assert!(client.now() - start <= Duration::from_millis(1000));
+        }
+        assert!(
+            protected_ok >= naive_ok + 10,
+            "naive {naive_ok}, protected {protected_ok}"
+        );
+        assert!(client.counters.timeouts.load(Ordering::Relaxed) > 0);
+        assert!(client.counters.retries.load(Ordering::Relaxed) > 0);
+        assert_eq!(client.bulkhead().metrics().in_flight, 0);
+        (naive_ok, protected_ok)
+    }
+
+    #[test]
+    fn protected_beats_naive_and_runtimes_agree() {
+        let timer = VirtualTimer::new();
+        let on_virtual = futures_executor::block_on(timer.auto_advance(scenario(timer.clone())));
+        let on_tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap()
+            .block_on(scenario(steadfast_tokio::TokioTimer::new()));
+        // Same seeds and virtual time on both: the very same outcomes.
+        assert_eq!(on_virtual, on_tokio);
+    }
+}

@@ -1,0 +1,262 @@
+//! Bulkhead scenarios.
+
+use core::future::{Future, pending, poll_fn};
+use core::pin::pin;
+use core::task::Poll;
+use core::time::Duration;
+use portable_atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use futures_util::future::{join, join3, join4};
+use steadfast::Timer;
+use steadfast::bulkhead::{Bulkhead, Rejected};
+use steadfast::timeout::TimeoutExt;
+
+use crate::{Env, SetOnDrop};
+
+/// Polls `future` once, in place, and reports whether it is still pending.
+async fn poll_once<F: Future>(future: core::pin::Pin<&mut F>) -> bool {
+    let mut future = future;
+    poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx).is_pending())).await
+}
+
+/// Adds `delta` to `counter` and returns the new count. A load and a store, no
+/// read-modify-write (which Cortex-M0 lacks): the callers share one task.
+fn add(counter: &AtomicUsize, delta: isize) -> usize {
+    let n = counter.load(Ordering::SeqCst).wrapping_add_signed(delta);
+    counter.store(n, Ordering::SeqCst);
+    n
+}
+
+/// Work that sleeps for `d`, counted from its first poll (a sleep made at once would count
+/// from when it was made, while the call still waited for a permit).
+async fn nap<T: Timer>(t: &T, d: Duration) {
+    t.sleep(d).await;
+}
+
+/// Five calls through two permits: never more than two at once, admitted in FIFO order, the
+/// last finishing after three rounds.
+pub async fn limits_in_flight_in_fifo_order<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let bulkhead = Bulkhead::new(2);
+    let running = AtomicUsize::new(0);
+    let admitted = AtomicUsize::new(0);
+    let two = env.units(2);
+    let call = |i: usize| {
+        let (running, admitted, bulkhead) = (&running, &admitted, &bulkhead);
+        async move {
+            bulkhead
+                .run(async {
+                    let now = add(running, 1);
+                    assert!(now <= 2, "{now} calls in flight through 2 permits");
+                    let order = add(admitted, 1) - 1;
+                    t.sleep(two).await;
+                    add(running, -1);
+                    order
+                })
+                .await
+                .map(|order| assert_eq!(order, i, "admitted out of FIFO order"))
+        }
+    };
+    let start = t.now();
+    let ((a, b), (c, d), e) = join3(join(call(0), call(1)), join(call(2), call(3)), call(4)).await;
+    for r in [a, b, c, d, e] {
+        r.expect("no call is rejected");
+    }
+    env.assert_elapsed(start, env.units(6));
+    let m = bulkhead.metrics();
+    assert_eq!((m.in_flight, m.waiting, m.high_water), (0, 0, 2));
+    assert_eq!(m.rejected.total(), 0);
+}
+
+/// A timeout around bulkheaded work frees the permit exactly when it drops the work, not
+/// before.
+pub async fn permit_lives_as_long_as_the_work<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let bulkhead = Bulkhead::new(1);
+    let dropped = AtomicBool::new(false);
+    let work = async {
+        let _guard = SetOnDrop(&dropped);
+        pending::<()>().await;
+    };
+    let watcher = async {
+        t.sleep(env.units(2)).await;
+        let m = bulkhead.metrics();
+        assert_eq!(m.in_flight, 1, "the permit is held while the work runs");
+        assert!(!dropped.load(Ordering::SeqCst));
+        assert_eq!(bulkhead.try_acquire().unwrap_err(), Rejected::Full);
+    };
+    let start = t.now();
+    let (result, ()) = join(bulkhead.run(work).timeout(t, env.units(3)), watcher).await;
+    assert!(result.is_err(), "the work timed out");
+    env.assert_elapsed(start, env.units(3));
+    assert!(dropped.load(Ordering::SeqCst), "the work was dropped");
+    assert_eq!(bulkhead.metrics().in_flight, 0);
+    drop(bulkhead.try_acquire().expect("the permit came back"));
+}
+
+/// With `max_wait`, a caller that waits that long is turned away, at exactly that time; one
+/// served sooner runs.
+pub async fn max_wait_turns_late_callers_away<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let bulkhead = Bulkhead::builder(1)
+        .max_wait(t.clone(), env.units(3))
+        .build()
+        .expect("valid settings");
+    let start = t.now();
+    let holder = bulkhead.run(nap(t, env.units(2)));
+    let patient = async {
+        let r = bulkhead.run(nap(t, env.units(5))).await;
+        env.assert_elapsed(start, env.units(7));
+        r
+    };
+    let late = async {
+        let r = bulkhead.run(async {}).await;
+        env.assert_elapsed(start, env.units(3));
+        r
+    };
+    let (h, p, l) = join3(holder, patient, late).await;
+    assert_eq!((h, p), (Ok(()), Ok(())));
+    assert_eq!(l, Err(Rejected::WaitedTooLong));
+    assert_eq!(bulkhead.metrics().rejected.waited_too_long, 1);
+}
+
+/// `reject_when_full` sheds load at once; `max_waiting` caps the queue.
+pub async fn sheds_load_when_full_or_queue_full<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let shed = Bulkhead::builder(1)
+        .reject_when_full()
+        .build()
+        .expect("valid settings");
+    let start = t.now();
+    let (a, b) = join(shed.run(nap(t, env.units(1))), shed.run(async {})).await;
+    assert_eq!((a, b), (Ok(()), Err(Rejected::Full)));
+    env.assert_elapsed(start, env.units(1));
+
+    let capped = Bulkhead::builder(1)
+        .max_waiting(1)
+        .build()
+        .expect("valid settings");
+    let start = t.now();
+    let (a, b, c, d) = join4(
+        capped.run(nap(t, env.units(2))),
+        capped.run(nap(t, env.units(2))),
+        capped.run(async {}),
+        async {
+            // The second call left the queue at 2: there is room again.
+            t.sleep(env.units(3)).await;
+            capped.run(async {}).await
+        },
+    )
+    .await;
+    assert_eq!((a, b), (Ok(()), Ok(())));
+    assert_eq!((c, d), (Err(Rejected::QueueFull), Ok(())));
+    env.assert_elapsed(start, env.units(4));
+    let m = capped.metrics();
+    assert_eq!((m.rejected.queue_full, m.rejected.full), (1, 0));
+}
+
+/// `close` wakes every waiter with `Closed` and turns newcomers away; work already admitted
+/// finishes.
+pub async fn close_wakes_waiters<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let bulkhead = Bulkhead::new(1);
+    let start = t.now();
+    let (admitted, w1, w2, ()) = join4(
+        bulkhead.run(nap(t, env.units(3))),
+        bulkhead.run(async {}),
+        bulkhead.run(async {}),
+        async {
+            t.sleep(env.units(1)).await;
+            bulkhead.close();
+        },
+    )
+    .await;
+    assert_eq!(admitted, Ok(()));
+    assert_eq!((w1, w2), (Err(Rejected::Closed), Err(Rejected::Closed)));
+    env.assert_elapsed(start, env.units(3));
+    assert_eq!(bulkhead.run(async {}).await, Err(Rejected::Closed));
+    let m = bulkhead.metrics();
+    assert_eq!((m.in_flight, m.waiting, m.rejected.closed), (0, 0, 3));
+}
+
+/// A waiter that is handed the permit and dropped before it sees it passes the permit on to
+/// the next waiter, at once.
+pub async fn dropped_woken_waiter_passes_the_permit_on<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let bulkhead = Bulkhead::new(1);
+    let start = t.now();
+    let holder = bulkhead.run(nap(t, env.units(1)));
+    let dropped_waiter = async {
+        let mut waiter = pin!(bulkhead.acquire());
+        assert!(poll_once(waiter.as_mut()).await, "the bulkhead is full");
+        // The holder finishes at 1 and hands this waiter the permit; it is not looked at.
+        t.sleep(env.units(2)).await;
+        // The permit is handed out, to this waiter, though it never ran.
+        assert_eq!(bulkhead.metrics().in_flight, 1);
+        assert_eq!(bulkhead.try_acquire().unwrap_err(), Rejected::Full);
+    };
+    let next = async {
+        let r = bulkhead.run(async {}).await;
+        env.assert_elapsed(start, env.units(2));
+        r
+    };
+    let (h, (), n) = join3(holder, dropped_waiter, next).await;
+    assert_eq!((h, n), (Ok(()), Ok(())));
+    let m = bulkhead.metrics();
+    assert_eq!((m.in_flight, m.waiting), (0, 0));
+}
+
+/// Many short calls on a small bulkhead: nothing accumulates, and every permit comes back.
+pub async fn many_calls_leak_nothing<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let bulkhead = Bulkhead::builder(2)
+        .max_wait(t.clone(), env.units(2))
+        .build()
+        .expect("valid settings");
+    let start = t.now();
+    for round in 0..10u32 {
+        let slow = if round % 2 == 0 { 3 } else { 1 };
+        let (a, b, c) = join3(
+            bulkhead.run(nap(t, env.units(slow))),
+            bulkhead.run(nap(t, env.units(slow))),
+            bulkhead.run(async {}),
+        )
+        .await;
+        assert_eq!((a, b), (Ok(()), Ok(())));
+        if slow == 3 {
+            assert_eq!(c, Err(Rejected::WaitedTooLong));
+        } else {
+            assert_eq!(c, Ok(()));
+        }
+    }
+    env.assert_elapsed(start, env.units(20));
+    let m = bulkhead.metrics();
+    assert_eq!((m.in_flight, m.waiting, m.high_water), (0, 0, 2));
+    assert_eq!(m.rejected.waited_too_long, 5);
+    let all = (bulkhead.try_acquire(), bulkhead.try_acquire());
+    assert!(all.0.is_ok() && all.1.is_ok(), "every permit came back");
+}
+
+/// Expands to one `#[test]` per bulkhead scenario, each calling `$run(|env| scenario(env))`.
+#[macro_export]
+macro_rules! bulkhead_scenarios {
+    ($run:path) => {
+        $crate::bulkhead_scenarios!(@each $run;
+            limits_in_flight_in_fifo_order,
+            permit_lives_as_long_as_the_work,
+            max_wait_turns_late_callers_away,
+            sheds_load_when_full_or_queue_full,
+            close_wakes_waiters,
+            dropped_woken_waiter_passes_the_permit_on,
+            many_calls_leak_nothing,
+        );
+    };
+    (@each $run:path; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $run(|env| $crate::bulkhead::$name(env));
+            }
+        )*
+    };
+}

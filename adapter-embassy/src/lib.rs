@@ -51,9 +51,23 @@ pub struct EmbassyTimer;
 
 const NANOS_PER_SEC: u128 = 1_000_000_000;
 
+/// Nanoseconds per tick when the tick rate divides a second exactly (1 MHz, 1 kHz, ...): the
+/// conversions then need no 64-bit division, which costs code size on Cortex-M.
+const NANOS_PER_TICK: Option<u64> = {
+    let hz = embassy_time::TICK_HZ;
+    if hz != 0 && hz <= NANOS_PER_SEC as u64 && (NANOS_PER_SEC as u64) % hz == 0 {
+        Some(NANOS_PER_SEC as u64 / hz)
+    } else {
+        None
+    }
+};
+
 /// Ticks of embassy's clock to nanoseconds, truncating, saturating at `u64::MAX`.
 #[must_use]
 pub fn ticks_to_nanos(ticks: u64) -> u64 {
+    if let Some(per_tick) = NANOS_PER_TICK {
+        return ticks.saturating_mul(per_tick);
+    }
     let nanos = u128::from(ticks) * NANOS_PER_SEC / u128::from(embassy_time::TICK_HZ);
     u64::try_from(nanos).unwrap_or(u64::MAX)
 }
@@ -62,6 +76,21 @@ pub fn ticks_to_nanos(ticks: u64) -> u64 {
 /// saturating at `u64::MAX`.
 #[must_use]
 pub fn nanos_to_ticks(nanos: u64) -> u64 {
+    if let Some(per_tick) = NANOS_PER_TICK {
+        // `nanos.div_ceil(per_tick)` by a multiplication: a 64-bit division would pull in
+        // a library routine of nearly a kilobyte on Cortex-M. The estimate is short by at
+        // most two.
+        // (A loop here would be turned back into a division by the optimiser.)
+        let mut q = ((u128::from(nanos) * u128::from(u64::MAX / per_tick)) >> 64) as u64;
+        let mut r = nanos - q * per_tick;
+        for _ in 0..2 {
+            if r >= per_tick {
+                q += 1;
+                r -= per_tick;
+            }
+        }
+        return q + u64::from(r != 0);
+    }
     let ticks = (u128::from(nanos) * u128::from(embassy_time::TICK_HZ)).div_ceil(NANOS_PER_SEC);
     u64::try_from(ticks).unwrap_or(u64::MAX)
 }

@@ -5,7 +5,9 @@
 //! allocations per operation counted by a global allocator. Prints a table and writes
 //! `target/bench/summary.json`. `--quick` is a smoke run (CI asserts only that it ran).
 
+mod batch;
 mod bulkhead;
+mod pool;
 mod retry;
 mod timeout;
 
@@ -148,10 +150,12 @@ fn main() {
         .skip_while(|a| a != "--only")
         .nth(1)
         .unwrap_or_default();
-    let groups: [(&str, Cases); 3] = [
+    let groups: [(&str, Cases); 5] = [
         ("timeout", timeout::cases),
         ("bulkhead", bulkhead::cases),
         ("retry", retry::cases),
+        ("pool", pool::cases),
+        ("batch", batch::cases),
     ];
     let mut records = Vec::new();
     for (name, cases) in groups {

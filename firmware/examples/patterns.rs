@@ -1,28 +1,63 @@
-//! Footprint: `minimal.rs` plus steadfast's timeout, bulkhead and retry around the same sleep.
+//! Footprint: `minimal.rs` plus steadfast's timeout, bulkhead and retry (with a retry budget)
+//! around the same sleep.
 #![no_std]
 #![no_main]
 
 use core::time::Duration;
 
 use cortex_m_rt::entry;
+use steadfast::bulkhead::Bulkhead;
+use steadfast::retry::{RetryBudget, RetryExt, RetryPolicy};
 use steadfast::timeout::TimeoutExt;
 use steadfast_embassy::{EmbassyTimer, Timer as _};
 use steadfast_firmware_tests::{VirtualDriver, fail, pass, run};
 
+/// Built at compile time, as firmware would: no builder code in the image.
+const POLICY: RetryPolicy = match RetryPolicy::builder()
+    .max_attempts(3)
+    .exponential(Duration::from_millis(1), 2.0)
+    .build()
+{
+    Ok(policy) => policy,
+    Err(_) => panic!("invalid retry policy"),
+};
+
 embassy_time_driver::time_driver_impl!(static DRIVER: VirtualDriver = VirtualDriver::new());
+
+static BULKHEAD: Bulkhead = Bulkhead::new(2);
+static BUDGET: RetryBudget = RetryBudget::new();
+
+#[derive(Debug)]
+struct Flaky;
+
+impl From<steadfast::timeout::Elapsed> for Flaky {
+    fn from(_: steadfast::timeout::Elapsed) -> Self {
+        Flaky
+    }
+}
 
 #[embassy_executor::task]
 async fn work() {
     let timer = EmbassyTimer;
-    let call = timer.sleep(Duration::from_millis(5));
-    if call
-        .timeout(&timer, Duration::from_millis(50))
-        .await
-        .is_err()
-    {
-        fail("timed out");
+
+    let mut calls = 0u32;
+    let call = || {
+        calls += 1;
+        let n = calls;
+        async move {
+            timer.sleep(Duration::from_millis(5)).await;
+            if n < 2 { Err(Flaky) } else { Ok(n) }
+        }
+    };
+    let protected = BULKHEAD.run(
+        call.retry(&POLICY, &timer)
+            .budget(&BUDGET)
+            .timeout(&timer, Duration::from_millis(50)),
+    );
+    match protected.await {
+        Ok(Ok(Ok(2))) => pass(),
+        _ => fail("the protected call did not succeed on its second attempt"),
     }
-    pass();
 }
 
 #[entry]

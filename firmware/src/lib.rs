@@ -34,6 +34,9 @@ macro_rules! run_each {
 macro_rules! run_all {
     ($env:expr) => {
         steadfast_conformance::timeout_scenarios!(list run_each!($env;));
+        steadfast_conformance::bulkhead_scenarios!(list run_each!($env;));
+        steadfast_conformance::concurrency_scenarios!(list run_each!($env;));
+        steadfast_conformance::scoped_group_scenarios!(list run_each!($env;));
         steadfast_conformance::retry_scenarios!(list run_each!($env;));
         steadfast_conformance::pool_scenarios!(list run_each!($env;));
         steadfast_conformance::batch_scenarios!(list run_each!($env;));

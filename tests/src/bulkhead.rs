@@ -237,11 +237,18 @@ pub async fn many_calls_leak_nothing<T: Timer>(env: Env<T>) {
     assert!(all.0.is_ok() && all.1.is_ok(), "every permit came back");
 }
 
-/// Expands to one `#[test]` per bulkhead scenario, each calling `$run(|env| scenario(env))`.
+/// Expands to one `#[test]` per bulkhead scenario, each calling `$run(|env| scenario(env))`;
+/// `list callback!(args)` calls `callback!(args bulkhead; name, ...)` instead.
 #[macro_export]
 macro_rules! bulkhead_scenarios {
+    (list $callback:ident ! ($($args:tt)*)) => {
+        $crate::bulkhead_scenarios!(@names $callback ($($args)*));
+    };
     ($run:path) => {
-        $crate::bulkhead_scenarios!(@each $run;
+        $crate::bulkhead_scenarios!(@names each_test ($run;));
+    };
+    (@names $callback:ident ($($args:tt)*)) => {
+        $crate::__conformance_dispatch!($callback ($($args)*) bulkhead;
             limits_in_flight_in_fifo_order,
             permit_lives_as_long_as_the_work,
             max_wait_turns_late_callers_away,
@@ -250,13 +257,5 @@ macro_rules! bulkhead_scenarios {
             dropped_woken_waiter_passes_the_permit_on,
             many_calls_leak_nothing,
         );
-    };
-    (@each $run:path; $($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                $run(|env| $crate::bulkhead::$name(env));
-            }
-        )*
     };
 }

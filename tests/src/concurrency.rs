@@ -1,5 +1,4 @@
-//! Scenarios for `join_settled` and `map_bounded`. The `map_bounded` ones need the `alloc`
-//! feature.
+//! Scenarios for `join_settled` and, with the `alloc` feature, `map_bounded`.
 
 use core::pin::pin;
 use core::time::Duration;
@@ -111,23 +110,33 @@ pub async fn map_bounded_as_completed<T: Timer>(env: Env<T>) {
     env.assert_elapsed(start, env.units(6));
 }
 
-/// Expands to one `#[test]` per concurrency scenario, each calling `$run(|env| scenario(env))`.
-/// The `map_bounded` scenarios need this crate's `alloc` feature (on by default).
+/// Expands to one `#[test]` per `join_settled` scenario (no heap), each calling
+/// `$run(|env| scenario(env))`; `list callback!(args)` calls
+/// `callback!(args concurrency; name, ...)` instead.
 #[macro_export]
 macro_rules! concurrency_scenarios {
+    (list $callback:ident ! ($($args:tt)*)) => {
+        $crate::concurrency_scenarios!(@names $callback ($($args)*));
+    };
     ($run:path) => {
-        $crate::concurrency_scenarios!(@each $run;
+        $crate::concurrency_scenarios!(@names each_test ($run;));
+    };
+    (@names $callback:ident ($($args:tt)*)) => {
+        $crate::__conformance_dispatch!($callback ($($args)*) concurrency;
             join_settled_keeps_every_outcome,
+        );
+    };
+}
+
+/// Expands to one `#[test]` per `map_bounded` scenario, each calling
+/// `$run(|env| scenario(env))`. Needs this crate's `alloc` feature (on by default).
+#[cfg(feature = "alloc")]
+#[macro_export]
+macro_rules! map_bounded_scenarios {
+    ($run:path) => {
+        $crate::__conformance_dispatch!(each_test ($run;) concurrency;
             map_bounded_in_order,
             map_bounded_as_completed,
         );
-    };
-    (@each $run:path; $($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                $run(|env| $crate::concurrency::$name(env));
-            }
-        )*
     };
 }

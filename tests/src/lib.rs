@@ -5,9 +5,9 @@
 //! scenarios excepted, behind the `alloc` feature), so the very same functions can run as
 //! firmware. Each runtime's test file supplies a `run` function that builds an [`Env`] for its
 //! timer and drives the scenario to completion, then expands [`timeout_scenarios!`],
-//! [`bulkhead_scenarios!`], [`concurrency_scenarios!`], [`scoped_group_scenarios!`] (and
-//! [`spawn_scenarios!`] and [`task_group_scenarios!`] where the runtime can spawn) to get one
-//! `#[test]` per scenario.
+//! [`bulkhead_scenarios!`], [`concurrency_scenarios!`], [`map_bounded_scenarios!`],
+//! [`scoped_group_scenarios!`] (and [`spawn_scenarios!`] and [`task_group_scenarios!`] where the
+//! runtime can spawn) to get one `#[test]` per scenario.
 #![no_std]
 
 #[cfg(feature = "alloc")]

@@ -309,7 +309,7 @@ mod spawned {
     use portable_atomic::{AtomicBool, AtomicU32, Ordering};
 
     use steadfast::Spawn;
-    use steadfast::pool::{ConfigError, WorkerPool};
+    use steadfast::pool::{ConfigError, DetachedPool, WorkError, WorkerPool};
     use steadfast::queue::TrySendError;
 
     use crate::{wait_for_flag, yield_now};
@@ -478,6 +478,104 @@ mod spawned {
         pool.close();
     }
 
+    /// The detached form: every accepted item's outcome reaches the pool's handler exactly
+    /// once, a panic included (as `WorkError::Panicked` for that item), through a queue small
+    /// enough to push back; `wait_idle` returns after the handler saw them all.
+    pub async fn detached_pool_reports_every_outcome<S>(spawner: S)
+    where
+        S: Spawn + Send + Sync + 'static,
+        S::Handle<u32>: Send,
+    {
+        let seen: Arc<Vec<AtomicU32>> = Arc::new((0..32).map(|_| AtomicU32::new(0)).collect());
+        let panics = Arc::new(AtomicU32::new(0));
+        let (s, p) = (seen.clone(), panics.clone());
+        let pool = DetachedPool::spawn(
+            &spawner,
+            3,
+            4,
+            |n: u32| async move {
+                yield_now().await;
+                assert!(n != 7, "item seven exploded");
+                n
+            },
+            move |out: Result<u32, WorkError>| match out {
+                Ok(n) => {
+                    s[n as usize].fetch_add(1, Ordering::SeqCst);
+                }
+                Err(e) => {
+                    assert!(e.is_panic(), "{e:?}");
+                    assert_eq!(e.panic_message().as_deref(), Some("item seven exploded"));
+                    p.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        )
+        .unwrap();
+        for i in 0..32 {
+            pool.submit(i).await.expect("the pool is open");
+        }
+        pool.wait_idle().await;
+        assert_eq!(pool.pending(), 0);
+        for i in 0..32 {
+            let expected = u32::from(i != 7);
+            assert_eq!(
+                seen[i as usize].load(Ordering::SeqCst),
+                expected,
+                "item {i}"
+            );
+        }
+        assert_eq!(panics.load(Ordering::SeqCst), 1);
+        // Still working after the panic; `close` drains.
+        pool.try_submit(0).expect("room in the queue");
+        pool.close();
+        assert!(matches!(pool.try_submit(1), Err(TrySendError::Closed(1))));
+        pool.wait_idle().await;
+        assert_eq!(seen[0].load(Ordering::SeqCst), 2);
+    }
+
+    /// The detached form's immediate shutdown returns exactly the items no worker started,
+    /// which never reach the handler; the started one finishes and is reported.
+    pub async fn detached_pool_shutdown_returns_the_undone_items<S>(spawner: S)
+    where
+        S: Spawn + Send + Sync + 'static,
+        S::Handle<u32>: Send,
+    {
+        let started = Arc::new(AtomicBool::new(false));
+        let gate = Arc::new(AtomicBool::new(false));
+        let reported = Arc::new(AtomicU32::new(0));
+        let (s, g, r) = (started.clone(), gate.clone(), reported.clone());
+        let pool = DetachedPool::spawn(
+            &spawner,
+            1,
+            8,
+            move |n: u32| {
+                let (s, g) = (s.clone(), g.clone());
+                async move {
+                    s.store(true, Ordering::SeqCst);
+                    assert!(wait_for_flag(&g, PATIENCE).await, "the gate never opened");
+                    n
+                }
+            },
+            move |out: Result<u32, WorkError>| {
+                assert_eq!(out.expect("no panic"), 0, "only item 0 ran");
+                r.fetch_add(1, Ordering::SeqCst);
+            },
+        )
+        .unwrap();
+        for i in 0..5 {
+            pool.submit(i).await.unwrap();
+        }
+        assert!(
+            wait_for_flag(&started, PATIENCE).await,
+            "item 0 never started"
+        );
+        assert_eq!(pool.shutdown(), [1, 2, 3, 4]);
+        assert_eq!(pool.pending(), 1, "the started item is still pending");
+        gate.store(true, Ordering::SeqCst);
+        pool.wait_idle().await;
+        assert_eq!(reported.load(Ordering::SeqCst), 1);
+        assert_eq!(pool.pending(), 0);
+    }
+
     /// Expands to one `#[test]` per spawned pool scenario, each calling
     /// `$run(|spawner| scenario(spawner))`.
     #[macro_export]
@@ -489,6 +587,8 @@ mod spawned {
                 worker_pool_close_drains,
                 worker_pool_shutdown_returns_the_undone_items,
                 worker_pool_backpressure,
+                detached_pool_reports_every_outcome,
+                detached_pool_shutdown_returns_the_undone_items,
             );
         };
         (@each $run:path; $($name:ident),* $(,)?) => {

@@ -44,22 +44,21 @@ pub async fn scoped_group_cancels_on_first_failure<T: Timer>(env: Env<T>) {
 }
 
 /// Expands to one `#[test]` per spawn-free task group scenario, each calling
-/// `$run(|env| scenario(env))`.
+/// `$run(|env| scenario(env))`; `list callback!(args)` calls
+/// `callback!(args task_group; name, ...)` instead.
 #[macro_export]
 macro_rules! scoped_group_scenarios {
+    (list $callback:ident ! ($($args:tt)*)) => {
+        $crate::scoped_group_scenarios!(@names $callback ($($args)*));
+    };
     ($run:path) => {
-        $crate::scoped_group_scenarios!(@each $run;
+        $crate::scoped_group_scenarios!(@names each_test ($run;));
+    };
+    (@names $callback:ident ($($args:tt)*)) => {
+        $crate::__conformance_dispatch!($callback ($($args)*) task_group;
             scoped_group_limits_and_keeps_every_outcome,
             scoped_group_cancels_on_first_failure,
         );
-    };
-    (@each $run:path; $($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                $run(|env| $crate::task_group::$name(env));
-            }
-        )*
     };
 }
 

@@ -41,6 +41,7 @@ mod virtual_time {
     }
     bulkhead_scenarios!(run);
     concurrency_scenarios!(run);
+    steadfast_conformance::map_bounded_scenarios!(run);
     steadfast_conformance::scoped_group_scenarios!(run);
 
     mod retry {
@@ -87,6 +88,7 @@ mod real_time {
     }
     bulkhead_scenarios!(run);
     concurrency_scenarios!(run);
+    steadfast_conformance::map_bounded_scenarios!(run);
     steadfast_conformance::scoped_group_scenarios!(run);
 
     mod retry {

@@ -87,6 +87,7 @@ pub async fn cases(timer: VirtualTimer, emitter: Emitter<u8, ()>) {
 pub async fn pool_and_batch_cases(
     timer: VirtualTimer,
     pool: steadfast::pool::WorkerPool<u8, u8>,
+    detached: steadfast::pool::DetachedPool<u8>,
     batcher: steadfast::batch::Batcher<u8, VirtualTimer>,
 ) {
     use steadfast::batch::{BatchConfig, FixedBatch, FixedBatcher};
@@ -111,6 +112,7 @@ pub async fn pool_and_batch_cases(
     pool.submit(1).await.unwrap(); // CASE
     pool.wait_idle(); // CASE
     pool.clone(); // CASE
+    detached.clone(); // CASE
     // Batcher.
     BatchConfig::new(1, Duration::from_secs(1)).unwrap(); // CASE
     FixedBatcher::<u8, _, 1>::new(timer.clone(), config); // CASE

@@ -40,6 +40,7 @@ mod bulkhead {
 
 mod concurrency {
     super::concurrency_scenarios!(super::run);
+    steadfast_conformance::map_bounded_scenarios!(super::run);
 }
 
 mod task_group {

@@ -264,6 +264,50 @@ mod with_alloc {
         }
     }
 
+    /// Threads acquire and release while another closes the bulkhead: every caller that starts
+    /// after `close` returned is turned away, no waiter is left parked, and every permit comes
+    /// back.
+    #[test]
+    fn close_races_admissions_on_threads() {
+        use std::sync::atomic::AtomicBool;
+        for _ in 0..50 {
+            let b = Arc::new(Bulkhead::new(2));
+            let closed = Arc::new(AtomicBool::new(false));
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let (b, closed) = (b.clone(), closed.clone());
+                    std::thread::spawn(move || {
+                        let mut admitted = 0u32;
+                        loop {
+                            let after_close = closed.load(Ordering::SeqCst);
+                            match futures_executor::block_on(b.acquire()) {
+                                Ok(permit) => {
+                                    assert!(!after_close, "admitted after close returned");
+                                    admitted += 1;
+                                    std::thread::yield_now();
+                                    drop(permit);
+                                }
+                                Err(Rejected::Closed) => return admitted,
+                                Err(other) => panic!("{other:?}"),
+                            }
+                        }
+                    })
+                })
+                .collect();
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            b.close();
+            closed.store(true, Ordering::SeqCst);
+            for t in threads {
+                // Joining at all proves that no waiter was left parked.
+                t.join().expect("no thread panicked");
+            }
+            let m = b.metrics();
+            assert_eq!((m.in_flight, m.waiting), (0, 0));
+            assert!(m.high_water <= 2);
+            assert_eq!(b.semaphore.available_permits(), 2 + b.flood());
+        }
+    }
+
     #[test]
     fn owned_permits() {
         let b = Arc::new(Bulkhead::new(1));

@@ -1,14 +1,27 @@
 //! A worker pool: N workers take items from a bounded queue and run them (seed: "Async Queue
 //! Pattern").
 //!
-//! Two forms, one behaviour:
+//! Three forms, one behaviour:
 //!
-//! | | [`WorkerPool`] (feature `alloc`) | [`FixedPool<T, N>`](FixedPool) |
-//! |---|---|---|
-//! | workers | tasks spawned through [`Spawn`](crate::Spawn), on every core | futures inside one driver future you run in your own task ([`run`](FixedPool::run)); no spawner, no heap |
-//! | queue | `async-channel`, capacity set at run time | [`BoundedQueue<T, N>`](crate::queue::BoundedQueue), capacity a `const` generic, `const fn new` for `static`s |
-//! | outcome of an item | a [`Completion`] handle per submission: `Result<O, WorkError>` | every output is passed to the `report` callback given to the driver |
-//! | panic in the work | caught, reported for that item as [`WorkError::Panicked`]; the pool goes on | propagates out of the driver (see below) |
+//! | | [`WorkerPool`] (feature `alloc`) | [`DetachedPool`] (feature `alloc`) | [`FixedPool<T, N>`](FixedPool) |
+//! |---|---|---|---|
+//! | workers | tasks spawned through [`Spawn`](crate::Spawn), on every core | tasks spawned through [`Spawn`](crate::Spawn), on every core | futures inside one driver future you run in your own task ([`run`](FixedPool::run)); no spawner, no heap |
+//! | queue | `async-channel`, capacity set at run time | `async-channel`, capacity set at run time | [`BoundedQueue<T, N>`](crate::queue::BoundedQueue), capacity a `const` generic, `const fn new` for `static`s |
+//! | outcome of an item | a [`Completion`] handle per submission: `Result<O, WorkError>` | passed to the `on_outcome` handler given at construction: `Result<O, WorkError>` | every output is passed to the `report` callback given to the driver |
+//! | cost per item | one heap allocation (the handle's shared slot), a lock and a wake-up | none beyond the queue: nothing allocated | none beyond the queue |
+//! | panic in the work | caught, reported for that item as [`WorkError::Panicked`]; the pool goes on | caught, passed to the handler as [`WorkError::Panicked`]; the pool goes on | propagates out of the driver (see below) |
+//!
+//! # Which form to pick
+//!
+//! - [`WorkerPool`] when the submitter wants the outcome of *its* item back, where it
+//!   submitted it (a request waiting for its own result). The handle costs an allocation and
+//!   a wake-up per item: several times the queue's own cost for trivial work.
+//! - [`DetachedPool`] for fire-and-forget throughput: outcomes (and panics) go to one handler
+//!   that counts, logs or forwards them. Submitting allocates nothing, so the pool runs at
+//!   about the speed of its queue (with the `std` feature; without it, a panic can only be
+//!   caught by running each item as a task of its own, which costs a spawn per item).
+//! - [`FixedPool`] without a spawner or without a heap (embassy, firmware): one driver future
+//!   runs the workers inside your task.
 //!
 //! # Semantics
 //!
@@ -21,12 +34,15 @@
 //!   An accepted item is run exactly once, or handed back by an immediate shutdown: it is never
 //!   lost or duplicated.
 //! - **`wait_idle`** (the seed's `wait_completion`) returns once every accepted item has been
-//!   run and reported and no `submit` is in progress; more may be submitted afterwards.
+//!   run and reported (its handle resolved, or the handler or `report` callback returned) and no
+//!   `submit` is in progress; more may be submitted afterwards.
 //! - **`close`** stops intake (later submissions are handed back) and lets the workers drain
 //!   what is queued; the workers then end (the [`FixedPool`] driver future completes). Follow
 //!   it with `wait_idle` to wait for the drain.
 //! - **`shutdown`** is the immediate stop: it closes intake and returns the items that no
 //!   worker has started, oldest first. Items already running finish and are reported as usual.
+//!   Returned items are not reported otherwise: a [`WorkerPool`] handle of one resolves to
+//!   [`WorkError::Cancelled`], a [`DetachedPool`] handler never sees it (the caller holds it).
 //!
 //! # Panics in the spawn-free form
 //!
@@ -82,6 +98,7 @@ use core::fmt;
 use core::future::Future;
 
 use maitake_sync::WaitQueue;
+use maitake_sync::util::CachePadded;
 use portable_atomic::{AtomicUsize, Ordering};
 
 use crate::queue::{BoundedQueue, Closed, Drain, TrySendError};
@@ -90,42 +107,78 @@ pub use error::ConfigError;
 #[cfg(feature = "alloc")]
 pub use error::WorkError;
 #[cfg(feature = "alloc")]
-pub use spawned::{Completion, WorkerPool};
+pub use spawned::{Completion, DetachedPool, WorkerPool};
 
 /// Counts items accepted and not yet finished, and wakes `wait_idle` when none is left.
+///
+/// Two counters rather than one, on cache lines of their own: producers count submissions
+/// begun, workers count them ended, and neither side writes to the other's line on the hot
+/// path. `done` looks at the idle queue only while a `wait_idle` is in progress.
 pub(crate) struct Pending {
-    count: AtomicUsize,
+    /// Submissions begun (accepted items among them).
+    begun: CachePadded<AtomicUsize>,
+    /// Submissions ended: items run and reported, handed back, or never accepted.
+    ended: CachePadded<AtomicUsize>,
+    /// `wait_idle` calls in progress.
+    watchers: AtomicUsize,
     idle: WaitQueue,
 }
 
 impl Pending {
     pub(crate) const fn new() -> Self {
         Pending {
-            count: AtomicUsize::new(0),
+            begun: CachePadded::new(AtomicUsize::new(0)),
+            ended: CachePadded::new(AtomicUsize::new(0)),
+            watchers: AtomicUsize::new(0),
             idle: WaitQueue::new(),
         }
     }
 
     pub(crate) fn get(&self) -> usize {
-        self.count.load(Ordering::Acquire)
+        // `ended` first: a submission ends after it begins, so this never reads more ended
+        // than begun, and equal counts mean that there was an instant with nothing pending.
+        let ended = self.ended.load(Ordering::SeqCst);
+        self.begun.load(Ordering::SeqCst).wrapping_sub(ended)
     }
 
     /// Counts one more, and returns a guard that counts it off when dropped unless
     /// [`keep`](PendingGuard::keep) is called.
     pub(crate) fn add(&self) -> PendingGuard<'_> {
-        self.count.fetch_add(1, Ordering::AcqRel);
+        self.begun.fetch_add(1, Ordering::SeqCst);
         PendingGuard(Some(self))
     }
 
     pub(crate) fn done(&self, n: usize) {
-        if n > 0 && self.count.fetch_sub(n, Ordering::AcqRel) == n {
+        if n == 0 {
+            return;
+        }
+        self.ended.fetch_add(n, Ordering::SeqCst);
+        // Either a watcher counted itself in before this load and is woken here, or it did so
+        // after the `fetch_add` above and its own check sees the count this left.
+        if self.watchers.load(Ordering::SeqCst) != 0 && self.get() == 0 {
             self.idle.wake_all();
         }
     }
 
+    /// Whether a `wait_idle` is in progress.
+    pub(crate) fn watched(&self) -> bool {
+        self.watchers.load(Ordering::SeqCst) != 0
+    }
+
     pub(crate) async fn wait_idle(&self) {
+        self.watchers.fetch_add(1, Ordering::SeqCst);
+        let _watching = Watching(&self.watchers);
         // The queue is never closed, so `wait_for` only returns `Ok`.
         let _ = self.idle.wait_for(|| self.get() == 0).await;
+    }
+}
+
+/// Counts a `wait_idle` call out when it ends or is dropped.
+struct Watching<'a>(&'a AtomicUsize);
+
+impl Drop for Watching<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -7,7 +7,7 @@ use portable_atomic::{AtomicU32, Ordering};
 
 use super::error::PolicyError;
 use crate::Instant;
-use crate::time::duration_to_nanos;
+use crate::time::{div_rem_with_reciprocal, duration_to_nanos};
 
 /// Caps the retries of many callers together to a fraction of their recent calls, plus a
 /// floor: when a dependency is down, retries stop adding load to it (the retry budget of
@@ -57,6 +57,8 @@ pub struct RetryBudget {
     percent: u32,
     min_retries: u32,
     window: u64,
+    /// `u64::MAX / window`: divides by the window without a 64-bit division.
+    window_recip: u64,
     /// The latest window seen (its number, wrapping).
     epoch: AtomicU32,
     /// Calls and retries of windows `epoch` and `epoch − 1`, indexed by window parity.
@@ -95,6 +97,7 @@ impl RetryBudget {
             percent,
             min_retries,
             window,
+            window_recip: u64::MAX / window,
             epoch: AtomicU32::new(0),
             deposits: [AtomicU32::new(0), AtomicU32::new(0)],
             withdrawals: [AtomicU32::new(0), AtomicU32::new(0)],
@@ -153,7 +156,8 @@ impl RetryBudget {
 
     fn allowance(&self) -> u32 {
         let calls = u64::from(self.recent(&self.deposits));
-        let share = calls.saturating_mul(u64::from(self.percent)) / 100;
+        let share = calls.saturating_mul(u64::from(self.percent));
+        let share = div_rem_with_reciprocal(share, 100, u64::MAX / 100).0;
         let share = u32::try_from(share).unwrap_or(u32::MAX);
         self.min_retries.saturating_add(share)
     }
@@ -161,7 +165,8 @@ impl RetryBudget {
     /// Moves the budget to the window of `now`, clearing windows that are no longer recent;
     /// returns the slot of the current window.
     fn roll(&self, now: Instant) -> usize {
-        let target = (now.as_nanos() / self.window) as u32;
+        let target =
+            div_rem_with_reciprocal(now.as_nanos(), self.window, self.window_recip).0 as u32;
         let mut seen = self.epoch.load(Ordering::Acquire);
         loop {
             let ahead = target.wrapping_sub(seen);

@@ -13,6 +13,7 @@ use super::backoff::Delays;
 use super::budget::RetryBudget;
 use super::error::{GiveUpReason, RetryError};
 use super::policy::{AttemptTimeoutMode, NoAttemptTimeout, RetryPolicy};
+use crate::time::duration_to_nanos;
 use crate::timeout::{Timeout, timeout};
 use crate::{Instant, Timer};
 
@@ -112,7 +113,8 @@ impl<V, E> Notify<V, E> for NoNotify {
 pub struct Notice<'a, V, E> {
     attempt: u32,
     outcome: Result<&'a V, &'a E>,
-    delay: Duration,
+    /// In nanoseconds.
+    delay: u64,
 }
 
 impl<'a, V, E> Notice<'a, V, E> {
@@ -142,7 +144,7 @@ impl<'a, V, E> Notice<'a, V, E> {
     /// The sleep about to start, jitter or Retry-After included.
     #[must_use]
     pub fn delay(&self) -> Duration {
-        self.delay
+        Duration::from_nanos(self.delay)
     }
 }
 
@@ -428,9 +430,11 @@ where
                 let delays = this
                     .delays
                     .get_or_insert_with(|| this.policy.run_delays(now));
-                let policy_delay = Duration::from_nanos(delays.next_pair().0);
-                let delay = hint.unwrap_or(policy_delay);
-                let until = now.saturating_add(delay);
+                // In nanoseconds: a `Duration` is built only if the notify hook asks for one
+                // (making one divides by 10^9, a library routine on 32-bit microcontrollers).
+                let policy_delay = delays.next_pair().0;
+                let delay = hint.map_or(policy_delay, duration_to_nanos);
+                let until = Instant::from_nanos(now.as_nanos().saturating_add(delay));
                 if until > *this.stop_at {
                     Plan::Stop(GiveUpReason::Deadline)
                 } else if this.budget.as_ref().is_some_and(|b| !b.try_withdraw(now)) {
@@ -442,7 +446,7 @@ where
                         delay,
                     };
                     this.notify.notify(&notice);
-                    if delay.is_zero() {
+                    if delay == 0 {
                         Plan::Again
                     } else {
                         Plan::Sleep(until)

@@ -117,6 +117,26 @@ pub(crate) const fn duration_to_nanos(d: Duration) -> u64 {
     }
 }
 
+/// `(n / d, n % d)` for a divisor known in advance, given `recip = u64::MAX / d` (and `d > 0`):
+/// a multiplication instead of a 64-bit division, which 32-bit microcontrollers do in a
+/// library routine of nearly a kilobyte.
+#[must_use]
+pub(crate) const fn div_rem_with_reciprocal(n: u64, d: u64, recip: u64) -> (u64, u64) {
+    // `recip <= 2^64 / d`, so the estimate is at most the quotient and short of it by at
+    // most two. Two explicit steps: a loop would be turned back into a division.
+    let mut q = ((n as u128 * recip as u128) >> 64) as u64;
+    let mut r = n - q * d;
+    if r >= d {
+        q += 1;
+        r -= d;
+    }
+    if r >= d {
+        q += 1;
+        r -= d;
+    }
+    (q, r)
+}
+
 /// A runtime's clock and its sleeps: the seam every time-based pattern is written against.
 ///
 /// Implementations live in the adapter crates (`TokioTimer`, `AsyncIoTimer`, `EmbassyTimer`)
@@ -180,6 +200,39 @@ mod tests {
             duration_to_nanos(Duration::new(u64::MAX, 999_999_999)),
             u64::MAX
         );
+    }
+
+    #[test]
+    fn division_by_reciprocal_is_exact() {
+        for d in [
+            1u64,
+            2,
+            3,
+            7,
+            100,
+            1_000,
+            1_000_000_007,
+            u64::MAX / 3,
+            u64::MAX,
+        ] {
+            let recip = u64::MAX / d;
+            for n in [
+                0u64,
+                1,
+                d - 1,
+                d,
+                d.saturating_add(1),
+                12_345_678_901,
+                u64::MAX - 1,
+                u64::MAX,
+            ] {
+                assert_eq!(
+                    div_rem_with_reciprocal(n, d, recip),
+                    (n / d, n % d),
+                    "{n} / {d}"
+                );
+            }
+        }
     }
 
     #[test]

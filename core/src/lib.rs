@@ -63,7 +63,9 @@ pub mod batch;
 pub mod bracket;
 pub mod bulkhead;
 pub mod concurrency;
+mod error;
 pub mod events;
+mod loom_const;
 pub mod pitfalls;
 pub mod pool;
 pub mod queue;
@@ -75,6 +77,7 @@ pub mod timeout;
 #[cfg(feature = "alloc")]
 mod spawn;
 
+pub use error::ConfigError;
 #[cfg(feature = "alloc")]
 pub use time::virtual_timer::{AutoAdvance, VirtualSleep, VirtualTimer};
 pub use time::{Instant, Timer};

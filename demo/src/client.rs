@@ -264,7 +264,13 @@ mod tests {
             .build()
             .unwrap()
             .block_on(scenario(steadfast_tokio::TokioTimer::new()));
-        // Same seeds and virtual time on both: the very same outcomes.
+        let timer = VirtualTimer::new();
+        let on_smol = smol::block_on(timer.auto_advance(scenario(timer.clone())));
+        let timer = VirtualTimer::new();
+        let on_async_std = async_std::task::block_on(timer.auto_advance(scenario(timer.clone())));
+        // Same seeds and virtual time everywhere: the very same outcomes.
         assert_eq!(on_virtual, on_tokio);
+        assert_eq!(on_virtual, on_smol);
+        assert_eq!(on_virtual, on_async_std);
     }
 }

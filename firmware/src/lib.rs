@@ -1,6 +1,11 @@
 //! What every firmware here shares: the executor loop, the two time drivers, and the
 //! semihosting exit. Each `tests/*.rs` is one firmware: it picks a driver with
 //! `embassy_time_driver::time_driver_impl!` and runs the conformance scenarios.
+//!
+//! Every scenario that needs no heap runs here (see [`run_all!`]). Those that need one do not:
+//! the spawn scenarios and everything spawned through `Spawn` (`WorkerPool`, `Batcher`,
+//! `TaskGroup`, bracket release by a spawner), `map_bounded`, the batch stream adapter and the
+//! heap `Emitter`; each has a no-heap form that does run here.
 #![no_std]
 
 use core::cell::{Cell, RefCell};

@@ -154,3 +154,66 @@ macro_rules! __conformance_dispatch {
         $callback!($($args)* $($rest)*);
     };
 }
+
+/// Expands every scenario written against an [`Env`] into `#[test]`s, one module per pattern,
+/// each test calling `$run(|env| scenario(env))`: what a runtime's test file needs for its
+/// timer. `$run` names a function in the invoking module.
+#[macro_export]
+macro_rules! timer_scenarios {
+    ($run:ident) => {
+        mod timeout {
+            $crate::timeout_scenarios!(super::$run);
+        }
+        mod bulkhead {
+            $crate::bulkhead_scenarios!(super::$run);
+        }
+        mod concurrency {
+            $crate::concurrency_scenarios!(super::$run);
+            $crate::map_bounded_scenarios!(super::$run);
+        }
+        mod task_group {
+            $crate::scoped_group_scenarios!(super::$run);
+        }
+        mod retry {
+            $crate::retry_scenarios!(super::$run);
+        }
+        mod bracket {
+            $crate::bracket_scenarios!(super::$run);
+            $crate::bracket_panic_scenarios!(super::$run);
+        }
+        mod events {
+            $crate::events_scenarios!(super::$run);
+            $crate::fixed_events_scenarios!(super::$run);
+            $crate::events_panic_scenarios!(super::$run);
+        }
+        mod pitfalls {
+            $crate::pitfalls_scenarios!(super::$run);
+        }
+        mod pool_batch {
+            $crate::pool_scenarios!(super::$run);
+            $crate::batch_scenarios!(super::$run);
+            $crate::batch_stream_scenarios!(super::$run);
+        }
+    };
+}
+
+/// Expands every scenario written against a [`Spawn`](steadfast::Spawn) into `#[test]`s, one
+/// module per pattern, each test calling `$run(|spawner| scenario(spawner))`.
+#[macro_export]
+macro_rules! spawner_scenarios {
+    ($run:ident) => {
+        mod spawn {
+            $crate::spawn_scenarios!(super::$run);
+        }
+        mod task_group_spawned {
+            $crate::task_group_scenarios!(super::$run);
+        }
+        mod bracket_spawned {
+            $crate::bracket_spawn_scenarios!(super::$run);
+        }
+        mod pool_batch_spawned {
+            $crate::worker_pool_scenarios!(super::$run);
+            $crate::batcher_spawn_scenarios!(super::$run);
+        }
+    };
+}

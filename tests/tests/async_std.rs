@@ -6,9 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use steadfast::VirtualTimer;
-use steadfast_conformance::{
-    Env, bulkhead_scenarios, concurrency_scenarios, retry_scenarios, timeout_scenarios,
-};
+use steadfast_conformance::{Env, timer_scenarios};
 use steadfast_smol::AsyncIoTimer;
 
 mod virtual_time {
@@ -23,36 +21,7 @@ mod virtual_time {
         async_std::task::block_on(async_std::task::spawn(fut));
     }
 
-    timeout_scenarios!(run);
-
-    mod bracket {
-        steadfast_conformance::bracket_scenarios!(super::run);
-        steadfast_conformance::bracket_panic_scenarios!(super::run);
-    }
-
-    mod events {
-        steadfast_conformance::events_scenarios!(super::run);
-        steadfast_conformance::fixed_events_scenarios!(super::run);
-        steadfast_conformance::events_panic_scenarios!(super::run);
-    }
-
-    mod pitfalls {
-        steadfast_conformance::pitfalls_scenarios!(super::run);
-    }
-    bulkhead_scenarios!(run);
-    concurrency_scenarios!(run);
-    steadfast_conformance::map_bounded_scenarios!(run);
-    steadfast_conformance::scoped_group_scenarios!(run);
-
-    mod retry {
-        super::retry_scenarios!(super::run);
-    }
-
-    mod pool_batch {
-        steadfast_conformance::pool_scenarios!(super::run);
-        steadfast_conformance::batch_scenarios!(super::run);
-        steadfast_conformance::batch_stream_scenarios!(super::run);
-    }
+    timer_scenarios!(run);
 }
 
 mod real_time {
@@ -70,34 +39,5 @@ mod real_time {
         async_std::task::block_on(async_std::task::spawn(scenario(env)));
     }
 
-    timeout_scenarios!(run);
-
-    mod bracket {
-        steadfast_conformance::bracket_scenarios!(super::run);
-        steadfast_conformance::bracket_panic_scenarios!(super::run);
-    }
-
-    mod events {
-        steadfast_conformance::events_scenarios!(super::run);
-        steadfast_conformance::fixed_events_scenarios!(super::run);
-        steadfast_conformance::events_panic_scenarios!(super::run);
-    }
-
-    mod pitfalls {
-        steadfast_conformance::pitfalls_scenarios!(super::run);
-    }
-    bulkhead_scenarios!(run);
-    concurrency_scenarios!(run);
-    steadfast_conformance::map_bounded_scenarios!(run);
-    steadfast_conformance::scoped_group_scenarios!(run);
-
-    mod retry {
-        super::retry_scenarios!(super::run);
-    }
-
-    mod pool_batch {
-        steadfast_conformance::pool_scenarios!(super::run);
-        steadfast_conformance::batch_scenarios!(super::run);
-        steadfast_conformance::batch_stream_scenarios!(super::run);
-    }
+    timer_scenarios!(run);
 }

@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use embassy_time_queue_utils::Queue;
-use steadfast_conformance::{
-    Env, bulkhead_scenarios, concurrency_scenarios, retry_scenarios, timeout_scenarios,
-};
+use steadfast_conformance::{Env, timer_scenarios};
 use steadfast_embassy::EmbassyTimer;
 
 /// A time driver whose clock moves only when the executor below finds nothing to run.
@@ -80,42 +78,4 @@ fn run<F: Future<Output = ()>>(scenario: impl FnOnce(Env<EmbassyTimer>) -> F) {
     }
 }
 
-timeout_scenarios!(run);
-
-mod bulkhead {
-    super::bulkhead_scenarios!(super::run);
-}
-
-mod concurrency {
-    super::concurrency_scenarios!(super::run);
-    steadfast_conformance::map_bounded_scenarios!(super::run);
-}
-
-mod task_group {
-    steadfast_conformance::scoped_group_scenarios!(super::run);
-}
-
-mod retry {
-    super::retry_scenarios!(super::run);
-}
-
-mod bracket {
-    steadfast_conformance::bracket_scenarios!(super::run);
-    steadfast_conformance::bracket_panic_scenarios!(super::run);
-}
-
-mod events {
-    steadfast_conformance::events_scenarios!(super::run);
-    steadfast_conformance::fixed_events_scenarios!(super::run);
-    steadfast_conformance::events_panic_scenarios!(super::run);
-}
-
-mod pitfalls {
-    steadfast_conformance::pitfalls_scenarios!(super::run);
-}
-
-mod pool_batch {
-    steadfast_conformance::pool_scenarios!(super::run);
-    steadfast_conformance::batch_scenarios!(super::run);
-    steadfast_conformance::batch_stream_scenarios!(super::run);
-}
+timer_scenarios!(run);

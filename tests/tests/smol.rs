@@ -8,10 +8,7 @@ use std::time::Duration;
 
 use smol::Executor;
 use steadfast::VirtualTimer;
-use steadfast_conformance::{
-    Env, bulkhead_scenarios, concurrency_scenarios, retry_scenarios, spawn_scenarios,
-    timeout_scenarios,
-};
+use steadfast_conformance::{Env, spawner_scenarios, timer_scenarios};
 use steadfast_smol::{AsyncIoTimer, SmolSpawner};
 
 mod virtual_time {
@@ -23,36 +20,7 @@ mod virtual_time {
         smol::block_on(ex.run(timer.auto_advance(scenario(Env::virtual_time(timer.clone())))));
     }
 
-    timeout_scenarios!(run);
-
-    mod bracket {
-        steadfast_conformance::bracket_scenarios!(super::run);
-        steadfast_conformance::bracket_panic_scenarios!(super::run);
-    }
-
-    mod events {
-        steadfast_conformance::events_scenarios!(super::run);
-        steadfast_conformance::fixed_events_scenarios!(super::run);
-        steadfast_conformance::events_panic_scenarios!(super::run);
-    }
-
-    mod pitfalls {
-        steadfast_conformance::pitfalls_scenarios!(super::run);
-    }
-    bulkhead_scenarios!(run);
-    concurrency_scenarios!(run);
-    steadfast_conformance::map_bounded_scenarios!(run);
-    steadfast_conformance::scoped_group_scenarios!(run);
-
-    mod retry {
-        super::retry_scenarios!(super::run);
-    }
-
-    mod pool_batch {
-        steadfast_conformance::pool_scenarios!(super::run);
-        steadfast_conformance::batch_scenarios!(super::run);
-        steadfast_conformance::batch_stream_scenarios!(super::run);
-    }
+    timer_scenarios!(run);
 }
 
 mod real_time {
@@ -68,36 +36,7 @@ mod real_time {
         smol::block_on(ex.run(scenario(env)));
     }
 
-    timeout_scenarios!(run);
-
-    mod bracket {
-        steadfast_conformance::bracket_scenarios!(super::run);
-        steadfast_conformance::bracket_panic_scenarios!(super::run);
-    }
-
-    mod events {
-        steadfast_conformance::events_scenarios!(super::run);
-        steadfast_conformance::fixed_events_scenarios!(super::run);
-        steadfast_conformance::events_panic_scenarios!(super::run);
-    }
-
-    mod pitfalls {
-        steadfast_conformance::pitfalls_scenarios!(super::run);
-    }
-    bulkhead_scenarios!(run);
-    concurrency_scenarios!(run);
-    steadfast_conformance::map_bounded_scenarios!(run);
-    steadfast_conformance::scoped_group_scenarios!(run);
-
-    mod retry {
-        super::retry_scenarios!(super::run);
-    }
-
-    mod pool_batch {
-        steadfast_conformance::pool_scenarios!(super::run);
-        steadfast_conformance::batch_scenarios!(super::run);
-        steadfast_conformance::batch_stream_scenarios!(super::run);
-    }
+    timer_scenarios!(run);
 }
 
 mod spawn_on_supplied_executor {
@@ -108,17 +47,7 @@ mod spawn_on_supplied_executor {
         smol::block_on(ex.run(scenario(SmolSpawner::new(ex.clone()))));
     }
 
-    spawn_scenarios!(run);
-    steadfast_conformance::task_group_scenarios!(run);
-
-    mod bracket {
-        steadfast_conformance::bracket_spawn_scenarios!(super::run);
-    }
-
-    mod pool_batch {
-        steadfast_conformance::worker_pool_scenarios!(super::run);
-        steadfast_conformance::batcher_spawn_scenarios!(super::run);
-    }
+    spawner_scenarios!(run);
 }
 
 mod spawn_on_global_executor {
@@ -128,15 +57,5 @@ mod spawn_on_global_executor {
         smol::block_on(scenario(SmolSpawner::global()));
     }
 
-    spawn_scenarios!(run);
-    steadfast_conformance::task_group_scenarios!(run);
-
-    mod bracket {
-        steadfast_conformance::bracket_spawn_scenarios!(super::run);
-    }
-
-    mod pool_batch {
-        steadfast_conformance::worker_pool_scenarios!(super::run);
-        steadfast_conformance::batcher_spawn_scenarios!(super::run);
-    }
+    spawner_scenarios!(run);
 }

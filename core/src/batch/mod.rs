@@ -129,10 +129,10 @@ impl BatchConfig {
     /// [`ConfigError`] naming `batch_size` when it is 0, or `flush_interval` when it is zero.
     pub const fn new(batch_size: usize, flush_interval: Duration) -> Result<Self, ConfigError> {
         if batch_size == 0 {
-            return Err(ConfigError::new("batch_size", "must be at least 1"));
+            return Err(error::invalid("batch_size", "must be at least 1"));
         }
         if flush_interval.is_zero() {
-            return Err(ConfigError::new("flush_interval", "must be more than zero"));
+            return Err(error::invalid("flush_interval", "must be more than zero"));
         }
         Ok(BatchConfig {
             batch_size,
@@ -390,7 +390,7 @@ impl<T, Tm: Timer, const N: usize> FixedBatcher<T, Tm, N> {
     /// [`ConfigError`] naming `capacity` when `N` is smaller than the batch size.
     pub fn try_new(timer: Tm, config: BatchConfig) -> Result<Self, ConfigError> {
         if N < config.batch_size {
-            return Err(ConfigError::new("capacity", "must be at least batch_size"));
+            return Err(error::invalid("capacity", "must be at least batch_size"));
         }
         Ok(Self::new(timer, config))
     }

@@ -161,7 +161,10 @@ where
         E: Send,
     {
         if capacity < config.batch_size() {
-            return Err(ConfigError::new("capacity", "must be at least batch_size"));
+            return Err(super::error::invalid(
+                "capacity",
+                "must be at least batch_size",
+            ));
         }
         let inner = Arc::new(Inner::new(
             timer,

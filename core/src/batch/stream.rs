@@ -64,6 +64,9 @@ pub fn batches<St: Stream, Tm: Timer>(
     }
 }
 
+/// The most items a new batch reserves room for up front.
+const MAX_PREALLOCATED: usize = 1024;
+
 pin_project! {
     #[project = ArmProj]
     enum Arm<S> {
@@ -115,7 +118,10 @@ impl<St: Stream, Tm: Timer> Stream for Batches<St, Tm> {
                     this.batch.push(item);
                     if this.batch.len() >= size {
                         this.sleep.set(Arm::Idle);
-                        return Poll::Ready(Some(core::mem::take(this.batch)));
+                        // The next batch starts with room for a full one (up to a bound),
+                        // rather than regrowing from empty.
+                        let next = Vec::with_capacity(size.min(MAX_PREALLOCATED));
+                        return Poll::Ready(Some(core::mem::replace(this.batch, next)));
                     }
                 }
                 Poll::Ready(None) => *this.done = true,

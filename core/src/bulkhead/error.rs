@@ -37,43 +37,13 @@ impl fmt::Display for Rejected {
 
 impl core::error::Error for Rejected {}
 
-/// An impossible bulkhead setting, found at construction. Names the field and what is wrong
-/// with it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ConfigError {
-    field: &'static str,
-    problem: &'static str,
+pub use crate::ConfigError;
+
+/// A bulkhead setting that cannot work: `field` is `"max_concurrent"`, `"max_waiting"` or
+/// `"max_wait"`.
+pub(super) const fn invalid(field: &'static str, problem: &'static str) -> ConfigError {
+    ConfigError::new("bulkhead", field, problem)
 }
-
-impl ConfigError {
-    pub(super) const fn new(field: &'static str, problem: &'static str) -> Self {
-        ConfigError { field, problem }
-    }
-
-    /// The setting at fault: `"max_concurrent"`, `"max_waiting"` or `"max_wait"`.
-    #[must_use]
-    pub const fn field(&self) -> &'static str {
-        self.field
-    }
-
-    /// What is wrong with it, such as `"must be at least 1"`.
-    #[must_use]
-    pub const fn problem(&self) -> &'static str {
-        self.problem
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid bulkhead setting `{}`: {}",
-            self.field, self.problem
-        )
-    }
-}
-
-impl core::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
@@ -83,7 +53,7 @@ mod tests {
     #[test]
     fn display() {
         assert_eq!(Rejected::QueueFull.to_string(), "bulkhead wait queue full");
-        let e = ConfigError::new("max_concurrent", "must be at least 1");
+        let e = invalid("max_concurrent", "must be at least 1");
         assert_eq!(e.field(), "max_concurrent");
         assert_eq!(
             e.to_string(),

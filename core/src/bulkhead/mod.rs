@@ -116,8 +116,13 @@ use core::time::Duration;
 use maitake_sync::Semaphore;
 use maitake_sync::semaphore::{self, TryAcquireError};
 use pin_project_lite::pin_project;
+// The loom model (`ci/loom-bulkhead`) swaps in loom's atomics to explore their interleavings.
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(not(loom))]
 use portable_atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::loom_const::loom_const_fn;
 use crate::timeout::{Timeout, timeout};
 use crate::{Instant, Timer};
 pub use error::{ConfigError, Rejected};
@@ -256,28 +261,28 @@ impl<T> Config<T> {
     /// `max_waiting` at least 1 and only with a waiting admission.
     pub const fn validate(&self) -> Result<(), ConfigError> {
         if self.max_concurrent == 0 {
-            return Err(ConfigError::new("max_concurrent", "must be at least 1"));
+            return Err(error::invalid("max_concurrent", "must be at least 1"));
         }
         if self.max_concurrent > MAX_CONCURRENT {
-            return Err(ConfigError::new(
+            return Err(error::invalid(
                 "max_concurrent",
                 "must be at most usize::MAX / 2",
             ));
         }
         if let Admission::WaitAtMost(d) = self.admission {
             if d.is_zero() {
-                return Err(ConfigError::new(
+                return Err(error::invalid(
                     "max_wait",
                     "must be more than zero (use `reject_when_full` to turn callers away at once)",
                 ));
             }
         }
         match (self.max_waiting, self.admission) {
-            (Some(0), _) => Err(ConfigError::new(
+            (Some(0), _) => Err(error::invalid(
                 "max_waiting",
                 "must be at least 1 (use `reject_when_full` to let no caller wait)",
             )),
-            (Some(_), Admission::Reject) => Err(ConfigError::new(
+            (Some(_), Admission::Reject) => Err(error::invalid(
                 "max_waiting",
                 "has no effect when the bulkhead rejects callers at once",
             )),
@@ -293,16 +298,18 @@ impl<T> Config<T> {
 }
 
 impl<T: Copy> Config<T> {
-    /// Builds the bulkhead in a `const` context, such as a `static`'s initializer, where
-    /// invalid settings are a compile error. Elsewhere invalid settings panic: use
-    /// [`build`](Config::build) for settings known only at run time. Needs a `Copy` timer,
-    /// such as [`NoTimer`] or embassy's.
-    #[must_use]
-    pub const fn build_const(self) -> Bulkhead<T> {
-        if let Err(e) = self.validate() {
-            panic!("{}", e.problem());
+    loom_const_fn! {
+        /// Builds the bulkhead in a `const` context, such as a `static`'s initializer, where
+        /// invalid settings are a compile error. Elsewhere invalid settings panic: use
+        /// [`build`](Config::build) for settings known only at run time. Needs a `Copy` timer,
+        /// such as [`NoTimer`] or embassy's.
+        #[must_use]
+        pub fn build_const(self) -> Bulkhead<T> {
+            if let Err(e) = self.validate() {
+                panic!("{}", e.problem());
+            }
+            Bulkhead::from_valid(self)
         }
-        Bulkhead::from_valid(self)
     }
 }
 
@@ -339,22 +346,26 @@ impl<T> core::fmt::Debug for Bulkhead<T> {
 }
 
 impl Bulkhead<NoTimer> {
-    /// At most `max_concurrent` futures at once; callers wait in FIFO order, without limit.
-    ///
-    /// `const`, for `static`s, where `max_concurrent = 0` is a compile error. Elsewhere it
-    /// panics on 0: use [`try_new`](Bulkhead::try_new) for a value known only at run time.
-    #[must_use]
-    pub const fn new(max_concurrent: usize) -> Self {
-        Config::new(max_concurrent).build_const()
+    loom_const_fn! {
+        /// At most `max_concurrent` futures at once; callers wait in FIFO order, without limit.
+        ///
+        /// `const`, for `static`s, where `max_concurrent = 0` is a compile error. Elsewhere it
+        /// panics on 0: use [`try_new`](Bulkhead::try_new) for a value known only at run time.
+        #[must_use]
+        pub fn new(max_concurrent: usize) -> Self {
+            Config::new(max_concurrent).build_const()
+        }
     }
 
-    /// Like [`new`](Bulkhead::new), but rejects `max_concurrent = 0` (or more than
-    /// `usize::MAX / 2`) with a [`ConfigError`] naming the field.
-    pub const fn try_new(max_concurrent: usize) -> Result<Self, ConfigError> {
-        let config = Config::new(max_concurrent);
-        match config.validate() {
-            Ok(()) => Ok(Bulkhead::from_valid(config)),
-            Err(e) => Err(e),
+    loom_const_fn! {
+        /// Like [`new`](Bulkhead::new), but rejects `max_concurrent = 0` (or more than
+        /// `usize::MAX / 2`) with a [`ConfigError`] naming the field.
+        pub fn try_new(max_concurrent: usize) -> Result<Self, ConfigError> {
+            let config = Config::new(max_concurrent);
+            match config.validate() {
+                Ok(()) => Ok(Bulkhead::from_valid(config)),
+                Err(e) => Err(e),
+            }
         }
     }
 
@@ -365,19 +376,21 @@ impl Bulkhead<NoTimer> {
 }
 
 impl<T> Bulkhead<T> {
-    const fn from_valid(config: Config<T>) -> Self {
-        Bulkhead {
-            semaphore: Semaphore::new(config.max_concurrent),
-            config,
-            stats: Stats {
-                shut: AtomicBool::new(false),
-                waiting: AtomicUsize::new(0),
-                high_water: AtomicUsize::new(0),
-                full: AtomicUsize::new(0),
-                queue_full: AtomicUsize::new(0),
-                waited_too_long: AtomicUsize::new(0),
-                closed: AtomicUsize::new(0),
-            },
+    loom_const_fn! {
+        fn from_valid(config: Config<T>) -> Self {
+            Bulkhead {
+                semaphore: Semaphore::new(config.max_concurrent),
+                config,
+                stats: Stats {
+                    shut: AtomicBool::new(false),
+                    waiting: AtomicUsize::new(0),
+                    high_water: AtomicUsize::new(0),
+                    full: AtomicUsize::new(0),
+                    queue_full: AtomicUsize::new(0),
+                    waited_too_long: AtomicUsize::new(0),
+                    closed: AtomicUsize::new(0),
+                },
+            }
         }
     }
 
@@ -810,5 +823,5 @@ impl<'a, F: Future, T: Timer> Future for Run<'a, F, T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests;

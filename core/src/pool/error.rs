@@ -1,42 +1,16 @@
+#[cfg(feature = "alloc")]
 use core::fmt;
 
 #[cfg(feature = "alloc")]
 use crate::JoinError;
 
-/// An impossible pool setting, found at construction. Names the field and what is wrong with
-/// it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ConfigError {
-    field: &'static str,
-    problem: &'static str,
+pub use crate::ConfigError;
+
+/// A pool setting that cannot work: `field` is `"workers"` or `"capacity"`.
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+pub(super) const fn invalid(field: &'static str, problem: &'static str) -> ConfigError {
+    ConfigError::new("pool", field, problem)
 }
-
-impl ConfigError {
-    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
-    pub(super) const fn new(field: &'static str, problem: &'static str) -> Self {
-        ConfigError { field, problem }
-    }
-
-    /// The setting at fault: `"workers"` or `"capacity"`.
-    #[must_use]
-    pub const fn field(&self) -> &'static str {
-        self.field
-    }
-
-    /// What is wrong with it, such as `"must be at least 1"`.
-    #[must_use]
-    pub const fn problem(&self) -> &'static str {
-        self.problem
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid pool setting `{}`: {}", self.field, self.problem)
-    }
-}
-
-impl core::error::Error for ConfigError {}
 
 /// Why a submitted item produced no output. Reported for that item only; the pool goes on.
 #[cfg(feature = "alloc")]

@@ -161,6 +161,7 @@ impl Pending {
     }
 
     /// Whether a `wait_idle` is in progress.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn watched(&self) -> bool {
         self.watchers.load(Ordering::SeqCst) != 0
     }

@@ -423,10 +423,10 @@ impl<T> DetachedPool<T> {
 
 fn check(workers: usize, capacity: usize) -> Result<(), ConfigError> {
     if workers == 0 {
-        return Err(ConfigError::new("workers", "must be at least 1"));
+        return Err(super::error::invalid("workers", "must be at least 1"));
     }
     if capacity == 0 {
-        return Err(ConfigError::new("capacity", "must be at least 1"));
+        return Err(super::error::invalid("capacity", "must be at least 1"));
     }
     Ok(())
 }

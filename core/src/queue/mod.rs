@@ -48,19 +48,7 @@ use maitake_sync::Semaphore;
 use maitake_sync::blocking::Mutex;
 use maitake_sync::semaphore::TryAcquireError;
 
-/// `const fn`, except under `cfg(loom)`, where `maitake-sync`'s constructors are not `const`
-/// (the loom model of this queue builds this module with loom's primitives).
-macro_rules! loom_const_fn {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident() -> $ret:ty $body:block) => {
-        $(#[$meta])*
-        #[cfg(not(loom))]
-        $vis const fn $name() -> $ret $body
-
-        $(#[$meta])*
-        #[cfg(loom)]
-        $vis fn $name() -> $ret $body
-    };
-}
+use crate::loom_const::loom_const_fn;
 
 /// A bounded MPMC queue of at most `N` items, with no heap. See the [module docs](self).
 pub struct BoundedQueue<T, const N: usize> {

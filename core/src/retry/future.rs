@@ -152,7 +152,11 @@ impl<'a, V, E> Notice<'a, V, E> {
 /// Result<V, E>>` by a [`RetryPolicy`]. See the [module docs](super).
 pub trait RetryExt<Fut: Future>: FnMut() -> Fut + Sized {
     /// Makes a [`Retry`] future that calls `self` for each attempt.
-    fn retry<A, T: Timer>(self, policy: &RetryPolicy<A>, timer: &T) -> Retry<Self, Fut, T, A> {
+    fn retry<'p, A, T: Timer>(
+        self,
+        policy: &'p RetryPolicy<A>,
+        timer: &T,
+    ) -> Retry<'p, Self, Fut, T, A> {
         retry(policy, timer, self)
     }
 }
@@ -161,7 +165,11 @@ impl<F: FnMut() -> Fut, Fut: Future> RetryExt<Fut> for F {}
 
 /// Makes a [`Retry`] future that calls `operation` for each attempt, by `policy`, sleeping on
 /// `timer`. Nothing runs until it is polled.
-pub fn retry<F, Fut, A, T>(policy: &RetryPolicy<A>, timer: &T, operation: F) -> Retry<F, Fut, T, A>
+pub fn retry<'p, F, Fut, A, T>(
+    policy: &'p RetryPolicy<A>,
+    timer: &T,
+    operation: F,
+) -> Retry<'p, F, Fut, T, A>
 where
     F: FnMut() -> Fut,
     Fut: Future,
@@ -170,7 +178,7 @@ where
     Retry {
         operation,
         timer: timer.clone(),
-        policy: *policy,
+        policy,
         retry_if: AnyError,
         retry_on: NoValue,
         hint: NoHint,
@@ -208,10 +216,10 @@ pin_project! {
     /// sleep, and no further attempt starts. It allocates nothing and is `Send` when the
     /// operation, its future, the timer, the hooks and the budget pointer are.
     #[must_use = "a retry does nothing unless awaited"]
-    pub struct Retry<F, Fut, T: Timer, A = NoAttemptTimeout, P = AnyError, R = NoValue, H = NoHint, N = NoNotify, B = &'static RetryBudget> {
+    pub struct Retry<'p, F, Fut, T: Timer, A = NoAttemptTimeout, P = AnyError, R = NoValue, H = NoHint, N = NoNotify, B = &'static RetryBudget> {
         operation: F,
         timer: T,
-        policy: RetryPolicy<A>,
+        policy: &'p RetryPolicy<A>,
         retry_if: P,
         retry_on: R,
         hint: H,
@@ -226,12 +234,12 @@ pin_project! {
     }
 }
 
-impl<F, Fut, T: Timer, A, P, R, H, N, B> Retry<F, Fut, T, A, P, R, H, N, B> {
+impl<'p, F, Fut, T: Timer, A, P, R, H, N, B> Retry<'p, F, Fut, T, A, P, R, H, N, B> {
     #[allow(clippy::type_complexity)]
     fn map_hooks<P2, R2, H2, N2, B2>(
         self,
         f: impl FnOnce((P, R, H, N, Option<B>)) -> (P2, R2, H2, N2, Option<B2>),
-    ) -> Retry<F, Fut, T, A, P2, R2, H2, N2, B2> {
+    ) -> Retry<'p, F, Fut, T, A, P2, R2, H2, N2, B2> {
         let (retry_if, retry_on, hint, notify, budget) = f((
             self.retry_if,
             self.retry_on,
@@ -257,7 +265,7 @@ impl<F, Fut, T: Timer, A, P, R, H, N, B> Retry<F, Fut, T, A, P, R, H, N, B> {
     }
 }
 
-impl<F, Fut, T, A, P, R, H, N, B, V, E> Retry<F, Fut, T, A, P, R, H, N, B>
+impl<'p, F, Fut, T, A, P, R, H, N, B, V, E> Retry<'p, F, Fut, T, A, P, R, H, N, B>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<V, E>>,
@@ -266,7 +274,10 @@ where
     /// Retries only errors for which `predicate` returns `true` (transient ones); any other
     /// error ends the call at once with [`GiveUpReason::Permanent`]. By default every error is
     /// retried.
-    pub fn when<P2: FnMut(&E) -> bool>(self, predicate: P2) -> Retry<F, Fut, T, A, P2, R, H, N, B> {
+    pub fn when<P2: FnMut(&E) -> bool>(
+        self,
+        predicate: P2,
+    ) -> Retry<'p, F, Fut, T, A, P2, R, H, N, B> {
         self.map_hooks(|(_, r, h, n, b)| (predicate, r, h, n, b))
     }
 
@@ -276,7 +287,7 @@ where
     pub fn retry_on_value<R2: FnMut(&V) -> bool>(
         self,
         predicate: R2,
-    ) -> Retry<F, Fut, T, A, P, R2, H, N, B> {
+    ) -> Retry<'p, F, Fut, T, A, P, R2, H, N, B> {
         self.map_hooks(|(p, _, h, n, b)| (p, predicate, h, n, b))
     }
 
@@ -287,7 +298,7 @@ where
     pub fn retry_after<H2: FnMut(&E) -> Option<Duration>>(
         self,
         hint: H2,
-    ) -> Retry<F, Fut, T, A, P, R, H2, N, B> {
+    ) -> Retry<'p, F, Fut, T, A, P, R, H2, N, B> {
         self.map_hooks(|(p, r, _, n, b)| (p, r, hint, n, b))
     }
 
@@ -296,7 +307,7 @@ where
     pub fn notify<N2: FnMut(&Notice<'_, V, E>)>(
         self,
         notify: N2,
-    ) -> Retry<F, Fut, T, A, P, R, H, N2, B> {
+    ) -> Retry<'p, F, Fut, T, A, P, R, H, N2, B> {
         self.map_hooks(|(p, r, h, _, b)| (p, r, h, notify, b))
     }
 
@@ -307,7 +318,7 @@ where
     pub fn budget<B2: Deref<Target = RetryBudget>>(
         self,
         budget: B2,
-    ) -> Retry<F, Fut, T, A, P, R, H, N, B2> {
+    ) -> Retry<'p, F, Fut, T, A, P, R, H, N, B2> {
         self.map_hooks(|(p, r, h, n, _)| (p, r, h, n, Some(budget)))
     }
 
@@ -326,7 +337,7 @@ where
     }
 }
 
-impl<F, Fut, T: Timer, A, P, R, H, N, B> fmt::Debug for Retry<F, Fut, T, A, P, R, H, N, B> {
+impl<'p, F, Fut, T: Timer, A, P, R, H, N, B> fmt::Debug for Retry<'p, F, Fut, T, A, P, R, H, N, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retry")
             .field("policy", &self.policy)
@@ -343,7 +354,7 @@ enum Plan {
     Stop(GiveUpReason),
 }
 
-impl<F, Fut, T, A, P, R, H, N, B, V, E> Future for Retry<F, Fut, T, A, P, R, H, N, B>
+impl<'p, F, Fut, T, A, P, R, H, N, B, V, E> Future for Retry<'p, F, Fut, T, A, P, R, H, N, B>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<V, E>>,

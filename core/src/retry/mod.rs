@@ -62,7 +62,9 @@
 //!
 //! # Costs
 //!
-//! No allocation, ever. On the success path of the first attempt the clock is not read unless
+//! No allocation, ever. A [`Retry`] borrows its policy rather than copying it, which keeps the
+//! future small (on embassy a task's future lives in a `static`): keep the policy in a
+//! variable, a `const` or a `static` while the call runs. On the success path of the first attempt the clock is not read unless
 //! a deadline or a budget is set, and no random number is drawn. The future is `Send` when its
 //! parts are. Dropping it cancels the call: the running attempt or the sleep is dropped and
 //! nothing else starts.

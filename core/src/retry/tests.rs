@@ -417,8 +417,9 @@ fn a_timed_out_attempt_becomes_an_error_the_predicate_sees() {
 fn dropping_during_a_backoff_sleep_starts_no_further_attempt() {
     let timer = JumpTimer::manual();
     let calls = Cell::new(0);
+    let policy = exponential(5);
     {
-        let mut fut = pin!(flaky(&calls, 10).retry(&exponential(5), &timer));
+        let mut fut = pin!(flaky(&calls, 10).retry(&policy, &timer));
         let mut cx = Context::from_waker(Waker::noop());
         assert!(fut.as_mut().poll(&mut cx).is_pending());
         assert_eq!(fut.attempts(), 1);

@@ -74,7 +74,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
     ));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(cfg.workers)
         .build()
         .expect("tokio runtime");
     let contended = |work: Arc<dyn Fn(u64) -> tokio::task::JoinHandle<()> + Send + Sync>| {

@@ -44,6 +44,8 @@ pub(crate) struct Config {
     pub(crate) rounds: usize,
     /// Scales every case's operation count.
     pub(crate) scale: u64,
+    /// Worker threads of the multi-threaded runtime in the contended cases (`--workers N`).
+    pub(crate) workers: usize,
 }
 
 /// A group of cases.
@@ -130,21 +132,29 @@ fn stats(samples: &[(f64, f64)]) -> Stats {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let cfg = if quick {
-        Config {
-            rounds: 3,
-            scale: 1,
-        }
-    } else {
-        Config {
-            rounds: 11,
-            scale: 10,
-        }
+    let workers = match std::env::args().skip_while(|a| a != "--workers").nth(1) {
+        None => 2,
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                eprintln!(
+                    "steadfast-bench: --workers wants a number of threads above 0, got {n:?}"
+                );
+                std::process::exit(2);
+            }
+        },
+    };
+    let (rounds, scale) = if quick { (3, 1) } else { (11, 10) };
+    let cfg = Config {
+        rounds,
+        scale,
+        workers,
     };
     println!(
-        "steadfast-bench ({} mode, {} rounds, median ns/op; ratio = ours / peer, below 1 is faster)\n",
+        "steadfast-bench ({} mode, {} rounds, {} runtime workers, median ns/op; ratio = ours / peer, below 1 is faster)\n",
         if quick { "quick" } else { "full" },
-        cfg.rounds
+        cfg.rounds,
+        cfg.workers
     );
     let only = std::env::args()
         .skip_while(|a| a != "--only")

@@ -42,7 +42,7 @@ where
 
 pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(cfg.workers)
         .build()
         .expect("tokio runtime");
 

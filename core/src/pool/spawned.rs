@@ -64,29 +64,20 @@ struct Job<T, O> {
 /// ```
 #[must_use = "dropping the last handle closes the pool"]
 pub struct WorkerPool<T, O> {
-    tx: async_channel::Sender<Job<T, O>>,
-    rx: async_channel::Receiver<Job<T, O>>,
-    pending: Arc<Pending>,
+    intake: Intake<Job<T, O>>,
 }
 
 impl<T, O> Clone for WorkerPool<T, O> {
     fn clone(&self) -> Self {
         WorkerPool {
-            tx: self.tx.clone(),
-            rx: self.rx.clone(),
-            pending: self.pending.clone(),
+            intake: self.intake.clone(),
         }
     }
 }
 
 impl<T, O> fmt::Debug for WorkerPool<T, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WorkerPool")
-            .field("queued", &self.tx.len())
-            .field("capacity", &self.tx.capacity())
-            .field("pending", &self.pending.get())
-            .field("closed", &self.tx.is_closed())
-            .finish()
+        self.intake.debug("WorkerPool", f)
     }
 }
 
@@ -114,15 +105,15 @@ impl<T: Send + 'static, O: Send + 'static> WorkerPool<T, O> {
         Fut: Future<Output = O> + Send + 'static,
     {
         check(workers, capacity)?;
-        let (tx, rx) = async_channel::bounded(capacity);
-        let pending = Arc::new(Pending::new());
+        let intake = Intake::new(capacity);
         let work = Arc::new(work);
         for _ in 0..workers {
-            let task = worker(rx.clone(), pending.clone(), work.clone(), spawner.clone());
+            let (rx, pending) = (intake.rx.clone(), intake.pending.clone());
+            let task = worker(rx, pending, work.clone(), spawner.clone());
             // Detached: a worker ends by itself once the queue is closed and drained.
             drop(spawner.spawn(task));
         }
-        Ok(WorkerPool { tx, rx, pending })
+        Ok(WorkerPool { intake })
     }
 }
 
@@ -131,80 +122,68 @@ impl<T, O> WorkerPool<T, O> {
     /// Hands the item back in [`Closed`] if the pool is closed or closes meanwhile.
     /// Cancel-safe (see the [module docs](super)).
     pub async fn submit(&self, item: T) -> Result<Completion<O>, Closed<T>> {
-        let guard = self.pending.add();
         let (reply, completion) = channel();
-        match self.tx.send(Job { item, reply }).await {
-            Ok(()) => {
-                guard.keep();
-                Ok(completion)
-            }
-            Err(async_channel::SendError(job)) => Err(Closed(job.item)),
-        }
+        let job = Job { item, reply };
+        self.intake
+            .submit(job)
+            .await
+            .map_err(|Closed(job)| Closed(job.item))?;
+        Ok(completion)
     }
 
     /// Queues `item` if there is room now and returns the handle of its outcome; otherwise
     /// hands it back, telling full from closed.
     pub fn try_submit(&self, item: T) -> Result<Completion<O>, TrySendError<T>> {
-        let guard = self.pending.add();
         let (reply, completion) = channel();
-        match self.tx.try_send(Job { item, reply }) {
-            Ok(()) => {
-                guard.keep();
-                Ok(completion)
-            }
-            Err(async_channel::TrySendError::Full(job)) => Err(TrySendError::Full(job.item)),
-            Err(async_channel::TrySendError::Closed(job)) => Err(TrySendError::Closed(job.item)),
+        match self.intake.try_submit(Job { item, reply }) {
+            Ok(()) => Ok(completion),
+            Err(TrySendError::Full(job)) => Err(TrySendError::Full(job.item)),
+            Err(TrySendError::Closed(job)) => Err(TrySendError::Closed(job.item)),
         }
     }
 
     /// Waits until every accepted item has been run and its outcome delivered, and no
     /// `submit` is in progress.
     pub async fn wait_idle(&self) {
-        self.pending.wait_idle().await;
+        self.intake.pending.wait_idle().await;
     }
 
     /// Stops intake; the workers drain what is queued and then end. Idempotent. Follow with
     /// [`wait_idle`](Self::wait_idle) to wait for the drain.
     pub fn close(&self) {
-        self.tx.close();
+        self.intake.tx.close();
     }
 
     /// Stops intake and takes back every item no worker has started, oldest first. Their
     /// [`Completion`]s resolve to [`WorkError::Cancelled`]. Items already running finish and
     /// are reported as usual.
     pub fn shutdown(&self) -> Vec<T> {
-        self.tx.close();
-        let mut undone = Vec::new();
-        while let Ok(job) = self.rx.try_recv() {
-            undone.push(job.item);
-        }
-        self.pending.done(undone.len());
-        undone
+        self.intake.shutdown(|job| job.item)
     }
 
     /// Whether the pool was closed.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.intake.tx.is_closed()
     }
 
     /// How many items wait in the queue now (not counting those running).
     #[must_use]
     pub fn queued(&self) -> usize {
-        self.tx.len()
+        self.intake.tx.len()
     }
 
     /// How many accepted items have no outcome yet (queued or running), plus submissions in
     /// progress.
     #[must_use]
     pub fn pending(&self) -> usize {
-        self.pending.get()
+        self.intake.pending.get()
     }
 
     /// The queue's capacity.
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.tx.capacity().unwrap_or(usize::MAX)
+        self.intake.tx.capacity().unwrap_or(usize::MAX)
     }
 }
 
@@ -270,29 +249,20 @@ impl<T, O> WorkerPool<T, O> {
 /// ```
 #[must_use = "dropping the last handle closes the pool"]
 pub struct DetachedPool<T> {
-    tx: async_channel::Sender<T>,
-    rx: async_channel::Receiver<T>,
-    pending: Arc<Pending>,
+    intake: Intake<T>,
 }
 
 impl<T> Clone for DetachedPool<T> {
     fn clone(&self) -> Self {
         DetachedPool {
-            tx: self.tx.clone(),
-            rx: self.rx.clone(),
-            pending: self.pending.clone(),
+            intake: self.intake.clone(),
         }
     }
 }
 
 impl<T> fmt::Debug for DetachedPool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DetachedPool")
-            .field("queued", &self.tx.len())
-            .field("capacity", &self.tx.capacity())
-            .field("pending", &self.pending.get())
-            .field("closed", &self.tx.is_closed())
-            .finish()
+        self.intake.debug("DetachedPool", f)
     }
 }
 
@@ -325,14 +295,14 @@ impl<T: Send + 'static> DetachedPool<T> {
         H: Fn(Result<O, WorkError>) + Send + Sync + 'static,
     {
         check(workers, capacity)?;
-        let (tx, rx) = async_channel::bounded(capacity);
-        let pending = Arc::new(Pending::new());
+        let intake = Intake::new(capacity);
         let work = Arc::new(work);
         let on_outcome = Arc::new(on_outcome);
         for _ in 0..workers {
+            let (rx, pending) = (intake.rx.clone(), intake.pending.clone());
             let task = detached_worker(
-                rx.clone(),
-                pending.clone(),
+                rx,
+                pending,
                 work.clone(),
                 on_outcome.clone(),
                 spawner.clone(),
@@ -340,7 +310,7 @@ impl<T: Send + 'static> DetachedPool<T> {
             // Detached: a worker ends by itself once the queue is closed and drained.
             drop(spawner.spawn(task));
         }
-        Ok(DetachedPool { tx, rx, pending })
+        Ok(DetachedPool { intake })
     }
 }
 
@@ -349,59 +319,42 @@ impl<T> DetachedPool<T> {
     /// handler. Hands the item back in [`Closed`] if the pool is closed or closes meanwhile.
     /// Cancel-safe (see the [module docs](super)).
     pub async fn submit(&self, item: T) -> Result<(), Closed<T>> {
-        let guard = self.pending.add();
-        self.tx
-            .send(item)
-            .await
-            .map_err(|async_channel::SendError(item)| Closed(item))?;
-        guard.keep();
-        Ok(())
+        self.intake.submit(item).await
     }
 
     /// Queues `item` if there is room now; otherwise hands it back, telling full from closed.
     pub fn try_submit(&self, item: T) -> Result<(), TrySendError<T>> {
-        let guard = self.pending.add();
-        match self.tx.try_send(item) {
-            Ok(()) => {
-                guard.keep();
-                Ok(())
-            }
-            Err(async_channel::TrySendError::Full(item)) => Err(TrySendError::Full(item)),
-            Err(async_channel::TrySendError::Closed(item)) => Err(TrySendError::Closed(item)),
-        }
+        self.intake.try_submit(item)
     }
 
     /// Waits until every accepted item has been run and its outcome handled, and no `submit`
     /// is in progress.
     pub async fn wait_idle(&self) {
-        self.pending.wait_idle().await;
+        self.intake.pending.wait_idle().await;
     }
 
     /// Stops intake; the workers drain what is queued and then end. Idempotent. Follow with
     /// [`wait_idle`](Self::wait_idle) to wait for the drain.
     pub fn close(&self) {
-        self.tx.close();
+        self.intake.tx.close();
     }
 
     /// Stops intake and takes back every item no worker has started, oldest first; they are
     /// not reported to the handler. Items already running finish and are reported as usual.
     pub fn shutdown(&self) -> Vec<T> {
-        self.tx.close();
-        let undone: Vec<T> = core::iter::from_fn(|| self.rx.try_recv().ok()).collect();
-        self.pending.done(undone.len());
-        undone
+        self.intake.shutdown(|item| item)
     }
 
     /// Whether the pool was closed.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.intake.tx.is_closed()
     }
 
     /// How many items wait in the queue now (not counting those running).
     #[must_use]
     pub fn queued(&self) -> usize {
-        self.tx.len()
+        self.intake.tx.len()
     }
 
     /// How many accepted items are not yet handled (queued or running), plus submissions in
@@ -411,13 +364,81 @@ impl<T> DetachedPool<T> {
     /// as ever). This keeps the workers off one shared counter on the hot path.
     #[must_use]
     pub fn pending(&self) -> usize {
-        self.pending.get()
+        self.intake.pending.get()
     }
 
     /// The queue's capacity.
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.tx.capacity().unwrap_or(usize::MAX)
+        self.intake.tx.capacity().unwrap_or(usize::MAX)
+    }
+}
+
+/// What both spawned pools share: the two ends of the queue and the count of pending items.
+struct Intake<J> {
+    tx: async_channel::Sender<J>,
+    rx: async_channel::Receiver<J>,
+    pending: Arc<Pending>,
+}
+
+impl<J> Clone for Intake<J> {
+    fn clone(&self) -> Self {
+        Intake {
+            tx: self.tx.clone(),
+            rx: self.rx.clone(),
+            pending: self.pending.clone(),
+        }
+    }
+}
+
+impl<J> Intake<J> {
+    fn new(capacity: usize) -> Self {
+        let (tx, rx) = async_channel::bounded(capacity);
+        Intake {
+            tx,
+            rx,
+            pending: Arc::new(Pending::new()),
+        }
+    }
+
+    /// Queues `job`, counted as pending from before the send, so `wait_idle` cannot miss it.
+    async fn submit(&self, job: J) -> Result<(), Closed<J>> {
+        let guard = self.pending.add();
+        self.tx
+            .send(job)
+            .await
+            .map_err(|async_channel::SendError(job)| Closed(job))?;
+        guard.keep();
+        Ok(())
+    }
+
+    fn try_submit(&self, job: J) -> Result<(), TrySendError<J>> {
+        let guard = self.pending.add();
+        match self.tx.try_send(job) {
+            Ok(()) => {
+                guard.keep();
+                Ok(())
+            }
+            Err(async_channel::TrySendError::Full(job)) => Err(TrySendError::Full(job)),
+            Err(async_channel::TrySendError::Closed(job)) => Err(TrySendError::Closed(job)),
+        }
+    }
+
+    /// Closes the queue and takes back what no worker started, oldest first.
+    fn shutdown<T>(&self, item: impl Fn(J) -> T) -> Vec<T> {
+        self.tx.close();
+        let undone: Vec<T> = core::iter::from_fn(|| self.rx.try_recv().ok().map(&item)).collect();
+        self.pending.done(undone.len());
+        undone
+    }
+
+    fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("queued", &self.tx.len())
+            .field("capacity", &self.tx.capacity())
+            .field("pending", &self.pending.get())
+            .field("closed", &self.tx.is_closed())
+            .finish()
     }
 }
 
@@ -771,7 +792,7 @@ mod tests {
         );
         assert_eq!(pool.pending(), 3);
         // A worker takes item 0: the slot goes to the head waiter, which is dropped unpolled.
-        let job = pool.rx.try_recv().ok().unwrap();
+        let job = pool.intake.rx.try_recv().ok().unwrap();
         assert_eq!(job.item, 0);
         assert_eq!(a_woken.0.load(Ordering::SeqCst), 1);
         drop(first);
@@ -969,7 +990,7 @@ mod tests {
                 .is_pending()
         );
         // A worker takes item 0: the slot goes to the head waiter, which is dropped unpolled.
-        assert_eq!(pool.rx.try_recv(), Ok(0));
+        assert_eq!(pool.intake.rx.try_recv(), Ok(0));
         assert_eq!(a_woken.0.load(Ordering::SeqCst), 1);
         drop(first);
         assert!(

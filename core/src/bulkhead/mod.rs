@@ -475,10 +475,15 @@ impl<T> Bulkhead<T> {
             return Err(self.reject(Rejected::Closed));
         }
         let max = self.config.max_concurrent;
-        let n = max - self.semaphore.available_permits().min(max);
-        // Usually plain loads: the mark only moves while the load grows.
-        if n > self.stats.high_water.load(Ordering::Relaxed) {
-            self.stats.high_water.fetch_max(n, Ordering::Relaxed);
+        // Usually plain loads: the mark only moves while the load grows, and once it has
+        // reached the limit (as it soon does under contention) the semaphore's busy counter
+        // is not read at all.
+        let mark = self.stats.high_water.load(Ordering::Relaxed);
+        if mark < max {
+            let n = max - self.semaphore.available_permits().min(max);
+            if n > mark {
+                self.stats.high_water.fetch_max(n, Ordering::Relaxed);
+            }
         }
         Ok(Permit { _permit: permit })
     }

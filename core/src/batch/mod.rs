@@ -1,5 +1,4 @@
-//! A batcher: items go in one at a time and come out in batches (seed: "Async Batching
-//! Pattern").
+//! A batcher: items go in one at a time and come out in batches.
 //!
 //! # The rule
 //!

@@ -1,5 +1,5 @@
-//! Acquire a resource, use it, and release it exactly once, whatever happens (seed: "Async
-//! Context Manager Pattern").
+//! Acquire a resource, use it, and release it exactly once, whatever happens: what an async
+//! context manager promises in Python, kept under cancellation too.
 //!
 //! [`bracket`]`(acquire, use, release, on_cancel)` is the async counterpart of Python's
 //! `async with` and of a `try`/`finally` around the use of a resource. Once `acquire`

@@ -1,5 +1,4 @@
-//! Limit how much work runs at once, and say what happens to the rest (seed: "Bulkhead
-//! Pattern", "use semaphores to limit concurrency").
+//! Limit how much work runs at once, and say what happens to the rest.
 //!
 //! A [`Bulkhead`] hands out at most `max_concurrent` permits. Work runs while it holds one:
 //! [`run`](Bulkhead::run) acquires a permit, runs the future and releases the permit when the

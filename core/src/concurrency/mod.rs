@@ -1,5 +1,5 @@
-//! Bounded concurrency over many items, and joins that keep every outcome (seed: "gather with
-//! return_exceptions", the pitfall "unbounded concurrency").
+//! Bounded concurrency over many items, and joins that keep every outcome (asyncio's
+//! `gather(..., return_exceptions=True)`, without its unbounded concurrency).
 //!
 //! - [`join_settled`] runs a fixed set of futures to completion and returns every output, in
 //!   order: a failure (an `Err` output) cancels nothing. No heap: the futures are passed

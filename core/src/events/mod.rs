@@ -1,22 +1,21 @@
-//! Typed events with async handlers, run concurrently, every outcome reported (seed: "Async
-//! Event Pattern").
+//! Typed events with async handlers, run concurrently, every outcome reported.
 //!
 //! With the `alloc` feature, an [`Emitter<E, Er>`](Emitter) carries one event type `E` (the
-//! typed counterpart of the seed's string keys: one emitter per event type, for instance as
+//! typed counterpart of string event names: one emitter per event type, for instance as
 //! fields of a struct). Handlers are async functions
 //! `Fn(E) -> impl Future<Output = Result<(), Er>>`, registered with [`on`](Emitter::on),
 //! which returns a [`Subscription`] that unregisters. [`emit`] runs every handler registered
 //! at that moment **concurrently** and returns an
 //! [`EmitReport`]: for each handler, whether it succeeded, failed, panicked or timed out. One
-//! failing handler never stops the others (the seed's `gather(..., return_exceptions=True)`,
+//! failing handler never stops the others (asyncio's `gather(..., return_exceptions=True)`,
 //! with the outcomes kept rather than dropped).
 //!
 //! # Registering, decorator style
 //!
-//! The seed's `@events.on("user_created")` cannot work as written (its `on` needs the handler
-//! as a second argument, so used as a decorator it fails). In Rust the same intent, "this
-//! async function handles that event", is one line per handler and needs no wrapper: pass the
-//! `async fn` itself, either to [`on`](Emitter::on) or, while building, to
+//! Python emitters often register handlers with a decorator, `@events.on("user_created")`,
+//! which only works if `on` returns a decorator rather than taking the handler. In Rust the
+//! same intent, "this async function handles that event", is one line per handler and needs
+//! no wrapper: pass the `async fn` itself, either to [`on`](Emitter::on) or, while building, to
 //! [`with`](Emitter::with):
 //!
 //! ```

@@ -1,4 +1,4 @@
-//! Guards for the common async pitfalls (seed: "Common Pitfalls").
+//! Guards for the common async pitfalls.
 //!
 //! | pitfall | guard |
 //! |---|---|

@@ -1,5 +1,4 @@
-//! A worker pool: N workers take items from a bounded queue and run them (seed: "Async Queue
-//! Pattern").
+//! A worker pool: N workers take items from a bounded queue and run them.
 //!
 //! Three forms, one behaviour:
 //!
@@ -33,7 +32,7 @@
 //!   and leaves no trace in the pool; a slot granted to it passes to the next waiting producer.
 //!   An accepted item is run exactly once, or handed back by an immediate shutdown: it is never
 //!   lost or duplicated.
-//! - **`wait_idle`** (the seed's `wait_completion`) returns once every accepted item has been
+//! - **`wait_idle`** (asyncio's `Queue.join`) returns once every accepted item has been
 //!   run and reported (its handle resolved, or the handler or `report` callback returned) and no
 //!   `submit` is in progress; more may be submitted afterwards.
 //! - **`close`** stops intake (later submissions are handed back) and lets the workers drain

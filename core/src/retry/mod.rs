@@ -1,5 +1,5 @@
 //! Retry an operation with backoff, jitter, a deadline, per-attempt timeouts and a shared
-//! retry budget (seed: "Async Retry with Backoff" and its `@retry` decorator).
+//! retry budget.
 //!
 //! A [`RetryPolicy`] says how much to retry: attempts, backoff, jitter, deadline, per-attempt
 //! timeout. It is built once, checked, and shared. Each call makes a [`Retry`] future from a

@@ -1,5 +1,4 @@
-//! Run a group of tasks, track every one, and get every outcome (seed: the pitfall "creating
-//! tasks without tracking").
+//! Run a group of tasks, track every one, and get every outcome: no task is fire-and-forget.
 //!
 //! Two forms, with the same options (a concurrency limit; cancel the rest on the first
 //! failure):

@@ -1,4 +1,4 @@
-//! Bound a future by a duration or a deadline (seed: "Async Timeout Pattern").
+//! Bound a future by a duration or a deadline.
 //!
 //! [`timeout`] and [`timeout_at`] wrap any future; [`TimeoutExt`] lets you write
 //! `fut.timeout(&timer, d)`. If the deadline passes first, the inner future is **dropped at
@@ -144,8 +144,8 @@ impl<F, T: Timer> Timeout<F, T> {
         }
     }
 
-    /// Attaches a message that the [`Elapsed`] error shows (the seed's
-    /// `timeout_error_message`). Takes `&'static str`, and with the `alloc` feature also
+    /// Attaches a message that the [`Elapsed`] error shows, such as what was being waited
+    /// for. Takes `&'static str`, and with the `alloc` feature also
     /// `String`.
     pub fn context(mut self, message: impl Into<Message>) -> Self {
         self.context = Some(message.into());

@@ -74,6 +74,8 @@ pub mod pool;
 pub mod queue;
 pub mod retry;
 pub mod task_group;
+#[cfg(test)]
+mod test_util;
 mod time;
 pub mod timeout;
 

@@ -5,21 +5,7 @@ use core::pin::pin;
 use core::task::Waker;
 use std::vec::Vec;
 
-fn counted(
-    polls: &Cell<u32>,
-    ready_at: u32,
-    out: Result<u8, u8>,
-) -> impl Future<Output = Result<u8, u8>> + '_ {
-    core::future::poll_fn(move |cx| {
-        polls.set(polls.get() + 1);
-        if polls.get() >= ready_at {
-            Poll::Ready(out)
-        } else {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-}
+use crate::test_util::counted;
 
 #[test]
 fn join_settled_keeps_every_outcome_and_polls_finished_futures_no_more() {

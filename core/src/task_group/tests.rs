@@ -4,22 +4,7 @@ use core::cell::Cell;
 use core::pin::pin;
 use core::task::Waker;
 
-/// Ready on poll number `ready_at` (counting from 1); counts its polls.
-fn task(
-    polls: &Cell<u32>,
-    ready_at: u32,
-    out: Result<u8, u8>,
-) -> impl Future<Output = Result<u8, u8>> + '_ {
-    core::future::poll_fn(move |cx| {
-        polls.set(polls.get() + 1);
-        if polls.get() >= ready_at {
-            Poll::Ready(out)
-        } else {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-}
+use crate::test_util::counted as task;
 
 fn poll<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))

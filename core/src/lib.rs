@@ -68,7 +68,8 @@ pub mod bulkhead;
 pub mod concurrency;
 mod error;
 pub mod events;
-mod loom_const;
+mod loom;
+mod panic;
 pub mod pitfalls;
 pub mod pool;
 pub mod queue;
@@ -83,6 +84,7 @@ pub mod timeout;
 mod spawn;
 
 pub use error::ConfigError;
+pub use panic::Panicked;
 #[cfg(feature = "alloc")]
 pub use time::virtual_timer::{AutoAdvance, VirtualSleep, VirtualTimer};
 pub use time::{Instant, Timer};

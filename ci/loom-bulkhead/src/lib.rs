@@ -14,8 +14,8 @@
 // The modules the bulkhead needs, from the same files as the core and at the same paths.
 #[path = "../../../core/src/error.rs"]
 mod error;
-#[path = "../../../core/src/loom_const.rs"]
-mod loom_const;
+#[path = "../../../core/src/loom.rs"]
+mod loom;
 // The core's other patterns use the rest of the clock module.
 #[allow(dead_code)]
 #[path = "../../../core/src/time/mod.rs"]

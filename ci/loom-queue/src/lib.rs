@@ -3,8 +3,8 @@
 // The module's test helpers serve the core's own tests, which use more of them.
 #![cfg_attr(test, allow(dead_code))]
 
-#[path = "../../../core/src/loom_const.rs"]
-mod loom_const;
+#[path = "../../../core/src/loom.rs"]
+mod loom;
 
 #[path = "../../../core/src/queue/mod.rs"]
 pub mod queue;

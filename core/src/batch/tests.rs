@@ -39,7 +39,7 @@ fn config_errors_name_the_field() {
 #[test]
 fn random_schedules_lose_and_duplicate_nothing() {
     use crate::VirtualTimer;
-    use crate::queue::schedule::{Sim, yield_n};
+    use crate::test_util::schedule::{Sim, yield_n};
     use core::cell::RefCell;
     use std::vec::Vec;
 

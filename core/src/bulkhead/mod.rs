@@ -112,19 +112,13 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 
-use maitake_sync::Semaphore;
-use maitake_sync::semaphore::{self, TryAcquireError};
-use pin_project_lite::pin_project;
-// The loom model (`ci/loom-bulkhead`) swaps in loom's atomics to explore their interleavings.
-#[cfg(loom)]
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-#[cfg(not(loom))]
-use portable_atomic::{AtomicBool, AtomicUsize, Ordering};
-
-use crate::loom_const::loom_const_fn;
+use crate::loom::{AtomicBool, AtomicUsize, Ordering, loom_const_fn};
 use crate::timeout::{Timeout, timeout};
 use crate::{Instant, Timer};
 pub use error::{ConfigError, Rejected};
+use maitake_sync::Semaphore;
+use maitake_sync::semaphore::{self, TryAcquireError};
+use pin_project_lite::pin_project;
 
 /// The largest `max_concurrent`: [`Bulkhead::close`] needs as many permits again.
 const MAX_CONCURRENT: usize = usize::MAX / 2;

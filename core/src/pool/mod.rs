@@ -96,9 +96,9 @@ mod spawned;
 use core::fmt;
 use core::future::Future;
 
+use crate::loom::{AtomicUsize, Ordering};
 use maitake_sync::WaitQueue;
 use maitake_sync::util::CachePadded;
-use portable_atomic::{AtomicUsize, Ordering};
 
 use crate::queue::{BoundedQueue, Closed, Drain, TrySendError};
 

@@ -51,7 +51,7 @@ fn shutdown_returns_the_unstarted_items() {
 /// with a submitter still waiting would be one).
 #[test]
 fn random_schedules_lose_and_duplicate_nothing() {
-    use crate::queue::schedule::{Sim, yield_n};
+    use crate::test_util::schedule::{Sim, yield_n};
     const ITEMS: u32 = 8;
     let mut cancellations = 0;
     for seed in 0..10_000u64 {

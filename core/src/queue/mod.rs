@@ -48,7 +48,7 @@ use maitake_sync::Semaphore;
 use maitake_sync::blocking::Mutex;
 use maitake_sync::semaphore::TryAcquireError;
 
-use crate::loom_const::loom_const_fn;
+use crate::loom::loom_const_fn;
 
 /// A bounded MPMC queue of at most `N` items, with no heap. See the [module docs](self).
 pub struct BoundedQueue<T, const N: usize> {
@@ -368,7 +368,5 @@ impl fmt::Display for TryRecvError {
 
 impl core::error::Error for TryRecvError {}
 
-#[cfg(all(test, not(loom)))]
-pub(crate) mod schedule;
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -3,7 +3,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use portable_atomic::{AtomicU32, Ordering};
+use crate::loom::{AtomicU32, Ordering};
 
 use super::error::PolicyError;
 use crate::Instant;

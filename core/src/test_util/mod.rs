@@ -21,3 +21,18 @@ pub(crate) fn counted(
         }
     })
 }
+
+#[cfg(not(loom))]
+pub(crate) mod schedule;
+
+/// How many random schedules a schedule test runs: `STEADFAST_SCHEDULES` when set (`ci/check`
+/// sets 100,000 in release mode), else `default`; a handful under Miri, which is slow.
+pub(crate) fn schedules(default: u64) -> u64 {
+    if cfg!(miri) {
+        return 8;
+    }
+    std::env::var("STEADFAST_SCHEDULES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

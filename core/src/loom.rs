@@ -1,0 +1,30 @@
+//! The one place the core takes its atomics from, and `loom_const_fn!`.
+//!
+//! A loom model (`ci/loom-*`) builds a core module from its source file with
+//! `RUSTFLAGS="--cfg loom"`: `maitake-sync` then uses loom's primitives, and every module that
+//! imports its atomics from here gets loom's too, so loom explores every interleaving of both.
+//! Without `cfg(loom)` these are `portable-atomic`'s (the core's atomics on every target,
+//! Cortex-M0 included). Loom's primitives have no `const` constructors; every real build keeps
+//! its `const fn`s.
+
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+pub(crate) use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+
+/// `const fn`, except under `cfg(loom)`, where loom's atomics and `maitake-sync`'s
+/// constructors are not `const`.
+macro_rules! loom_const_fn {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($args:tt)*) -> $ret:ty $body:block) => {
+        $(#[$meta])*
+        #[cfg(not(loom))]
+        $vis const fn $name($($args)*) -> $ret $body
+
+        $(#[$meta])*
+        #[cfg(loom)]
+        $vis fn $name($($args)*) -> $ret $body
+    };
+}
+pub(crate) use loom_const_fn;

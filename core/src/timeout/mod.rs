@@ -27,6 +27,23 @@
 //!
 //! # Example
 //!
+//! On tokio (`steadfast-tokio`; on smol, `steadfast_smol::AsyncIoTimer` in its place):
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast_tokio::{TokioTimer, timeout::TimeoutExt};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let timer = TokioTimer::new();
+//! let never = std::future::pending::<&str>();
+//! let err = never.timeout(&timer, Duration::from_secs(5)).context("reading the catalogue").await.unwrap_err();
+//! assert_eq!(err.to_string(), "reading the catalogue: timed out after 5s");
+//! # }
+//! ```
+//!
+//! Generic over the clock, tested on [`VirtualTimer`](crate::VirtualTimer):
+//!
 //! ```
 //! # #[cfg(feature = "alloc")] {
 //! use core::time::Duration;

@@ -282,3 +282,6 @@ mod unwind {
         match panic {}
     }
 }
+
+#[cfg(all(test, feature = "alloc", not(loom)))]
+mod tests;

@@ -330,28 +330,28 @@ mod with_alloc {
         assert_eq!(b.semaphore.available_permits(), 1);
     }
 
-    /// xorshift64*: a small, seeded generator.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-        }
-    }
+    use crate::test_util::schedule::Rng;
+    use crate::test_util::schedules;
 
-    type Waiter<'a> = (Pin<Box<Acquire<'a, VirtualTimer>>>, Arc<Flag>);
+    /// A waiter of the schedule: its future, its waker's flag, and its place in arrival order.
+    type Waiter<'a> = (Pin<Box<Acquire<'a, VirtualTimer>>>, Arc<Flag>, usize);
 
-    /// Polls the waiters whose waker fired, as an executor would; returns the outcomes.
-    fn poll_woken<'a>(waiters: &mut Vec<Waiter<'a>>) -> Vec<Result<Permit<'a>, Rejected>> {
+    /// Polls the waiters whose waker fired, as an executor would; returns the outcomes with
+    /// each waiter's place in arrival order. A waiter served a permit finds no older waiter
+    /// still parked un-woken: the semaphore hands permits out in FIFO order.
+    fn poll_woken<'a>(waiters: &mut Vec<Waiter<'a>>) -> Vec<(usize, Result<Permit<'a>, Rejected>)> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < waiters.len() {
             if waiters[i].1.take() {
                 let waker = Waker::from(waiters[i].1.clone());
                 if let Poll::Ready(r) = poll_once(waiters[i].0.as_mut(), &waker) {
-                    out.push(r);
+                    let place = waiters[i].2;
+                    if r.is_ok() {
+                        let passed = waiters[..i].iter().any(|w| !w.1.is_woken());
+                        assert!(!passed, "a younger waiter was served before an older one");
+                    }
+                    out.push((place, r));
                     drop(waiters.remove(i));
                     continue;
                 }
@@ -361,24 +361,29 @@ mod with_alloc {
         out
     }
 
+    /// One random schedule of acquires (plain and bounded), drops of waiters and of permits,
+    /// clock jumps and a close, with the invariants checked after every step and at
+    /// quiescence.
     fn one_schedule(rng: &mut Rng) {
         let timer = VirtualTimer::new();
-        let limit = rng.below(3) as usize + 1;
-        let mut config =
-            Bulkhead::builder(limit).max_wait(timer.clone(), Duration::from_secs(rng.below(4) + 1));
+        let limit = rng.below(3) + 1;
+        let max_wait = Duration::from_secs(rng.below(4) as u64 + 1);
+        // 0: plain waits; 1: reject when full; 2, 3: bounded waits.
         let mode = rng.below(4);
-        match mode {
-            0 => config = config.wait_indefinitely(),
-            1 => config = config.reject_when_full(),
-            _ => {}
+        let mut config = Bulkhead::builder(limit).max_wait(timer.clone(), max_wait);
+        if mode == 0 {
+            config = config.wait_indefinitely();
+        } else if mode == 1 {
+            config = config.reject_when_full();
         }
         if mode != 1 && rng.below(2) == 0 {
-            config = config.max_waiting(rng.below(3) as usize + 1);
+            config = config.max_waiting(rng.below(3) + 1);
         }
         let b = config.build().unwrap();
         let mut waiters: Vec<Waiter<'_>> = Vec::new();
         let mut held: Vec<Permit<'_>> = Vec::new();
         let mut closed = false;
+        let mut arrivals = 0;
 
         let check = |r: &Result<Permit<'_>, Rejected>, closed: bool| match r {
             Ok(_) => assert!(!closed, "admitted after close"),
@@ -396,26 +401,35 @@ mod with_alloc {
                     match poll_once(w.as_mut(), &Waker::from(flag.clone())) {
                         Poll::Ready(r) => {
                             check(&r, closed);
+                            if r.is_ok() && mode != 1 {
+                                assert!(
+                                    waiters.iter().all(|w| w.1.is_woken()),
+                                    "a newcomer took a permit past a parked waiter"
+                                );
+                            }
                             held.extend(r.ok());
                         }
-                        Poll::Pending => waiters.push((w, flag)),
+                        Poll::Pending => {
+                            waiters.push((w, flag, arrivals));
+                        }
                     }
+                    arrivals += 1;
                 }
                 6..=9 => {
-                    for r in poll_woken(&mut waiters) {
+                    for (_, r) in poll_woken(&mut waiters) {
                         check(&r, closed);
                         held.extend(r.ok());
                     }
                 }
                 10..=11 if !waiters.is_empty() => {
-                    let i = rng.below(waiters.len() as u64) as usize;
+                    let i = rng.below(waiters.len());
                     drop(waiters.remove(i));
                 }
                 12..=15 if !held.is_empty() => {
-                    let i = rng.below(held.len() as u64) as usize;
+                    let i = rng.below(held.len());
                     drop(held.swap_remove(i));
                 }
-                16..=18 => timer.advance(Duration::from_millis(rng.below(3000))),
+                16..=18 => timer.advance(Duration::from_millis(rng.below(3000) as u64)),
                 19 if rng.below(8) == 0 => {
                     b.close();
                     closed = true;
@@ -432,12 +446,32 @@ mod with_alloc {
             assert!(m.high_water <= limit);
         }
 
+        // Quiescence with the permits still held: once every woken waiter has run, no waiter
+        // is parked next to a free permit.
+        loop {
+            let outcomes = poll_woken(&mut waiters);
+            if outcomes.is_empty() {
+                break;
+            }
+            for (_, r) in outcomes {
+                check(&r, closed);
+                held.extend(r.ok());
+            }
+        }
+        if !waiters.is_empty() && !closed {
+            assert_eq!(
+                b.semaphore.available_permits(),
+                0,
+                "a waiter is parked next to a free permit"
+            );
+        }
+
         // Finish all work, then let the waiters run to the end, polling only those woken.
         held.clear();
         while !waiters.is_empty() {
             let outcomes = poll_woken(&mut waiters);
             let progressed = !outcomes.is_empty();
-            for r in outcomes {
+            for (_, r) in outcomes {
                 check(&r, closed);
                 assert!(b.metrics().in_flight <= limit);
             }
@@ -450,6 +484,7 @@ mod with_alloc {
         }
         let m = b.metrics();
         assert_eq!((m.in_flight, m.waiting), (0, 0));
+        assert_eq!(timer.sleepers(), 0, "a bounded wait left its sleep behind");
         if closed {
             assert_eq!(
                 b.semaphore.available_permits(),
@@ -466,10 +501,76 @@ mod with_alloc {
     }
 
     #[test]
-    fn random_schedules_keep_the_limit_and_leak_nothing() {
-        let mut rng = Rng(0x5EED_B01C_0DE5_EED5);
-        for _ in 0..10_000 {
-            one_schedule(&mut rng);
+    fn random_schedules_keep_the_limit_fifo_and_leak_nothing() {
+        for seed in 0..schedules(10_000) {
+            one_schedule(&mut Rng::new(seed));
         }
     }
+}
+
+/// `run` under random schedules of callers cancelled while waiting or mid-work: never more
+/// than the limit at once, the work of a cancelled call is dropped before its permit is
+/// released, and at quiescence every caller has finished (none parked next to a free permit)
+/// and every permit is back.
+#[cfg(feature = "alloc")]
+#[test]
+fn random_schedules_of_run_keep_the_limit_and_return_every_permit() {
+    use crate::test_util::schedule::{Sim, yield_n};
+    use crate::test_util::schedules;
+    use core::cell::Cell;
+
+    struct Running<'a>(&'a Cell<usize>);
+    impl Drop for Running<'_> {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() - 1);
+        }
+    }
+
+    let mut cancelled = 0;
+    for seed in 0..schedules(10_000) {
+        let limit = (seed % 3) as usize + 1;
+        let b = Bulkhead::new(limit);
+        let running = Cell::new(0usize);
+        let finished = Cell::new(0usize);
+        let mut sim = Sim::new(seed, 120);
+        let callers = sim.rng.below(8) + 1;
+        for _ in 0..callers {
+            let steps = sim.rng.below(4) as u64;
+            let (b, running, finished) = (&b, &running, &finished);
+            sim.spawn(
+                async move {
+                    let out = b
+                        .run(async move {
+                            running.set(running.get() + 1);
+                            let _running = Running(running);
+                            assert!(running.get() <= limit, "seed {seed}: over the limit");
+                            assert!(b.metrics().in_flight >= running.get());
+                            yield_n(steps).await;
+                        })
+                        .await;
+                    assert_eq!(out, Ok(()));
+                    finished.set(finished.get() + 1);
+                },
+                true,
+            );
+        }
+        sim.run(usize::MAX);
+        assert_eq!(
+            sim.live(),
+            (0, 0),
+            "seed {seed}: a caller parked next to a free permit"
+        );
+        assert_eq!(finished.get() + sim.cancelled, callers, "seed {seed}");
+        cancelled += sim.cancelled;
+        drop(sim);
+        assert_eq!(running.get(), 0, "seed {seed}");
+        let m = b.metrics();
+        assert_eq!((m.in_flight, m.waiting), (0, 0), "seed {seed}");
+        assert_eq!(
+            b.semaphore.available_permits(),
+            limit,
+            "seed {seed}: a permit leaked"
+        );
+    }
+    assert!(cancelled > 1_000, "cancellations were exercised");
 }

@@ -169,6 +169,8 @@ pub struct Emit<E, Er> {
     results: Vec<Option<Settled<Er>>>,
     /// The next handler to start.
     next: usize,
+    /// The report was given.
+    done: bool,
 }
 
 impl<E, Er> fmt::Debug for Emit<E, Er> {
@@ -192,6 +194,7 @@ impl<E: Clone, Er> Emit<E, Er> {
             running: Vec::new(),
             results: Vec::new(),
             next: 0,
+            done: false,
         }
     }
 
@@ -243,6 +246,7 @@ impl<E: Clone, Er> Future for Emit<E, Er> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<EmitReport<Er>> {
         let this = self.get_mut();
+        assert!(!this.done, "`Emit` polled after completion");
         if this.next == 0 && this.running.is_empty() {
             let n = this.handlers.len();
             let limit = this.limit.map_or(n, NonZeroUsize::get).min(n);
@@ -303,6 +307,7 @@ impl<E: Clone, Er> Future for Emit<E, Er> {
                 result: result.take().unwrap_or(Settled::Succeeded),
             })
             .collect();
+        this.done = true;
         Poll::Ready(EmitReport { outcomes })
     }
 }

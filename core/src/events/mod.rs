@@ -148,3 +148,6 @@ mod heap;
 pub use emit::{Emit, EmitReport, HandlerOutcome, HandlerPanic, Settled};
 #[cfg(feature = "alloc")]
 pub use heap::{Emitter, HandlerId, Subscription};
+
+#[cfg(test)]
+mod tests;

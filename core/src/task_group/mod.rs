@@ -17,17 +17,61 @@
 //!
 //! # Cancel on failure
 //!
-//! With [`cancel_when`](TaskGroup::cancel_when) (or [`cancel_on_error`](TaskGroup::cancel_on_error)
-//! for `Result` outputs), the first task whose output is a failure, or that panicked, cancels
-//! all the others: running tasks are aborted, tasks not started never start, and each reports
-//! cancelled. Outcomes that were in before the failure are kept.
+//! With [`cancel_when`](TaskGroupBuilder::cancel_when) (or
+//! [`cancel_on_error`](TaskGroupBuilder::cancel_on_error) for `Result` outputs), the first
+//! task whose output is a failure, or that panicked, cancels all the others: running tasks are
+//! aborted, tasks not started never start, and each reports cancelled. Outcomes that were in
+//! before the failure are kept. [`Scoped`] has the same two settings.
 //!
-//! # Example
+//! # Settings
 //!
-//! The spawn-free form, with no heap:
+//! A limit is a plain number, checked: [`TaskGroupBuilder::build`] and [`Scoped::limit`]
+//! return a [`ConfigError`](crate::ConfigError) for 0, and the spawned group for more than
+//! `usize::MAX / 2` (the most its bulkhead counts). No limit is the default of both forms.
+//!
+//! # On tokio
 //!
 //! ```
-//! use core::num::NonZeroUsize;
+//! use steadfast_tokio::{TokioSpawner, task_group::TaskGroup};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), steadfast_tokio::ConfigError> {
+//! let mut group = TaskGroup::builder(TokioSpawner::current()).limit(4).build()?;
+//! for id in 0..10u64 {
+//!     group.spawn(async move {
+//!         tokio::time::sleep(std::time::Duration::from_millis(id)).await;
+//!         id * 2
+//!     });
+//! }
+//! let outcomes = group.join().await;
+//! assert!(outcomes.iter().all(Result::is_ok));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # On smol
+//!
+//! ```
+//! use std::sync::Arc;
+//! use steadfast_smol::{SmolSpawner, task_group::TaskGroup};
+//!
+//! let executor = Arc::new(smol::Executor::new());
+//! let spawner = SmolSpawner::new(executor.clone());
+//! smol::block_on(executor.run(async {
+//!     let mut group = TaskGroup::builder(spawner).cancel_on_error().build().unwrap();
+//!     group.spawn(async { Ok(1) });
+//!     group.spawn(async { Err("unreachable host") });
+//!     let outcomes = group.join().await;
+//!     assert!(matches!(outcomes[1], Ok(Err("unreachable host"))));
+//! }));
+//! ```
+//!
+//! # Without a spawner (and on embassy)
+//!
+//! The spawn-free form, with no heap: the futures run inside the one future you await, in a
+//! task of yours (an embassy task, a test's `block_on`).
+//!
+//! ```
 //! use core::pin::pin;
 //! use steadfast::task_group::{Cancelled, scoped};
 //!
@@ -35,12 +79,27 @@
 //!     if n == 2 { Err("step 2 failed") } else { Ok(n) }
 //! }
 //!
+//! # fn main() -> Result<(), steadfast::ConfigError> {
 //! let out = futures_executor::block_on(
 //!     scoped([pin!(step(1)), pin!(step(2)), pin!(step(3))])
-//!         .limit(NonZeroUsize::MIN)
-//!         .cancel_when(Result::is_err),
+//!         .limit(1)?
+//!         .cancel_on_error(),
 //! );
 //! assert_eq!(out, [Ok(Ok(1)), Ok(Err("step 2 failed")), Err(Cancelled)]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! On embassy, inside a task:
+//!
+//! ```ignore
+//! #[embassy_executor::task]
+//! async fn start_up(sensor: Sensor, radio: Radio) {
+//!     let out = scoped([pin!(sensor.calibrate()), pin!(radio.join_network())])
+//!         .cancel_on_error()
+//!         .await;
+//!     defmt::info!("calibrated: {}, joined: {}", out[0].is_ok(), out[1].is_ok());
+//! }
 //! ```
 
 #[cfg(feature = "alloc")]
@@ -48,12 +107,13 @@ mod spawned;
 
 use core::fmt;
 use core::future::Future;
-use core::num::NonZeroUsize;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+use crate::ConfigError;
+
 #[cfg(feature = "alloc")]
-pub use spawned::{Join, TaskGroup};
+pub use spawned::{Join, TaskGroup, TaskGroupBuilder};
 
 /// The outcome of a task that was cancelled before it finished, because another task of its
 /// group failed.
@@ -115,10 +175,13 @@ impl<P: Future, const N: usize> fmt::Debug for Scoped<P, N> {
 
 impl<P: Future + Unpin, const N: usize> Scoped<P, N> {
     /// Runs at most `limit` futures at once: the others are not polled (not started) until
-    /// one finishes, and start in the order given.
-    pub fn limit(mut self, limit: NonZeroUsize) -> Self {
-        self.limit = limit.get();
-        self
+    /// one finishes, and start in the order given. A [`ConfigError`] for 0.
+    pub fn limit(mut self, limit: usize) -> Result<Self, ConfigError> {
+        if limit == 0 {
+            return Err(ConfigError::new("scoped task group", "limit", "must be at least 1"));
+        }
+        self.limit = limit;
+        Ok(self)
     }
 
     /// Cancels every unfinished future as soon as one finishes with an output for which
@@ -126,6 +189,17 @@ impl<P: Future + Unpin, const N: usize> Scoped<P, N> {
     pub fn cancel_when(mut self, is_failure: fn(&P::Output) -> bool) -> Self {
         self.cancel_when = Some(is_failure);
         self
+    }
+}
+
+impl<P, U, E, const N: usize> Scoped<P, N>
+where
+    P: Future<Output = Result<U, E>> + Unpin,
+{
+    /// [`cancel_when`](Scoped::cancel_when) for futures that return `Result`: the first `Err`
+    /// cancels the others.
+    pub fn cancel_on_error(self) -> Self {
+        self.cancel_when(Result::is_err)
     }
 }
 

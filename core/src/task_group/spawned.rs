@@ -4,43 +4,34 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
-use core::num::NonZeroUsize;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use crate::bulkhead::Bulkhead;
-use crate::{JoinError, Spawn, TaskHandle};
+use crate::{ConfigError, JoinError, Spawn, TaskHandle};
 
 /// A group of tasks spawned through [`Spawn`], all tracked: [`join`](TaskGroup::join) returns
 /// every outcome in spawn order, and dropping the group aborts what still runs. See the
 /// [module docs](super).
 ///
 /// ```
-/// # #[cfg(feature = "std")] {
-/// # use steadfast::{Spawn, TaskHandle, JoinError};
-/// # use core::{future::Future, pin::Pin, task::{Context, Poll}};
-/// # // A spawner that runs each task to the end at once (the adapters provide real ones).
-/// # #[derive(Clone)] struct Inline;
-/// # struct Done<T>(Option<Result<T, JoinError>>);
-/// # impl<T> Unpin for Done<T> {}
-/// # impl<T> Future for Done<T> { type Output = Result<T, JoinError>;
-/// #   fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
-/// #     Poll::Ready(self.0.take().unwrap()) } }
-/// # impl<T> TaskHandle<T> for Done<T> { fn abort(&mut self) {} fn is_finished(&self) -> bool { true } }
-/// # impl Spawn for Inline { type Handle<T: Send + 'static> = Done<T>;
-/// #   fn spawn<F>(&self, f: F) -> Done<F::Output> where F: Future + Send + 'static, F::Output: Send + 'static {
-/// #     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| futures_executor::block_on(f)));
-/// #     Done(Some(r.map_err(JoinError::Panicked))) } }
-/// # let spawner = Inline;
-/// use steadfast::task_group::TaskGroup;
+/// use steadfast_tokio::{TokioSpawner, task_group::TaskGroup};
 ///
-/// let mut group = TaskGroup::new(spawner).cancel_on_error();
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let mut group = TaskGroup::builder(TokioSpawner::current())
+///     .limit(2)
+///     .cancel_on_error()
+///     .build()?;
 /// for n in 0..3u32 {
 ///     group.spawn(async move { if n < 5 { Ok(n * 10) } else { Err(n) } });
 /// }
-/// let outcomes = futures_executor::block_on(group.join());
-/// let values: Vec<u32> = outcomes.into_iter().map(|o| o.unwrap().unwrap()).collect();
+/// let mut values = Vec::new();
+/// for outcome in group.join().await {
+///     values.push(outcome?.map_err(|n| format!("task {n} failed"))?);
+/// }
 /// assert_eq!(values, [0, 10, 20]);
+/// # Ok(())
 /// # }
 /// ```
 pub struct TaskGroup<S: Spawn, T: Send + 'static> {
@@ -63,8 +54,12 @@ impl<S: Spawn, T: Send + 'static> fmt::Debug for TaskGroup<S, T> {
     }
 }
 
+/// The largest limit: a bulkhead counts its permits in half the range of `usize`.
+const MAX_LIMIT: usize = usize::MAX / 2;
+
 impl<S: Spawn, T: Send + 'static> TaskGroup<S, T> {
-    /// An empty group whose tasks are spawned with `spawner`; no limit, no cancelling.
+    /// An empty group whose tasks are spawned with `spawner`; no limit, no cancelling. See
+    /// [`builder`](TaskGroup::builder) for those.
     #[must_use]
     pub fn new(spawner: S) -> Self {
         TaskGroup {
@@ -75,22 +70,13 @@ impl<S: Spawn, T: Send + 'static> TaskGroup<S, T> {
         }
     }
 
-    /// Lets at most `limit` tasks of the group run their future at once: a task beyond that
-    /// waits for a permit (in the order the tasks first run, FIFO) before it starts its
-    /// future. Applies to the tasks spawned after this call.
-    #[must_use]
-    pub fn limit(mut self, limit: NonZeroUsize) -> Self {
-        self.limit = Bulkhead::try_new(limit.get()).ok().map(Arc::new);
-        self
-    }
-
-    /// Makes [`join`](TaskGroup::join) cancel every other task as soon as one panics or
-    /// finishes with an output for which `is_failure` is true. Use `|_| false` to cancel on
-    /// panics only.
-    #[must_use]
-    pub fn cancel_when(mut self, is_failure: fn(&T) -> bool) -> Self {
-        self.cancel_when = Some(is_failure);
-        self
+    /// Starts a group's settings; [`build`](TaskGroupBuilder::build) checks them.
+    pub const fn builder(spawner: S) -> TaskGroupBuilder<S, T> {
+        TaskGroupBuilder {
+            spawner,
+            limit: None,
+            cancel_when: None,
+        }
     }
 
     /// Spawns `task` as part of the group and returns its index in the outcomes of
@@ -151,12 +137,70 @@ impl<S: Spawn, T: Send + 'static> TaskGroup<S, T> {
     }
 }
 
-impl<S: Spawn, U: Send + 'static, E: Send + 'static> TaskGroup<S, Result<U, E>> {
-    /// [`cancel_when`](TaskGroup::cancel_when) for tasks that return `Result`: the first
-    /// `Err` or panic cancels the others.
-    #[must_use]
-    pub fn cancel_on_error(self) -> Self {
+/// A [`TaskGroup`]'s settings, from [`TaskGroup::builder`]: a concurrency limit and
+/// cancel-on-failure, checked by [`build`](TaskGroupBuilder::build).
+#[must_use = "the settings do nothing until built"]
+pub struct TaskGroupBuilder<S, T> {
+    spawner: S,
+    limit: Option<usize>,
+    cancel_when: Option<fn(&T) -> bool>,
+}
+
+impl<S: Spawn, T: Send + 'static> TaskGroupBuilder<S, T> {
+    /// Lets at most `limit` tasks of the group run their future at once: a task beyond that
+    /// waits for a permit (in the order the tasks first run, FIFO) before it starts its
+    /// future. From 1 to `usize::MAX / 2` (the most a bulkhead counts); no limit by default.
+    pub const fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Makes [`join`](TaskGroup::join) cancel every other task as soon as one panics or
+    /// finishes with an output for which `is_failure` is true. Use `|_| false` to cancel on
+    /// panics only.
+    pub const fn cancel_when(mut self, is_failure: fn(&T) -> bool) -> Self {
+        self.cancel_when = Some(is_failure);
+        self
+    }
+
+    /// The group, or a [`ConfigError`] naming the bad setting: a `limit` of 0, or above
+    /// `usize::MAX / 2`.
+    pub fn build(self) -> Result<TaskGroup<S, T>, ConfigError> {
+        let limit = match self.limit {
+            None => None,
+            Some(0) => return Err(ConfigError::new("task group", "limit", "must be at least 1")),
+            Some(n) if n > MAX_LIMIT => {
+                return Err(ConfigError::new(
+                    "task group",
+                    "limit",
+                    "must be at most usize::MAX / 2",
+                ));
+            }
+            Some(n) => Some(Arc::new(Bulkhead::builder(n).build()?)),
+        };
+        Ok(TaskGroup {
+            spawner: self.spawner,
+            tasks: Vec::new(),
+            limit,
+            cancel_when: self.cancel_when,
+        })
+    }
+}
+
+impl<S: Spawn, U: Send + 'static, E: Send + 'static> TaskGroupBuilder<S, Result<U, E>> {
+    /// [`cancel_when`](TaskGroupBuilder::cancel_when) for tasks that return `Result`: the
+    /// first `Err` or panic cancels the others.
+    pub const fn cancel_on_error(self) -> Self {
         self.cancel_when(Result::is_err)
+    }
+}
+
+impl<S: Spawn, T> fmt::Debug for TaskGroupBuilder<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroupBuilder")
+            .field("limit", &self.limit)
+            .field("cancels_on_failure", &self.cancel_when.is_some())
+            .finish_non_exhaustive()
     }
 }
 

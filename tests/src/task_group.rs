@@ -1,7 +1,6 @@
 //! Task group scenarios: the spawn-free form over a `Timer` (no heap), and the spawned form
 //! over a `Spawn` (with the `alloc` feature).
 
-use core::num::NonZeroUsize;
 use core::pin::pin;
 use core::time::Duration;
 
@@ -24,7 +23,8 @@ pub async fn scoped_group_limits_and_keeps_every_outcome<T: Timer>(env: Env<T>) 
     let b = pin!(step(t, env.units(1), Err(2)));
     let c = pin!(step(t, env.units(1), Ok(3)));
     let out = scoped([a, b, c])
-        .limit(NonZeroUsize::new(2).expect("non-zero"))
+        .limit(2)
+        .expect("a limit of 2 is valid")
         .await;
     assert_eq!(out, [Ok(Ok(1)), Ok(Err(2)), Ok(Ok(3))]);
     // `c` starts when `b` finishes, at 1, and ends at 2; `a` ends at 3.
@@ -70,7 +70,6 @@ mod spawned {
     use alloc::sync::Arc;
     use alloc::vec::Vec;
     use core::future::pending;
-    use core::num::NonZeroUsize;
     use portable_atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use steadfast::Spawn;
@@ -137,7 +136,10 @@ mod spawned {
     /// With `cancel_on_error`, the first `Err` aborts the siblings: their futures are
     /// dropped and they report cancelled.
     pub async fn group_cancels_siblings_on_first_error<S: Spawn>(spawner: S) {
-        let mut group = TaskGroup::new(spawner).cancel_on_error();
+        let mut group = TaskGroup::builder(spawner)
+            .cancel_on_error()
+            .build()
+            .expect("valid settings");
         let started = Arc::new(AtomicUsize::new(0));
         let dropped: Vec<Arc<AtomicBool>> = (0..3).map(|_| Arc::default()).collect();
         for d in &dropped {
@@ -203,8 +205,11 @@ mod spawned {
 
     /// With a limit, at most that many tasks run their future at once, and all finish.
     pub async fn group_limit_bounds_running_tasks<S: Spawn>(spawner: S) {
-        let limit = NonZeroUsize::new(2).expect("non-zero");
-        let mut group = TaskGroup::new(spawner).limit(limit);
+        let limit = 2;
+        let mut group = TaskGroup::builder(spawner)
+            .limit(limit)
+            .build()
+            .expect("valid settings");
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         for n in 0..6u32 {

@@ -41,6 +41,25 @@ struct Slot<E, Er> {
     state: State<E, Er>,
 }
 
+impl<E, Er> Slot<E, Er> {
+    /// Takes a settled outcome (the state must be `Settled` or `SettledLeft`); an idle place
+    /// stays the subscriber's, a left one is freed.
+    fn take_settled(&mut self) -> Handled<Er> {
+        match core::mem::replace(&mut self.state, State::Idle) {
+            State::Settled(outcome) => outcome,
+            State::SettledLeft(outcome) => {
+                self.generation = self.generation.wrapping_add(1);
+                self.state = State::Free;
+                outcome
+            }
+            other => {
+                self.state = other;
+                Handled::Abandoned
+            }
+        }
+    }
+}
+
 enum State<E, Er> {
     /// No subscriber.
     Free,
@@ -52,6 +71,9 @@ enum State<E, Er> {
     Running,
     /// Settled, waiting for the emit to collect it.
     Settled(Handled<Er>),
+    /// Settled, and the subscriber has left since: the emit collects the outcome and frees the
+    /// place.
+    SettledLeft(Handled<Er>),
     /// Still running an event whose emit gave up waiting (timeout); its settlement is
     /// discarded.
     Late,
@@ -195,7 +217,7 @@ impl<E, Er, const N: usize> FixedEmitter<E, Er, N> {
         self.slots.with_lock(|slots| {
             slots
                 .iter()
-                .filter(|s| !matches!(s.state, State::Free))
+                .filter(|s| !matches!(s.state, State::Free | State::SettledLeft(_)))
                 .count()
         })
     }
@@ -265,7 +287,7 @@ impl<E: Clone, Er, const N: usize> FixedEmitter<E, Er, N> {
         self.slots.with_lock(|slots| {
             for (i, slot) in slots.iter_mut().enumerate() {
                 match slot.state {
-                    State::Free => {}
+                    State::Free | State::SettledLeft(_) => {}
                     State::Idle => {
                         slot.state = State::Delivered(event.clone());
                         pending.0[i] = Entry::Waiting(slot.generation);
@@ -300,12 +322,8 @@ impl<E: Clone, Er, const N: usize> FixedEmitter<E, Er, N> {
                     continue;
                 }
                 match slot.state {
-                    State::Settled(_) => {
-                        if let State::Settled(outcome) =
-                            core::mem::replace(&mut slot.state, State::Idle)
-                        {
-                            *entry = Entry::Done(outcome);
-                        }
+                    State::Settled(_) | State::SettledLeft(_) => {
+                        *entry = Entry::Done(slot.take_settled());
                     }
                     State::Delivered(_) | State::Running => done = false,
                     // Cannot happen while the event is out; never wait for it.
@@ -332,8 +350,12 @@ impl<E: Clone, Er, const N: usize> FixedEmitter<E, Er, N> {
                     *entry = Entry::Done(Handled::Abandoned);
                     continue;
                 }
+                if matches!(slot.state, State::Settled(_) | State::SettledLeft(_)) {
+                    *entry = Entry::Done(slot.take_settled());
+                    continue;
+                }
                 *entry = Entry::Done(match core::mem::replace(&mut slot.state, State::Idle) {
-                    State::Settled(outcome) => outcome,
+                    State::Settled(outcome) | State::SettledLeft(outcome) => outcome,
                     State::Delivered(_) => Handled::TimedOut,
                     State::Running => {
                         slot.state = State::Late;
@@ -469,8 +491,14 @@ impl<E, Er, const N: usize> Drop for Subscriber<'_, E, Er, N> {
     fn drop(&mut self) {
         self.emitter.slots.with_lock(|slots| {
             let slot = &mut slots[self.id];
-            slot.generation = slot.generation.wrapping_add(1);
-            slot.state = State::Free;
+            slot.state = match core::mem::replace(&mut slot.state, State::Free) {
+                // Settled before leaving: the outcome stays for its emit to collect.
+                State::Settled(outcome) => State::SettledLeft(outcome),
+                _ => {
+                    slot.generation = slot.generation.wrapping_add(1);
+                    State::Free
+                }
+            };
         });
         self.emitter.settled.wake_all();
     }

@@ -22,3 +22,354 @@ mod heap {
         let _ = Pin::new(&mut emit).poll(&mut cx);
     }
 }
+
+/// What a handler does with an event, drawn from the event and the handler's index: how often
+/// it yields, and whether it fails (or, for a fixed subscriber, drops its acknowledgement).
+#[cfg(feature = "alloc")]
+fn behaviour(event: u64, handler: usize) -> (u64, u8) {
+    let mut rng = crate::test_util::schedule::Rng::new(event.wrapping_mul(31) ^ handler as u64);
+    (rng.below(4) as u64, rng.below(5) as u8)
+}
+
+#[cfg(feature = "alloc")]
+mod heap_schedules {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    use std::vec::Vec;
+
+    use crate::events::{Emitter, Settled, Subscription};
+    use crate::test_util::schedule::{Rng, Sim, yield_n};
+
+    #[derive(Default)]
+    struct Books {
+        /// Handler futures alive now, and per emit.
+        live: AtomicUsize,
+        per_emit: Mutex<BTreeMap<u64, (usize, usize)>>,
+        /// How often each handler was called with each event.
+        calls: Mutex<BTreeMap<(u64, usize), u32>>,
+    }
+
+    struct Alive(Arc<Books>, u64);
+
+    impl Drop for Alive {
+        fn drop(&mut self) {
+            self.0.live.fetch_sub(1, SeqCst);
+            self.0.per_emit.lock().unwrap().get_mut(&self.1).unwrap().0 -= 1;
+        }
+    }
+
+    fn subscribe(
+        emitter: &Emitter<u64, usize>,
+        books: &Arc<Books>,
+        i: usize,
+    ) -> Subscription<u64, usize> {
+        let books = books.clone();
+        emitter.on(move |event: u64| {
+            let books = books.clone();
+            *books.calls.lock().unwrap().entry((event, i)).or_default() += 1;
+            async move {
+                books.live.fetch_add(1, SeqCst);
+                {
+                    let mut per = books.per_emit.lock().unwrap();
+                    let (now, most) = per.entry(event).or_default();
+                    *now += 1;
+                    *most = (*most).max(*now);
+                }
+                let _alive = Alive(books.clone(), event);
+                let (yields, fail) = behaviour(event, i);
+                yield_n(yields).await;
+                if fail == 0 { Err(i) } else { Ok(()) }
+            }
+        })
+    }
+
+    #[test]
+    fn random_schedules_settle_every_handler_once_per_event() {
+        for seed in 0..crate::test_util::schedules(10_000) {
+            let mut plan = Rng::new(seed);
+            let books = Arc::new(Books::default());
+            let emitter: Emitter<u64, usize> = Emitter::new();
+            // Subscription index -> handler index.
+            let subs: Mutex<Vec<(Subscription<u64, usize>, usize)>> = Mutex::new(Vec::new());
+            let handlers = 1 + plan.below(4);
+            for i in 0..handlers {
+                subs.lock()
+                    .unwrap()
+                    .push((subscribe(&emitter, &books, i), i));
+            }
+            // Per emit: the handlers registered at the call, the limit, and the report.
+            type Seen = (Vec<usize>, usize, Option<Vec<(usize, Option<usize>)>>);
+            let seen: Mutex<BTreeMap<u64, Seen>> = Mutex::new(BTreeMap::new());
+            let ids: Mutex<BTreeMap<crate::events::HandlerId, usize>> = Mutex::new(BTreeMap::new());
+            let current: Mutex<std::collections::BTreeSet<usize>> = Mutex::default();
+            for (s, i) in subs.lock().unwrap().iter() {
+                ids.lock().unwrap().insert(s.id(), *i);
+                current.lock().unwrap().insert(*i);
+            }
+            let mut sim = Sim::new(seed, 15);
+            let emits = 1 + plan.below(3);
+            for t in 0..emits {
+                let (emitter, books, seen, ids, current) =
+                    (&emitter, &books, &seen, &ids, &current);
+                let limit = plan.below(4);
+                let event = seed * 10 + t as u64;
+                let _ = books;
+                sim.spawn(
+                    async move {
+                        yield_n(t as u64).await;
+                        let registered: Vec<usize> =
+                            current.lock().unwrap().iter().copied().collect();
+                        let mut emit = emitter.emit(event);
+                        if limit > 0 {
+                            emit =
+                                emit.max_concurrent(core::num::NonZeroUsize::new(limit).unwrap());
+                        }
+                        seen.lock()
+                            .unwrap()
+                            .insert(event, (registered, limit, None));
+                        let report = emit.await;
+                        let outcomes = report
+                            .outcomes()
+                            .iter()
+                            .map(|o| {
+                                let i = ids.lock().unwrap()[&o.id];
+                                let failed = match &o.result {
+                                    Settled::Succeeded => None,
+                                    Settled::Failed(e) => Some(*e),
+                                    other => panic!("seed {seed}: unexpected {other:?}"),
+                                };
+                                (i, failed)
+                            })
+                            .collect();
+                        seen.lock().unwrap().get_mut(&event).unwrap().2 = Some(outcomes);
+                    },
+                    true,
+                );
+            }
+            // Churn: a handler leaves and another comes, between emits.
+            {
+                let (emitter, books, subs, ids, current) =
+                    (&emitter, &books, &subs, &ids, &current);
+                let leave = plan.below(handlers);
+                sim.spawn(
+                    async move {
+                        yield_n(1).await;
+                        let (s, i) = subs.lock().unwrap().remove(leave);
+                        current.lock().unwrap().remove(&i);
+                        assert!(s.unsubscribe());
+                        let s = subscribe(emitter, books, handlers);
+                        ids.lock().unwrap().insert(s.id(), handlers);
+                        current.lock().unwrap().insert(handlers);
+                        subs.lock().unwrap().push((s, handlers));
+                    },
+                    false,
+                );
+            }
+            sim.run(100_000);
+            assert_eq!(sim.live().0, 0, "seed {seed}: stalled");
+            drop(sim);
+            assert_eq!(
+                books.live.load(SeqCst),
+                0,
+                "seed {seed}: a handler outlived its emit"
+            );
+            let calls = books.calls.lock().unwrap();
+            for (event, (registered, limit, report)) in seen.lock().unwrap().iter() {
+                let most = books.per_emit.lock().unwrap().get(event).map_or(0, |p| p.1);
+                if *limit > 0 {
+                    assert!(
+                        most <= *limit,
+                        "seed {seed}: {most} handlers ran at once, limit {limit}"
+                    );
+                }
+                for &i in registered {
+                    assert!(
+                        calls.get(&(*event, i)).copied().unwrap_or(0) <= 1,
+                        "seed {seed}"
+                    );
+                }
+                let Some(report) = report else { continue };
+                let reported: Vec<usize> = report.iter().map(|(i, _)| *i).collect();
+                assert_eq!(
+                    &reported, registered,
+                    "seed {seed}: one outcome per handler"
+                );
+                for &(i, failed) in report {
+                    assert_eq!(
+                        calls.get(&(*event, i)),
+                        Some(&1),
+                        "seed {seed}: called once"
+                    );
+                    let expected = (behaviour(*event, i).1 == 0).then_some(i);
+                    assert_eq!(failed, expected, "seed {seed}: handler {i}'s own outcome");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+mod fixed_schedules {
+    use super::*;
+    use core::time::Duration;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    use std::vec::Vec;
+
+    use crate::VirtualTimer;
+    use crate::events::{FixedEmitter, Handled};
+    use crate::test_util::schedule::{Rng, Sim, yield_n};
+
+    /// What a subscriber did with an event: settled with this result, or dropped the ack.
+    type Settlements = Mutex<BTreeMap<(u64, usize), Vec<Option<Result<(), usize>>>>>;
+
+    async fn subscriber(emitter: &FixedEmitter<u64, usize, 3>, done: &Settlements, forever: bool) {
+        let mut sub = emitter.subscribe().expect("room for three");
+        let id = sub.id();
+        loop {
+            let (event, ack) = sub.next().await;
+            let (yields, what) = behaviour(event, id);
+            yield_n(yields).await;
+            let settled = match what {
+                0 => Some(Err(id)),
+                1 => None,
+                _ => Some(Ok(())),
+            };
+            done.lock()
+                .unwrap()
+                .entry((event, id))
+                .or_default()
+                .push(settled);
+            match settled {
+                Some(result) => ack.settle(result),
+                None => drop(ack),
+            }
+            if !forever && what == 4 {
+                return; // leaves: unsubscribes
+            }
+        }
+    }
+
+    #[test]
+    fn random_schedules_settle_every_event_once_and_free_every_subscriber() {
+        for seed in 0..crate::test_util::schedules(10_000) {
+            let mut plan = Rng::new(seed);
+            let emitter: FixedEmitter<u64, usize, 3> = FixedEmitter::new();
+            let timer = VirtualTimer::new();
+            let done: Settlements = Mutex::default();
+            let reports: Mutex<Vec<(u64, bool, Vec<(usize, Handled<usize>)>)>> = Mutex::default();
+            let report: Mutex<Option<Vec<(usize, Handled<usize>)>>> = Mutex::default();
+            let mut sim = Sim::new(seed, 10);
+            let subscribers = 1 + plan.below(3);
+            for _ in 0..subscribers {
+                // Subscribe before any emit, in a fixed order: ids 0, 1, 2.
+                let forever = plan.below(2) == 0;
+                let cancellable = plan.below(3) == 0;
+                sim.spawn(subscriber(&emitter, &done, forever), cancellable);
+                sim.step();
+            }
+            for t in 0..1 + plan.below(2) {
+                let timed = plan.below(2) == 0;
+                let (emitter, timer, reports) = (&emitter, &timer, &reports);
+                let cancellable = plan.below(3) == 0;
+                sim.spawn(
+                    async move {
+                        for j in 0..3 {
+                            let event = seed * 100 + t as u64 * 10 + j;
+                            let report = if timed {
+                                emitter
+                                    .emit_with_timeout(event, timer, Duration::from_secs(2))
+                                    .await
+                            } else {
+                                emitter.emit(event).await
+                            };
+                            let outcomes = report.iter().map(|(i, o)| (i, o.clone())).collect();
+                            reports.lock().unwrap().push((event, timed, outcomes));
+                        }
+                    },
+                    cancellable,
+                );
+            }
+            {
+                let timer = &timer;
+                sim.spawn(
+                    async move {
+                        for _ in 0..40 {
+                            yield_n(1).await;
+                            timer.advance(Duration::from_secs(1));
+                        }
+                    },
+                    false,
+                );
+            }
+            sim.run(100_000);
+            // Every settlement happened once per event and subscriber.
+            for (key, settled) in done.lock().unwrap().iter() {
+                assert_eq!(settled.len(), 1, "seed {seed}: {key:?} settled twice");
+            }
+            for (event, timed, outcomes) in reports.lock().unwrap().iter() {
+                for (id, outcome) in outcomes {
+                    let settled = done.lock().unwrap().get(&(*event, *id)).map(|s| s[0]);
+                    match outcome {
+                        Handled::Succeeded => {
+                            assert_eq!(settled, Some(Some(Ok(()))), "seed {seed}")
+                        }
+                        Handled::Failed(e) => {
+                            assert_eq!(settled, Some(Some(Err(*e))), "seed {seed}")
+                        }
+                        Handled::TimedOut => {
+                            assert!(*timed, "seed {seed}: timed out with no timeout")
+                        }
+                        Handled::Abandoned => assert!(
+                            !matches!(settled, Some(Some(_))),
+                            "seed {seed}: a settled event reported abandoned"
+                        ),
+                        Handled::Busy => {}
+                    }
+                }
+            }
+            // At quiescence no subscriber is stuck: one more emit reaches every one left, and
+            // each settles it.
+            let left = emitter.subscribers();
+            let last = seed * 100 + 99;
+            {
+                let (emitter, report) = (&emitter, &report);
+                sim.spawn(
+                    async move {
+                        let r = emitter.emit(last).await;
+                        *report.lock().unwrap() =
+                            Some(r.iter().map(|(i, o)| (i, o.clone())).collect());
+                    },
+                    false,
+                );
+            }
+            while sim.step() {}
+            let report = report
+                .lock()
+                .unwrap()
+                .take()
+                .unwrap_or_else(|| panic!("seed {seed}: the last emit never ended"));
+            // Cancellations go on: a subscriber may be cancelled before the last emit.
+            let now = emitter.subscribers();
+            assert!(
+                now <= report.len() && report.len() <= left,
+                "seed {seed}: every subscriber takes part"
+            );
+            for (id, outcome) in report {
+                let (_, what) = behaviour(last, id);
+                assert!(
+                    !matches!(outcome, Handled::Busy | Handled::TimedOut),
+                    "seed {seed}: subscriber {id} stuck: {outcome:?}"
+                );
+                if outcome == Handled::Abandoned {
+                    // Only a subscriber cancelled meanwhile abandons a settled-for event.
+                    assert!(what == 1 || emitter.subscribers() < left, "seed {seed}");
+                } else if what >= 2 {
+                    assert_eq!(outcome, Handled::Succeeded, "seed {seed}");
+                }
+            }
+        }
+    }
+}

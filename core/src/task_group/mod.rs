@@ -178,7 +178,11 @@ impl<P: Future + Unpin, const N: usize> Scoped<P, N> {
     /// one finishes, and start in the order given. A [`ConfigError`] for 0.
     pub fn limit(mut self, limit: usize) -> Result<Self, ConfigError> {
         if limit == 0 {
-            return Err(ConfigError::new("scoped task group", "limit", "must be at least 1"));
+            return Err(ConfigError::new(
+                "scoped task group",
+                "limit",
+                "must be at least 1",
+            ));
         }
         self.limit = limit;
         Ok(self)

@@ -168,7 +168,13 @@ impl<S: Spawn, T: Send + 'static> TaskGroupBuilder<S, T> {
     pub fn build(self) -> Result<TaskGroup<S, T>, ConfigError> {
         let limit = match self.limit {
             None => None,
-            Some(0) => return Err(ConfigError::new("task group", "limit", "must be at least 1")),
+            Some(0) => {
+                return Err(ConfigError::new(
+                    "task group",
+                    "limit",
+                    "must be at least 1",
+                ));
+            }
             Some(n) if n > MAX_LIMIT => {
                 return Err(ConfigError::new(
                     "task group",

@@ -59,7 +59,8 @@ fn first_failure_cancels_the_rest() {
         pin!(task(&p[3], 9, Ok(3))),
     );
     let mut group = scoped([a, b, c, d])
-        .limit(3).unwrap()
+        .limit(3)
+        .unwrap()
         .cancel_when(Result::is_err);
     assert!(poll(&mut group).is_pending());
     assert_eq!(
@@ -117,7 +118,9 @@ struct Alive<'a>(&'a Books);
 
 impl Drop for Alive<'_> {
     fn drop(&mut self) {
-        self.0.live.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0
+            .live
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -160,25 +163,50 @@ impl Plan {
 
     /// Checks the invariants at quiescence; `outcomes` as `Ok(output)` or `Err(())` for
     /// cancelled, when the group was awaited to its end.
-    fn check(&self, seed: u64, books: &Books, outcomes: Option<std::vec::Vec<Result<Result<usize, usize>, ()>>>) {
+    fn check(
+        &self,
+        seed: u64,
+        books: &Books,
+        outcomes: Option<std::vec::Vec<Result<Result<usize, usize>, ()>>>,
+    ) {
         use std::sync::atomic::Ordering::SeqCst;
-        assert_eq!(books.live.load(SeqCst), 0, "seed {seed}: a task body outlived its group");
+        assert_eq!(
+            books.live.load(SeqCst),
+            0,
+            "seed {seed}: a task body outlived its group"
+        );
         if let Some(limit) = self.limit {
-            assert!(books.most.load(SeqCst) <= limit, "seed {seed}: more than {limit} ran at once");
+            assert!(
+                books.most.load(SeqCst) <= limit,
+                "seed {seed}: more than {limit} ran at once"
+            );
         }
         let Some(outcomes) = outcomes else { return };
-        assert_eq!(outcomes.len(), self.tasks.len(), "seed {seed}: one outcome per task");
+        assert_eq!(
+            outcomes.len(),
+            self.tasks.len(),
+            "seed {seed}: one outcome per task"
+        );
         let completed = books.completed.lock().unwrap();
         let failed = outcomes.iter().any(|o| matches!(o, Ok(Err(_))));
         for (i, (outcome, &(_, fails))) in outcomes.iter().zip(&self.tasks).enumerate() {
             match outcome {
                 Ok(out) => {
                     assert_eq!(*out, if fails { Err(i) } else { Ok(i) }, "seed {seed}");
-                    assert!(completed.contains(&i), "seed {seed}: task {i} reported, never ran");
+                    assert!(
+                        completed.contains(&i),
+                        "seed {seed}: task {i} reported, never ran"
+                    );
                 }
                 Err(()) => {
-                    assert!(self.cancel && failed, "seed {seed}: task {i} cancelled for nothing");
-                    assert!(!completed.contains(&i), "seed {seed}: task {i} finished, reported cancelled");
+                    assert!(
+                        self.cancel && failed,
+                        "seed {seed}: task {i} cancelled for nothing"
+                    );
+                    assert!(
+                        !completed.contains(&i),
+                        "seed {seed}: task {i} finished, reported cancelled"
+                    );
                 }
             }
         }
@@ -294,7 +322,12 @@ mod spawned {
                     future = None;
                     Err(JoinError::Cancelled)
                 } else {
-                    match future.as_mut().expect("polled after its end").as_mut().poll(cx) {
+                    match future
+                        .as_mut()
+                        .expect("polled after its end")
+                        .as_mut()
+                        .poll(cx)
+                    {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(v) => {
                             future = None;

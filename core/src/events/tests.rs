@@ -223,6 +223,7 @@ mod fixed_schedules {
     use crate::test_util::schedule::{Rng, Sim, yield_n};
 
     /// What a subscriber did with an event: settled with this result, or dropped the ack.
+    type Outcomes = Vec<(usize, Handled<usize>)>;
     type Settlements = Mutex<BTreeMap<(u64, usize), Vec<Option<Result<(), usize>>>>>;
 
     async fn subscriber(emitter: &FixedEmitter<u64, usize, 3>, done: &Settlements, forever: bool) {
@@ -259,8 +260,8 @@ mod fixed_schedules {
             let emitter: FixedEmitter<u64, usize, 3> = FixedEmitter::new();
             let timer = VirtualTimer::new();
             let done: Settlements = Mutex::default();
-            let reports: Mutex<Vec<(u64, bool, Vec<(usize, Handled<usize>)>)>> = Mutex::default();
-            let report: Mutex<Option<Vec<(usize, Handled<usize>)>>> = Mutex::default();
+            let reports: Mutex<Vec<(u64, bool, Outcomes)>> = Mutex::default();
+            let report: Mutex<Option<Outcomes>> = Mutex::default();
             let mut sim = Sim::new(seed, 10);
             let subscribers = 1 + plan.below(3);
             for _ in 0..subscribers {

@@ -18,7 +18,7 @@ use crate::{ConfigError, JoinError, Spawn, TaskHandle};
 /// use steadfast_tokio::{TokioSpawner, task_group::TaskGroup};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let mut group = TaskGroup::builder(TokioSpawner::current())
 ///     .limit(2)
 ///     .cancel_on_error()

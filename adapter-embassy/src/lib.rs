@@ -45,7 +45,7 @@
 pub use steadfast::*;
 
 /// A [`Timer`] on `embassy-time`'s global clock. A zero-sized value: copy
-/// it freely. Sleeps are `embassy_time::Timer`s, which allocate nothing.
+/// it freely. Its sleeps ([`EmbassySleep`]) allocate nothing.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EmbassyTimer;
 
@@ -96,19 +96,43 @@ pub fn nanos_to_ticks(nanos: u64) -> u64 {
 }
 
 impl Timer for EmbassyTimer {
-    type Sleep = embassy_time::Timer;
+    type Sleep = EmbassySleep;
 
     fn now(&self) -> Instant {
         Instant::from_nanos(ticks_to_nanos(embassy_time::Instant::now().as_ticks()))
     }
 
-    fn sleep_until(&self, deadline: Instant) -> embassy_time::Timer {
-        let ticks = if deadline == Instant::MAX {
+    fn sleep_until(&self, deadline: Instant) -> EmbassySleep {
+        let at = if deadline == Instant::MAX {
             u64::MAX
         } else {
             nanos_to_ticks(deadline.as_nanos())
         };
-        embassy_time::Timer::at(embassy_time::Instant::from_ticks(ticks))
+        EmbassySleep { at }
+    }
+}
+
+/// The sleep of [`EmbassyTimer`]: a deadline in ticks, registered with the time driver's
+/// queue when polled. Ready on its first poll once the deadline has passed (an
+/// `embassy_time::Timer` always yields once first); allocates nothing.
+#[derive(Debug)]
+#[must_use = "a sleep does nothing unless awaited"]
+pub struct EmbassySleep {
+    at: u64,
+}
+
+impl core::future::Future for EmbassySleep {
+    type Output = ();
+
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        if embassy_time::Instant::now().as_ticks() >= self.at {
+            return core::task::Poll::Ready(());
+        }
+        embassy_time_driver::schedule_wake(self.at, cx.waker());
+        core::task::Poll::Pending
     }
 }
 

@@ -27,7 +27,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use async_executor::{Executor, FallibleTask};
 pub use steadfast::*;
@@ -150,44 +150,102 @@ impl Spawn for SmolSpawner {
             Target::Shared(ex) => ex.spawn(future),
             Target::Static(ex) => ex.spawn(future),
         };
-        SmolTask(Some(task.fallible()))
+        SmolTask(State::Running(task.fallible()))
     }
+}
+
+/// What a task's future gives: its value, or the payload of its panic.
+type Output<T> = Result<T, Payload>;
+
+/// async-task's cancellation: resolves once the task's future has been dropped, with the
+/// output if the task had finished first.
+type Cancelling<T> = Pin<Box<dyn Future<Output = Option<Output<T>>> + Send + Sync>>;
+
+enum State<T> {
+    Running(FallibleTask<Output<T>>),
+    /// Aborted; waiting for the executor to drop the task's future.
+    Aborting(Cancelling<T>),
+    /// The outcome, until the handle gives it (then `None`).
+    Ended(Option<Result<T, JoinError>>),
 }
 
 /// The handle of a task spawned by [`SmolSpawner`]. Dropping it detaches the task.
-#[derive(Debug)]
+///
+/// [`abort`](TaskHandle::abort) cancels the task at once; the handle then resolves, with
+/// [`JoinError::Cancelled`], only after the executor has dropped the task's future, so
+/// whatever the future held is released by then. A task that had already finished keeps its
+/// value. After `abort`, [`is_finished`](TaskHandle::is_finished) is `true`: the task will
+/// not run again.
 #[must_use = "dropping the handle detaches the task; await it to see how it ended"]
-pub struct SmolTask<T>(Option<FallibleTask<Result<T, Payload>>>);
+pub struct SmolTask<T>(State<T>);
 
-impl<T> Future for SmolTask<T> {
-    type Output = Result<T, JoinError>;
+// The handle never pins its output: it holds it only to hand it over by value.
+impl<T> Unpin for SmolTask<T> {}
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(task) = self.0.as_mut() else {
-            return Poll::Ready(Err(JoinError::Cancelled));
+impl<T> std::fmt::Debug for SmolTask<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.0 {
+            State::Running(_) => "running",
+            State::Aborting(_) => "aborting",
+            State::Ended(_) => "ended",
         };
-        Pin::new(task).poll(cx).map(|r| match r {
-            Some(Ok(value)) => Ok(value),
-            Some(Err(payload)) => Err(JoinError::Panicked(payload)),
-            None => Err(JoinError::Cancelled),
-        })
+        f.debug_tuple("SmolTask").field(&state).finish()
     }
 }
 
-impl<T> TaskHandle<T> for SmolTask<T> {
+fn outcome<T>(output: Option<Output<T>>) -> Result<T, JoinError> {
+    match output {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(payload)) => Err(JoinError::Panicked(payload)),
+        None => Err(JoinError::Cancelled),
+    }
+}
+
+impl<T: Send + 'static> Future for SmolTask<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let out = match &mut self.0 {
+            State::Running(task) => std::task::ready!(Pin::new(task).poll(cx)),
+            State::Aborting(cancelling) => std::task::ready!(cancelling.as_mut().poll(cx)),
+            State::Ended(out) => {
+                return Poll::Ready(out.take().unwrap_or(Err(JoinError::Cancelled)));
+            }
+        };
+        self.0 = State::Ended(None);
+        Poll::Ready(outcome(out))
+    }
+}
+
+impl<T: Send + 'static> TaskHandle<T> for SmolTask<T> {
     fn abort(&mut self) {
-        // Dropping an async-task handle cancels the task.
-        self.0 = None;
+        let State::Running(_) = self.0 else { return };
+        let State::Running(task) = std::mem::replace(&mut self.0, State::Ended(None)) else {
+            return;
+        };
+        let mut cancelling: Cancelling<T> = Box::pin(task.cancel());
+        // The first poll marks the task cancelled, so the executor drops its future now
+        // rather than when the handle is next awaited.
+        self.0 = match cancelling
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(out) => State::Ended(Some(outcome(out))),
+            Poll::Pending => State::Aborting(cancelling),
+        };
     }
 
     fn is_finished(&self) -> bool {
-        self.0.as_ref().is_none_or(FallibleTask::is_finished)
+        match &self.0 {
+            State::Running(task) => task.is_finished(),
+            State::Aborting(_) | State::Ended(_) => true,
+        }
     }
 }
 
 impl<T> Drop for SmolTask<T> {
     fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
+        if let State::Running(task) = std::mem::replace(&mut self.0, State::Ended(None)) {
             task.detach();
         }
     }

@@ -80,7 +80,7 @@ impl Default for TokioTimer {
 }
 
 impl Timer for TokioTimer {
-    type Sleep = tokio::time::Sleep;
+    type Sleep = TokioSleep;
 
     fn now(&self) -> Instant {
         let nanos = tokio::time::Instant::now()
@@ -89,8 +89,34 @@ impl Timer for TokioTimer {
         Instant::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 
-    fn sleep_until(&self, deadline: Instant) -> tokio::time::Sleep {
-        tokio::time::sleep_until(self.to_tokio(deadline))
+    fn sleep_until(&self, deadline: Instant) -> TokioSleep {
+        TokioSleep {
+            sleep: tokio::time::sleep_until(self.to_tokio(deadline)),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The sleep of [`TokioTimer`]: a `tokio::time::Sleep`, allocation-free, unregistered
+    /// when dropped, and ready on its first poll once its deadline has passed (tokio's own
+    /// sleep waits for the next millisecond tick of its timer wheel).
+    #[derive(Debug)]
+    #[must_use = "a sleep does nothing unless awaited"]
+    pub struct TokioSleep {
+        #[pin]
+        sleep: tokio::time::Sleep,
+    }
+}
+
+impl Future for TokioSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let sleep = self.project().sleep;
+        if sleep.deadline() <= tokio::time::Instant::now() {
+            return Poll::Ready(());
+        }
+        sleep.poll(cx)
     }
 }
 

@@ -6,8 +6,13 @@
 //! firmware. Each runtime's test file supplies a `run` function that builds an [`Env`] for its
 //! timer and drives the scenario to completion, then expands [`timeout_scenarios!`],
 //! [`bulkhead_scenarios!`], [`concurrency_scenarios!`], [`map_bounded_scenarios!`],
-//! [`scoped_group_scenarios!`] (and [`spawn_scenarios!`] and [`task_group_scenarios!`] where the
+//! [`scoped_group_scenarios!`] (and [`spawn_contract!`] and [`task_group_scenarios!`] where the
 //! runtime can spawn) to get one `#[test]` per scenario.
+//!
+//! Two of them are contracts of the seams themselves: [`timer_contract!`] (every [`Timer`]) and
+//! [`spawn_contract!`] (every [`Spawn`](steadfast::Spawn)). [`timer_scenarios!`] and
+//! [`spawner_scenarios!`] include them, so an adapter that runs the scenarios runs its
+//! contract too.
 #![no_std]
 
 #[cfg(feature = "alloc")]
@@ -27,6 +32,7 @@ pub mod retry;
 pub mod spawn;
 pub mod task_group;
 pub mod timeout;
+pub mod timer;
 
 use core::future::Future;
 use core::pin::Pin;
@@ -161,6 +167,9 @@ macro_rules! __conformance_dispatch {
 #[macro_export]
 macro_rules! timer_scenarios {
     ($run:ident) => {
+        mod timer_contract {
+            $crate::timer_contract!(super::$run);
+        }
         mod timeout {
             $crate::timeout_scenarios!(super::$run);
         }
@@ -202,8 +211,8 @@ macro_rules! timer_scenarios {
 #[macro_export]
 macro_rules! spawner_scenarios {
     ($run:ident) => {
-        mod spawn {
-            $crate::spawn_scenarios!(super::$run);
+        mod spawn_contract {
+            $crate::spawn_contract!(super::$run);
         }
         mod task_group_spawned {
             $crate::task_group_scenarios!(super::$run);

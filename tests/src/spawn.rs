@@ -1,4 +1,5 @@
-//! Spawn scenarios: a handle tells finished, panicked and cancelled apart.
+//! The `Spawn` contract: what every spawner and its task handles promise, checked the same
+//! way on every runtime. A new spawner runs it with one [`spawn_contract!`] call.
 
 use alloc::sync::Arc;
 use core::future::pending;
@@ -31,13 +32,28 @@ pub async fn panic_is_reported_not_propagated<S: Spawn>(spawner: S) {
     assert_eq!(err.panic_message().as_deref(), Some("worker exploded"));
 }
 
-/// `abort` cancels the task, drops its future and reports `Cancelled`.
-pub async fn abort_cancels_and_drops_the_future<S: Spawn>(spawner: S) {
+/// `abort` on a task that has already finished changes nothing: the handle still gives the
+/// task's value.
+pub async fn abort_after_finish_keeps_the_value<S: Spawn>(spawner: S) {
+    let mut handle = spawner.spawn(async { 42u32 });
+    let mut patience = PATIENCE;
+    while !handle.is_finished() {
+        assert!(patience > 0, "the task never finished");
+        patience -= 1;
+        yield_now().await;
+    }
+    handle.abort();
+    assert_eq!(handle.await.expect("the task had finished"), 42);
+}
+
+/// An aborted task's handle says `Cancelled` only once the task's future has been dropped:
+/// whatever the future held (a permit, a connection) is back by then.
+pub async fn aborted_handle_resolves_after_the_future_is_dropped<S: Spawn>(spawner: S) {
     let started = Arc::new(AtomicBool::new(false));
     let dropped = Arc::new(AtomicBool::new(false));
-    let (s, d) = (started.clone(), dropped.clone());
+    let (s, guard) = (started.clone(), OwnedSetOnDrop(dropped.clone()));
     let mut handle = spawner.spawn(async move {
-        let _guard = OwnedSetOnDrop(d);
+        let _guard = guard;
         s.store(true, Ordering::SeqCst);
         pending::<()>().await;
     });
@@ -50,8 +66,26 @@ pub async fn abort_cancels_and_drops_the_future<S: Spawn>(spawner: S) {
     let err = handle.await.expect_err("the task was aborted");
     assert!(err.is_cancelled(), "{err:?}");
     assert!(
-        wait_for_flag(&dropped, PATIENCE).await,
-        "the aborted future was not dropped"
+        dropped.load(Ordering::SeqCst),
+        "the handle said Cancelled while the task's future was alive"
+    );
+}
+
+/// A task aborted before it ever ran is cancelled too, and its future (with what it
+/// captured) is dropped by the time its handle says so.
+pub async fn abort_before_the_first_poll<S: Spawn>(spawner: S) {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let guard = OwnedSetOnDrop(dropped.clone());
+    let mut handle = spawner.spawn(async move {
+        let _guard = guard;
+        pending::<()>().await;
+    });
+    handle.abort();
+    let err = handle.await.expect_err("the task was aborted");
+    assert!(err.is_cancelled(), "{err:?}");
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the future outlived its handle"
     );
 }
 
@@ -77,23 +111,18 @@ impl Drop for OwnedSetOnDrop {
     }
 }
 
-/// Expands to one `#[test]` per spawn scenario, each calling `$run(|spawner| scenario(spawner))`.
+/// Expands to one `#[test]` per clause of the [`Spawn`] contract, each calling
+/// `$run(|spawner| clause(spawner))`.
 #[macro_export]
-macro_rules! spawn_scenarios {
+macro_rules! spawn_contract {
     ($run:path) => {
-        $crate::spawn_scenarios!(@each $run;
+        $crate::__conformance_dispatch!(each_test ($run;) spawn;
             finished_task_returns_its_value,
             panic_is_reported_not_propagated,
-            abort_cancels_and_drops_the_future,
+            abort_after_finish_keeps_the_value,
+            aborted_handle_resolves_after_the_future_is_dropped,
+            abort_before_the_first_poll,
             dropped_handle_detaches,
         );
-    };
-    (@each $run:path; $($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                $run(|spawner| $crate::spawn::$name(spawner));
-            }
-        )*
     };
 }

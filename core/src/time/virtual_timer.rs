@@ -92,19 +92,22 @@ impl VirtualTimer {
         Self::default()
     }
 
-    /// Moves the clock forward by `d` (saturating) and wakes every sleeper whose deadline has
-    /// come, in deadline order. Sleeps to [`Instant::MAX`] are never woken.
+    /// Moves the clock forward by `d` and wakes every sleeper whose deadline has come, in
+    /// deadline order. Saturates: the clock stops at the last instant before
+    /// [`Instant::MAX`], which stands for "never", so sleeps to `MAX` are never woken and
+    /// every other sleeper is woken by `advance(Duration::MAX)`.
     pub fn advance(&self, d: Duration) {
         let target = self.now().saturating_add(d);
         self.advance_to(target);
     }
 
-    /// Moves the clock to `target` (never backwards) and wakes every sleeper whose deadline
-    /// has come, in deadline order.
+    /// Moves the clock to `target` (never backwards; [`Instant::MAX`] stands for the last
+    /// instant before it) and wakes every sleeper whose deadline has come, in deadline order.
     pub fn advance_to(&self, target: Instant) {
+        let target = target.0.min(u64::MAX - 1);
         let woken = self.shared.with_lock(|s| {
-            if target.0 > s.now && target != Instant::MAX {
-                s.now = target.0;
+            if target > s.now {
+                s.now = target;
             }
             s.activity = s.activity.wrapping_add(1);
             s.take_expired()
@@ -470,6 +473,24 @@ mod tests {
         assert!(poll_once(&mut s, Waker::noop()).is_pending());
         timer.advance_to(Instant::MAX);
         assert!(poll_once(&mut s, Waker::noop()).is_pending());
+    }
+
+    #[test]
+    fn advancing_by_duration_max_moves_the_clock_and_wakes_every_sleeper_due() {
+        let timer = VirtualTimer::new();
+        timer.advance(Duration::from_secs(1));
+        let mut far = timer.sleep_until(Instant::from_nanos(u64::MAX - 1));
+        let mut never = timer.sleep_until(Instant::MAX);
+        assert!(poll_once(&mut far, Waker::noop()).is_pending());
+        assert!(poll_once(&mut never, Waker::noop()).is_pending());
+        timer.advance(Duration::MAX);
+        assert_eq!(timer.now(), Instant::from_nanos(u64::MAX - 1));
+        assert!(poll_once(&mut far, Waker::noop()).is_ready());
+        assert!(poll_once(&mut never, Waker::noop()).is_pending());
+        // The clock stays there: still no going back, still no reaching "never".
+        timer.advance_to(Instant::from_nanos(5));
+        timer.advance(Duration::MAX);
+        assert_eq!(timer.now(), Instant::from_nanos(u64::MAX - 1));
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! Retry scenarios.
 
 use core::future::pending;
+use core::pin::pin;
 use core::time::Duration;
+use futures_util::future::{Either, select};
 use portable_atomic::{AtomicU32, Ordering};
 
 use steadfast::Timer;
 use steadfast::retry::{GiveUpReason, RetryBudget, RetryExt, RetryPolicy};
 use steadfast::timeout::{Elapsed, TimeoutExt};
 
-use crate::Env;
+use crate::{Env, yield_now};
 
 /// The errors of the scenarios' operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,6 +258,40 @@ pub async fn budget_stops_retries<T: Timer>(env: Env<T>) {
     env.assert_elapsed(start, env.units(1));
 }
 
+/// A retry with zero delays lets the other futures of its task run between attempts: raced
+/// against a future that needs three polls, it has made a handful of attempts (out of 100,000
+/// allowed) when that future wins, and dropping it then stops the attempts.
+pub async fn zero_delay_retry_lets_others_run<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let policy = RetryPolicy::builder()
+        .max_attempts(100_000)
+        .constant(Duration::ZERO)
+        .build()
+        .expect("a valid policy");
+    let calls = AtomicU32::new(0);
+    let start = t.now();
+    let retried = (|| {
+        count(&calls);
+        async { Err::<(), _>(Failure::Transient) }
+    })
+    .retry(&policy, t);
+    let other = async {
+        for _ in 0..3 {
+            yield_now().await;
+        }
+    };
+    match select(pin!(retried), pin!(other)).await {
+        Either::Left((result, _)) => panic!(
+            "the retry ran {} attempts without letting another future run: {result:?}",
+            calls.load(Ordering::SeqCst)
+        ),
+        Either::Right(((), _)) => {}
+    }
+    let made = calls.load(Ordering::SeqCst);
+    assert!((1..=4).contains(&made), "{made} attempts in three polls");
+    env.assert_elapsed(start, Duration::ZERO);
+}
+
 /// Expands to one `#[test]` per retry scenario, each calling `$run(|env| scenario(env))`.
 ///
 /// `retry_scenarios!(list m!(args;))` instead expands to `m!(args; retry; name, name, ...)`,
@@ -278,6 +314,7 @@ macro_rules! retry_scenarios {
             attempt_timeout_cuts_a_hung_attempt,
             retry_after_and_notify,
             budget_stops_retries,
+            zero_delay_retry_lets_others_run,
         );
     };
 }

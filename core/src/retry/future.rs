@@ -4,7 +4,7 @@ use core::fmt;
 use core::future::Future;
 use core::ops::Deref;
 use core::pin::Pin;
-use core::task::{Context, Poll, ready};
+use core::task::{Context, Poll};
 use core::time::Duration;
 
 use pin_project_lite::pin_project;
@@ -188,6 +188,7 @@ where
         stop_at: Instant::MAX,
         attempts: 0,
         delays: None,
+        yielded: false,
         state: State::Idle,
     }
 }
@@ -229,6 +230,9 @@ pin_project! {
         stop_at: Instant,
         attempts: u32,
         delays: Option<Delays>,
+        // Whether the future returned `Pending` since the current attempt started: before
+        // the next attempt it yields once if it has not.
+        yielded: bool,
         #[pin]
         state: State<Fut, Timeout<Fut, T>, T::Sleep>,
     }
@@ -260,6 +264,7 @@ impl<'p, F, Fut, T: Timer, A, P, R, H, N, B> Retry<'p, F, Fut, T, A, P, R, H, N,
             stop_at: self.stop_at,
             attempts: self.attempts,
             delays: self.delays,
+            yielded: self.yielded,
             state: self.state,
         }
     }
@@ -388,7 +393,15 @@ where
                         if let Some(deadline) = *this.deadline {
                             *this.stop_at = (*this.stop_at).min(deadline);
                         }
+                    } else if !*this.yielded {
+                        // The previous attempt and its delay (zero, or a sleep that was over
+                        // at once) never waited: let the executor, its timers and other tasks
+                        // run before the next attempt.
+                        *this.yielded = true;
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
                     }
+                    *this.yielded = false;
                     *this.attempts = this.attempts.saturating_add(1);
                     let future = (this.operation)();
                     match this.policy.attempt_timeout {
@@ -399,13 +412,26 @@ where
                     }
                     continue;
                 }
-                StateProj::Running { future } => ready!(future.poll(cx)),
-                StateProj::Timed { future } => match ready!(future.poll(cx)) {
-                    Ok(outcome) => outcome,
-                    Err(elapsed) => Err(A::timed_out(elapsed)),
+                StateProj::Running { future } => match future.poll(cx) {
+                    Poll::Ready(outcome) => outcome,
+                    Poll::Pending => {
+                        *this.yielded = true;
+                        return Poll::Pending;
+                    }
+                },
+                StateProj::Timed { future } => match future.poll(cx) {
+                    Poll::Ready(Ok(outcome)) => outcome,
+                    Poll::Ready(Err(elapsed)) => Err(A::timed_out(elapsed)),
+                    Poll::Pending => {
+                        *this.yielded = true;
+                        return Poll::Pending;
+                    }
                 },
                 StateProj::Sleeping { sleep } => {
-                    ready!(sleep.poll(cx));
+                    if sleep.poll(cx).is_pending() {
+                        *this.yielded = true;
+                        return Poll::Pending;
+                    }
                     this.state.set(State::Idle);
                     continue;
                 }

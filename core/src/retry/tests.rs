@@ -444,6 +444,32 @@ fn zero_delays_retry_without_sleeping() {
 }
 
 #[test]
+fn a_zero_delay_retry_yields_so_an_outer_timeout_can_end_it() {
+    let policy = RetryPolicy::builder()
+        .max_attempts(100_000)
+        .constant(Duration::ZERO)
+        .build()
+        .unwrap();
+    let timer = JumpTimer::manual();
+    let calls = Cell::new(0u32);
+    // Every attempt takes 1 ms of (virtual) clock and fails.
+    let op = || {
+        calls.set(calls.get() + 1);
+        timer.advance(Duration::from_millis(1));
+        core::future::ready(Err::<(), _>(Error::Busy(calls.get())))
+    };
+    let cut = block_on(crate::timeout::timeout(
+        &timer,
+        Duration::from_millis(50),
+        op.retry(&policy, &timer),
+    ));
+    assert!(cut.is_err(), "the timeout did not end the retry");
+    // The first attempt runs before the timeout's clock starts (at its first `Pending`).
+    assert!(calls.get() <= 52, "{} attempts in 50 ms", calls.get());
+    assert_eq!(timer.sleeps.get(), 1, "only the timeout slept");
+}
+
+#[test]
 fn budget_stops_retries_with_the_original_error() {
     static BUDGET: RetryBudget = match RetryBudget::with_settings(0, 2, Duration::from_secs(10)) {
         Ok(b) => b,

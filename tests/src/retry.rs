@@ -235,7 +235,12 @@ pub async fn retry_after_and_notify<T: Timer>(env: Env<T>) {
 /// reason.
 pub async fn budget_stops_retries<T: Timer>(env: Env<T>) {
     let t = &env.timer;
-    let budget = RetryBudget::with_settings(0, 1, env.units(100)).expect("a valid budget");
+    let budget = RetryBudget::builder()
+        .percent(0)
+        .min_retries(1)
+        .window(env.units(100))
+        .build()
+        .expect("a valid budget");
     let policy = RetryPolicy::builder()
         .max_attempts(5)
         .constant(env.units(1))

@@ -132,7 +132,7 @@ mod policy;
 mod tests;
 
 pub use backoff::{Backoff, Delays};
-pub use budget::RetryBudget;
+pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use error::{GiveUpReason, PolicyError, RetryError};
 pub use future::{
     AnyError, NoHint, NoNotify, NoValue, Notice, Notify, Retry, RetryAfter, RetryExt, RetryIf,

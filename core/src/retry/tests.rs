@@ -471,10 +471,10 @@ fn a_zero_delay_retry_yields_so_an_outer_timeout_can_end_it() {
 
 #[test]
 fn budget_stops_retries_with_the_original_error() {
-    static BUDGET: RetryBudget = match RetryBudget::with_settings(0, 2, Duration::from_secs(10)) {
-        Ok(b) => b,
-        Err(_) => panic!(),
-    };
+    static BUDGET: RetryBudget = RetryBudget::builder()
+        .percent(0)
+        .min_retries(2)
+        .build_const();
     let timer = JumpTimer::default();
     let calls = Cell::new(0);
     let err = block_on(
@@ -516,7 +516,7 @@ fn budget_through_an_arc() {
 
 #[test]
 fn budget_allows_a_share_of_recent_calls_plus_a_floor() {
-    let budget = RetryBudget::with_settings(20, 3, secs(10)).unwrap();
+    let budget = RetryBudget::builder().min_retries(3).build().unwrap();
     let t0 = Instant::ZERO;
     assert_eq!(budget.available(t0), 3);
     for _ in 0..10 {
@@ -545,12 +545,60 @@ fn budget_allows_a_share_of_recent_calls_plus_a_floor() {
 }
 
 #[test]
+fn the_budget_restores_its_floor_however_long_the_gap_between_two_uses() {
+    let ms = Duration::from_millis(1);
+    let start = Instant::ZERO + secs(1);
+    let gaps = [
+        1u64 << 31,
+        (1 << 31) + 1,
+        1 << 32,
+        (1 << 32) + 1,
+        3 << 31,
+        1 << 40,
+        u64::MAX / 1_000_000 - 2_000,
+    ];
+    for gap in gaps {
+        let budget = RetryBudget::builder()
+            .percent(0)
+            .min_retries(1)
+            .window(ms)
+            .build()
+            .unwrap();
+        budget.deposit(start);
+        assert!(budget.try_withdraw(start));
+        assert!(!budget.try_withdraw(start));
+        let later = start + Duration::from_millis(gap);
+        assert_eq!(budget.recent_counts(later), (0, 0), "after {gap} windows");
+        assert!(budget.try_withdraw(later), "after {gap} windows");
+        assert!(!budget.try_withdraw(later));
+        // And it keeps rolling from there.
+        assert!(budget.try_withdraw(later + ms * 2), "after {gap} windows");
+    }
+    // The end of the clock, with the shortest window.
+    let budget = RetryBudget::builder()
+        .percent(0)
+        .min_retries(1)
+        .window(Duration::from_nanos(1))
+        .build()
+        .unwrap();
+    assert!(budget.try_withdraw(Instant::ZERO));
+    assert!(!budget.try_withdraw(Instant::ZERO));
+    assert!(budget.try_withdraw(Instant::MAX));
+}
+
+#[test]
 fn budget_settings_are_checked() {
-    assert_eq!(
-        RetryBudget::with_settings(20, 3, Duration::ZERO).unwrap_err(),
-        PolicyError::Window
-    );
-    let b = RetryBudget::with_settings(u32::MAX, u32::MAX, secs(1)).unwrap();
+    let err = RetryBudget::builder()
+        .window(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert_eq!((err.pattern(), err.field()), ("retry budget", "window"));
+    let b = RetryBudget::builder()
+        .percent(u32::MAX)
+        .min_retries(u32::MAX)
+        .window(secs(1))
+        .build()
+        .unwrap();
     b.deposit(Instant::ZERO);
     assert_eq!(b.available(Instant::ZERO), u32::MAX);
     assert!(b.try_withdraw(Instant::ZERO));

@@ -180,7 +180,12 @@ proptest! {
         window in 1u64..100,
         ops in proptest::collection::vec((any::<bool>(), 0u64..30), 1..300),
     ) {
-        let budget = RetryBudget::with_settings(percent, floor, Duration::from_nanos(window)).unwrap();
+        let budget = RetryBudget::builder()
+            .percent(percent)
+            .min_retries(floor)
+            .window(Duration::from_nanos(window))
+            .build()
+            .unwrap();
         // The model: deposits and withdrawals per window number.
         let mut windows: Vec<(u64, u64, u64)> = Vec::new();
         let mut now = 0u64;

@@ -1,172 +1,33 @@
-//! One emit: the builder, the future that runs the handlers, and the report.
+//! One emit of the heap emitter: its settings, and the future that runs the handlers.
 
-use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::any::Any;
 use core::fmt;
 use core::future::Future;
-use core::num::NonZeroUsize;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 
-use super::heap::{BoxFuture, Handler, HandlerId};
-use crate::Timer;
+use super::heap::{BoxFuture, Handler};
+use super::{EmitReport, Handled};
 use crate::timeout::{Elapsed, timeout};
+use crate::{ConfigError, Timer};
 
 type TimedFuture<Er> = BoxFuture<Result<Result<(), Er>, Elapsed>>;
 type Wrap<Er> = Box<dyn Fn(BoxFuture<Result<(), Er>>) -> TimedFuture<Er> + Send + Sync>;
-
-/// How one handler's run ended.
-#[non_exhaustive]
-pub enum Settled<Er> {
-    /// It returned `Ok(())`.
-    Succeeded,
-    /// It returned an error.
-    Failed(Er),
-    /// It panicked (caught with the `std` feature only).
-    Panicked(HandlerPanic),
-    /// It ran past the per-handler timeout and was dropped.
-    TimedOut(Elapsed),
-}
-
-impl<Er> Settled<Er> {
-    /// Whether the handler succeeded.
-    #[must_use]
-    pub fn is_success(&self) -> bool {
-        matches!(self, Settled::Succeeded)
-    }
-
-    /// The handler's error, if it returned one.
-    #[must_use]
-    pub fn error(&self) -> Option<&Er> {
-        match self {
-            Settled::Failed(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl<Er: fmt::Debug> fmt::Debug for Settled<Er> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Settled::Succeeded => f.write_str("Succeeded"),
-            Settled::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
-            Settled::Panicked(p) => f.debug_tuple("Panicked").field(p).finish(),
-            Settled::TimedOut(e) => f.debug_tuple("TimedOut").field(e).finish(),
-        }
-    }
-}
-
-/// The payload of a handler's panic.
-pub struct HandlerPanic(Box<dyn Any + Send + 'static>);
-
-impl HandlerPanic {
-    /// The panic message, when the handler panicked with a string (as `panic!("...")` does).
-    #[must_use]
-    pub fn message(&self) -> Option<Cow<'_, str>> {
-        self.0
-            .downcast_ref::<&'static str>()
-            .map(|s| Cow::Borrowed(*s))
-            .or_else(|| {
-                self.0
-                    .downcast_ref::<alloc::string::String>()
-                    .map(|s| Cow::Borrowed(s.as_str()))
-            })
-    }
-
-    /// The payload as given to `panic!`.
-    #[must_use]
-    pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
-        self.0
-    }
-}
-
-impl fmt::Debug for HandlerPanic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.message() {
-            Some(m) => fmt::Debug::fmt(&m, f),
-            None => f.write_str("<non-string payload>"),
-        }
-    }
-}
-
-/// One handler's outcome in an [`EmitReport`].
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct HandlerOutcome<Er> {
-    /// Which handler.
-    pub id: HandlerId,
-    /// How its run ended.
-    pub result: Settled<Er>,
-}
-
-/// What every handler of one emit did, in registration order.
-#[must_use = "the report says which handlers failed"]
-#[derive(Debug)]
-pub struct EmitReport<Er> {
-    outcomes: Vec<HandlerOutcome<Er>>,
-}
-
-impl<Er> EmitReport<Er> {
-    /// Every handler's outcome, in registration order.
-    #[must_use]
-    pub fn outcomes(&self) -> &[HandlerOutcome<Er>] {
-        &self.outcomes
-    }
-
-    /// The outcomes, owned.
-    #[must_use]
-    pub fn into_outcomes(self) -> Vec<HandlerOutcome<Er>> {
-        self.outcomes
-    }
-
-    /// How many handlers ran.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.outcomes.len()
-    }
-
-    /// Whether no handler was registered.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.outcomes.is_empty()
-    }
-
-    /// How many handlers succeeded.
-    #[must_use]
-    pub fn succeeded(&self) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|o| o.result.is_success())
-            .count()
-    }
-
-    /// Whether every handler succeeded (true when there were none).
-    #[must_use]
-    pub fn all_succeeded(&self) -> bool {
-        self.outcomes.iter().all(|o| o.result.is_success())
-    }
-
-    /// The handlers that failed, panicked or timed out.
-    pub fn failures(&self) -> impl Iterator<Item = &HandlerOutcome<Er>> {
-        self.outcomes.iter().filter(|o| !o.result.is_success())
-    }
-}
 
 /// One emit, to configure and then await (see [`Emitter::emit`](super::Emitter::emit)): the
 /// future that runs the handlers and gives the [`EmitReport`].
 #[must_use = "an emit runs no handler unless awaited"]
 pub struct Emit<E, Er> {
-    handlers: Vec<(HandlerId, Handler<E, Er>)>,
+    handlers: Vec<(u64, Handler<E, Er>)>,
     event: E,
     wrap: Option<Wrap<Er>>,
-    limit: Option<NonZeroUsize>,
+    limit: Option<usize>,
     /// At most `limit` slots, each running one handler (its index and future); made on the
     /// first poll.
     running: Vec<Option<(usize, Running<Er>)>>,
-    results: Vec<Option<Settled<Er>>>,
+    results: Vec<Option<Handled<Er>>>,
     /// The next handler to start.
     next: usize,
     /// The report was given.
@@ -185,7 +46,7 @@ impl<E, Er> fmt::Debug for Emit<E, Er> {
 }
 
 impl<E: Clone, Er> Emit<E, Er> {
-    pub(super) fn new(handlers: Vec<(HandlerId, Handler<E, Er>)>, event: E) -> Self {
+    pub(super) fn new(handlers: Vec<(u64, Handler<E, Er>)>, event: E) -> Self {
         Emit {
             handlers,
             event,
@@ -199,7 +60,7 @@ impl<E: Clone, Er> Emit<E, Er> {
     }
 
     /// Gives each handler at most `duration` on `timer`, counted from that handler's first
-    /// poll; a handler past it is dropped and reported [`Settled::TimedOut`]. Set it before
+    /// poll; a handler past it is dropped and reported [`Handled::TimedOut`]. Set it before
     /// the first poll.
     pub fn handler_timeout<T>(mut self, timer: &T, duration: Duration) -> Self
     where
@@ -215,14 +76,21 @@ impl<E: Clone, Er> Emit<E, Er> {
     }
 
     /// Runs at most `limit` handlers of this emit at once; the others start in registration
-    /// order as running ones finish. Set it before the first poll.
-    pub fn max_concurrent(mut self, limit: NonZeroUsize) -> Self {
+    /// order as running ones finish. Set it before the first poll. A [`ConfigError`] for 0.
+    pub fn max_concurrent(mut self, limit: usize) -> Result<Self, ConfigError> {
+        if limit == 0 {
+            return Err(ConfigError::new(
+                "emit",
+                "max_concurrent",
+                "must be at least 1",
+            ));
+        }
         self.limit = Some(limit);
-        self
+        Ok(self)
     }
 
     /// Calls handler `i`; its future, or how it ended if calling it panicked.
-    fn start(&mut self, i: usize) -> Result<Running<Er>, Settled<Er>> {
+    fn start(&mut self, i: usize) -> Result<Running<Er>, Handled<Er>> {
         let handler = &self.handlers[i].1;
         let event = self.event.clone();
         let fut = unwind::call(|| handler(event))?;
@@ -249,7 +117,7 @@ impl<E: Clone, Er> Future for Emit<E, Er> {
         assert!(!this.done, "`Emit` polled after completion");
         if this.next == 0 && this.running.is_empty() {
             let n = this.handlers.len();
-            let limit = this.limit.map_or(n, NonZeroUsize::get).min(n);
+            let limit = this.limit.unwrap_or(n).min(n);
             this.running = (0..limit).map(|_| None).collect();
             this.results = (0..n).map(|_| None).collect();
         }
@@ -273,14 +141,14 @@ impl<E: Clone, Er> Future for Emit<E, Er> {
                 };
                 let settled = match fut {
                     Running::Plain(f) => unwind::poll(f.as_mut(), cx).map(|r| match r {
-                        Ok(Ok(())) => Settled::Succeeded,
-                        Ok(Err(e)) => Settled::Failed(e),
+                        Ok(Ok(())) => Handled::Succeeded,
+                        Ok(Err(e)) => Handled::Failed(e),
                         Err(panic) => panic,
                     }),
                     Running::Timed(f) => unwind::poll(f.as_mut(), cx).map(|r| match r {
-                        Ok(Ok(Ok(()))) => Settled::Succeeded,
-                        Ok(Ok(Err(e))) => Settled::Failed(e),
-                        Ok(Err(elapsed)) => Settled::TimedOut(elapsed),
+                        Ok(Ok(Ok(()))) => Handled::Succeeded,
+                        Ok(Ok(Err(e))) => Handled::Failed(e),
+                        Ok(Err(_elapsed)) => Handled::TimedOut,
                         Err(panic) => panic,
                     }),
                 };
@@ -302,9 +170,9 @@ impl<E: Clone, Er> Future for Emit<E, Er> {
             .handlers
             .iter()
             .zip(this.results.iter_mut())
-            .map(|((id, _), result)| HandlerOutcome {
-                id: *id,
-                result: result.take().unwrap_or(Settled::Succeeded),
+            .map(|((id, _), result)| {
+                let result = result.take().expect("every handler has settled");
+                (*id, result)
             })
             .collect();
         this.done = true;
@@ -312,47 +180,30 @@ impl<E: Clone, Er> Future for Emit<E, Er> {
     }
 }
 
-#[cfg(feature = "std")]
-mod unwind {
-    use core::future::Future;
-    use core::pin::Pin;
-    use core::task::{Context, Poll};
-    use std::panic::{AssertUnwindSafe, catch_unwind};
-
-    use super::{HandlerPanic, Settled};
-
-    pub(super) fn call<T, Er>(f: impl FnOnce() -> T) -> Result<T, Settled<Er>> {
-        catch_unwind(AssertUnwindSafe(f)).map_err(|p| Settled::Panicked(HandlerPanic(p)))
-    }
-
-    pub(super) fn poll<F: Future + ?Sized, Er>(
-        f: Pin<&mut F>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<F::Output, Settled<Er>>> {
-        match catch_unwind(AssertUnwindSafe(|| f.poll(cx))) {
-            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(p) => Poll::Ready(Err(Settled::Panicked(HandlerPanic(p)))),
-        }
-    }
-}
-
-#[cfg(not(feature = "std"))]
+/// Calls and polls handlers, turning a panic into [`Handled::Panicked`] where `std` can
+/// catch it (through the crate's one place that contains panics).
 mod unwind {
     use core::future::Future;
     use core::pin::Pin;
     use core::task::{Context, Poll};
 
-    use super::Settled;
+    use super::Handled;
 
-    pub(super) fn call<T, Er>(f: impl FnOnce() -> T) -> Result<T, Settled<Er>> {
+    pub(super) fn call<T, Er>(f: impl FnOnce() -> T) -> Result<T, Handled<Er>> {
+        #[cfg(feature = "std")]
+        return crate::panic::catch(f).map_err(Handled::Panicked);
+        #[cfg(not(feature = "std"))]
         Ok(f())
     }
 
     pub(super) fn poll<F: Future + ?Sized, Er>(
         f: Pin<&mut F>,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<F::Output, Settled<Er>>> {
-        f.poll(cx).map(Ok)
+    ) -> Poll<Result<F::Output, Handled<Er>>> {
+        match call(|| f.poll(cx)) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
     }
 }

@@ -1,13 +1,14 @@
 //! The emitter without a heap: a fixed number of subscribers, each a task of yours.
 
 use core::fmt;
-use core::future::Future;
 use core::time::Duration;
 
 use maitake_sync::blocking::Mutex as BlockingMutex;
 use maitake_sync::{Mutex, WaitCell, WaitQueue};
 
+use super::{FixedReport, Handled, SubscribeError, Subscriber};
 use crate::Timer;
+use crate::loom::{AtomicBool, Ordering};
 use crate::timeout::timeout;
 
 /// An event emitter with room for `N` subscribers and no heap, `const`-constructible for a
@@ -18,27 +19,26 @@ use crate::timeout::timeout;
 /// [`Ack`] that comes with the event. [`emit`](FixedEmitter::emit) hands the event to every
 /// subscriber at once, waits until each has settled, and returns a [`FixedReport`]. So the
 /// handlers run concurrently, each in its own task, and one failing handler stops no other.
+/// [`close`](FixedEmitter::close) ends the subscribers' loops.
 ///
-/// `N = 0` is rejected at compile time:
-///
-/// ```compile_fail
-/// use steadfast::events::FixedEmitter;
-/// static NOBODY: FixedEmitter<u32, (), 0> = FixedEmitter::new();
-/// ```
+/// With `N = 0` every [`subscribe`](FixedEmitter::subscribe) is refused
+/// ([`SubscribeError::Full`]) and every emit reports nobody.
 pub struct FixedEmitter<E, Er, const N: usize> {
-    slots: BlockingMutex<[Slot<E, Er>; N]>,
+    pub(super) slots: BlockingMutex<[Slot<E, Er>; N]>,
     /// Where each subscriber waits for its next event.
-    ready: [WaitCell; N],
+    pub(super) ready: [WaitCell; N],
+    /// Set by `close`: nothing more is delivered, subscribers' loops end.
+    pub(super) closed: AtomicBool,
     /// Where an emit waits for acknowledgements.
-    settled: WaitQueue,
+    pub(super) settled: WaitQueue,
     /// One emit at a time, in FIFO order.
     turn: Mutex<()>,
 }
 
-struct Slot<E, Er> {
+pub(super) struct Slot<E, Er> {
     /// Bumped whenever the slot changes hands, so an emit can tell its subscriber left.
-    generation: u32,
-    state: State<E, Er>,
+    pub(super) generation: u32,
+    pub(super) state: State<E, Er>,
 }
 
 impl<E, Er> Slot<E, Er> {
@@ -60,7 +60,7 @@ impl<E, Er> Slot<E, Er> {
     }
 }
 
-enum State<E, Er> {
+pub(super) enum State<E, Er> {
     /// No subscriber.
     Free,
     /// Subscribed, no event.
@@ -79,117 +79,10 @@ enum State<E, Er> {
     Late,
 }
 
-/// How one subscriber handled one emitted event, in a [`FixedReport`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Handled<Er> {
-    /// Settled with `Ok(())`.
-    Succeeded,
-    /// Settled with an error.
-    Failed(Er),
-    /// Not settled within the emit's timeout.
-    TimedOut,
-    /// The subscriber dropped the event's [`Ack`] unsettled, or unsubscribed before it settled
-    /// (its task ended, was cancelled, or unwound from a panic).
-    Abandoned,
-    /// The event was not delivered: the subscriber was still busy with an earlier event whose
-    /// emit timed out.
-    Busy,
-}
-
-impl<Er> Handled<Er> {
-    /// Whether the subscriber succeeded.
-    #[must_use]
-    pub fn is_success(&self) -> bool {
-        matches!(self, Handled::Succeeded)
-    }
-}
-
-/// Subscribing failed: all `N` places of the emitter are taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Full {
-    capacity: usize,
-}
-
-impl Full {
-    /// The emitter's capacity.
-    #[must_use]
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-}
-
-impl fmt::Display for Full {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the event emitter is full: all {} subscriber places are taken",
-            self.capacity
-        )
-    }
-}
-
-impl core::error::Error for Full {}
-
-/// What every subscriber did with one event, by subscriber place.
-#[must_use = "the report says which handlers failed"]
-pub struct FixedReport<Er, const N: usize> {
-    outcomes: [Option<Handled<Er>>; N],
-}
-
-impl<Er, const N: usize> FixedReport<Er, N> {
-    /// Each subscriber's outcome, with its [`id`](Subscriber::id), in place order.
-    pub fn iter(&self) -> impl Iterator<Item = (usize, &Handled<Er>)> {
-        self.outcomes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| o.as_ref().map(|o| (i, o)))
-    }
-
-    /// The outcome of the subscriber with this id, if it took part.
-    #[must_use]
-    pub fn get(&self, id: usize) -> Option<&Handled<Er>> {
-        self.outcomes.get(id)?.as_ref()
-    }
-
-    /// How many subscribers took part.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.iter().count()
-    }
-
-    /// Whether there was no subscriber.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// How many subscribers succeeded.
-    #[must_use]
-    pub fn succeeded(&self) -> usize {
-        self.iter().filter(|(_, o)| o.is_success()).count()
-    }
-
-    /// Whether every subscriber succeeded (true when there were none).
-    #[must_use]
-    pub fn all_succeeded(&self) -> bool {
-        self.iter().all(|(_, o)| o.is_success())
-    }
-}
-
-impl<Er: fmt::Debug, const N: usize> fmt::Debug for FixedReport<Er, N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
-    }
-}
-
 impl<E, Er, const N: usize> FixedEmitter<E, Er, N> {
-    const NONZERO: () = assert!(N > 0, "a FixedEmitter needs room for at least 1 subscriber");
-
     /// An emitter with room for `N` subscribers and none yet.
     #[must_use]
     pub const fn new() -> Self {
-        let () = Self::NONZERO;
         FixedEmitter {
             slots: BlockingMutex::new(
                 [const {
@@ -200,6 +93,7 @@ impl<E, Er, const N: usize> FixedEmitter<E, Er, N> {
                 }; N],
             ),
             ready: [const { WaitCell::new() }; N],
+            closed: AtomicBool::new(false),
             settled: WaitQueue::new(),
             turn: Mutex::new(()),
         }
@@ -213,7 +107,7 @@ impl<E, Er, const N: usize> FixedEmitter<E, Er, N> {
 
     /// How many subscribers there are.
     #[must_use]
-    pub fn subscribers(&self) -> usize {
+    pub fn subscriber_count(&self) -> usize {
         self.slots.with_lock(|slots| {
             slots
                 .iter()
@@ -222,19 +116,40 @@ impl<E, Er, const N: usize> FixedEmitter<E, Er, N> {
         })
     }
 
-    /// Takes a free place; [`Full`] when all `N` are taken. Dropping the subscriber gives the
-    /// place back (unsubscribes).
-    pub fn subscribe(&self) -> Result<Subscriber<'_, E, Er, N>, Full> {
+    /// Takes a free place: [`SubscribeError::Full`] when all `N` are taken,
+    /// [`SubscribeError::Closed`] once closed. Dropping the subscriber gives the place back
+    /// (unsubscribes).
+    pub fn subscribe(&self) -> Result<Subscriber<'_, E, Er, N>, SubscribeError> {
+        if self.is_closed() {
+            return Err(SubscribeError::Closed);
+        }
         self.slots.with_lock(|slots| {
             let (id, slot) = slots
                 .iter_mut()
                 .enumerate()
                 .find(|(_, s)| matches!(s.state, State::Free))
-                .ok_or(Full { capacity: N })?;
+                .ok_or(SubscribeError::Full)?;
             slot.generation = slot.generation.wrapping_add(1);
             slot.state = State::Idle;
-            Ok(Subscriber { emitter: self, id })
+            Ok(Subscriber::new(self, id))
         })
+    }
+
+    /// Closes the emitter: no event is delivered any more (later emits report nobody), and
+    /// each subscriber's [`next`](Subscriber::next) gives `None` once it has taken the events
+    /// already delivered to it, so its loop ([`run`](Subscriber::run)) ends. Emits already
+    /// delivered still collect their outcomes; later subscriptions are refused.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        for ready in &self.ready {
+            ready.wake();
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 }
 
@@ -284,6 +199,9 @@ impl<E: Clone, Er, const N: usize> FixedEmitter<E, Er, N> {
 
     fn deliver(&self, event: &E) -> Pending<Er, N> {
         let mut pending = Pending::new();
+        if self.is_closed() {
+            return pending;
+        }
         self.slots.with_lock(|slots| {
             for (i, slot) in slots.iter_mut().enumerate() {
                 match slot.state {
@@ -402,7 +320,8 @@ impl<E, Er, const N: usize> fmt::Debug for FixedEmitter<E, Er, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FixedEmitter")
             .field("capacity", &N)
-            .field("subscribers", &self.subscribers())
+            .field("subscribers", &self.subscriber_count())
+            .field("closed", &self.is_closed())
             .finish()
     }
 }
@@ -430,126 +349,5 @@ impl<Er, const N: usize> Pending<Er, N> {
                 Entry::Waiting(_) => Some(Handled::TimedOut),
             }),
         }
-    }
-}
-
-/// A place among a [`FixedEmitter`]'s subscribers; dropping it unsubscribes.
-#[must_use = "dropping the subscriber unsubscribes at once"]
-pub struct Subscriber<'a, E, Er, const N: usize> {
-    emitter: &'a FixedEmitter<E, Er, N>,
-    id: usize,
-}
-
-impl<'a, E, Er, const N: usize> Subscriber<'a, E, Er, N> {
-    /// This subscriber's place, as the [`FixedReport`] names it. Reused after it unsubscribes.
-    #[must_use]
-    pub fn id(&self) -> usize {
-        self.id
-    }
-
-    /// Waits for the next event; settle it with the [`Ack`]. Dropping this future takes
-    /// nothing.
-    pub async fn next(&mut self) -> (E, Ack<'_, E, Er, N>) {
-        let emitter = self.emitter;
-        let id = self.id;
-        loop {
-            let taken = emitter.ready[id]
-                .wait_for_value(|| {
-                    emitter.slots.with_lock(|slots| {
-                        let slot = &mut slots[id];
-                        match core::mem::replace(&mut slot.state, State::Running) {
-                            State::Delivered(event) => Some(event),
-                            other => {
-                                slot.state = other;
-                                None
-                            }
-                        }
-                    })
-                })
-                .await;
-            if let Ok(event) = taken {
-                return (event, Ack { emitter, id });
-            }
-        }
-    }
-
-    /// Handles every event with `handler` (such as an `async fn(E) -> Result<(), Er>`),
-    /// forever: the usual body of a subscriber's task.
-    pub async fn run<H, Fut>(&mut self, mut handler: H) -> !
-    where
-        H: FnMut(E) -> Fut,
-        Fut: Future<Output = Result<(), Er>>,
-    {
-        loop {
-            let (event, ack) = self.next().await;
-            ack.settle(handler(event).await);
-        }
-    }
-}
-
-impl<E, Er, const N: usize> Drop for Subscriber<'_, E, Er, N> {
-    fn drop(&mut self) {
-        self.emitter.slots.with_lock(|slots| {
-            let slot = &mut slots[self.id];
-            slot.state = match core::mem::replace(&mut slot.state, State::Free) {
-                // Settled before leaving: the outcome stays for its emit to collect.
-                State::Settled(outcome) => State::SettledLeft(outcome),
-                _ => {
-                    slot.generation = slot.generation.wrapping_add(1);
-                    State::Free
-                }
-            };
-        });
-        self.emitter.settled.wake_all();
-    }
-}
-
-impl<E, Er, const N: usize> fmt::Debug for Subscriber<'_, E, Er, N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Subscriber").field("id", &self.id).finish()
-    }
-}
-
-/// The acknowledgement owed for one event: [`settle`](Ack::settle) it with the handler's
-/// result. Dropped unsettled, the event is reported [`Handled::Abandoned`].
-#[must_use = "settle the event; dropped, it is reported abandoned"]
-pub struct Ack<'a, E, Er, const N: usize> {
-    emitter: &'a FixedEmitter<E, Er, N>,
-    id: usize,
-}
-
-impl<E, Er, const N: usize> Ack<'_, E, Er, N> {
-    /// Reports how the handler did.
-    pub fn settle(self, result: Result<(), Er>) {
-        let outcome = match result {
-            Ok(()) => Handled::Succeeded,
-            Err(e) => Handled::Failed(e),
-        };
-        self.finish(outcome);
-        core::mem::forget(self);
-    }
-
-    fn finish(&self, outcome: Handled<Er>) {
-        self.emitter.slots.with_lock(|slots| {
-            let slot = &mut slots[self.id];
-            slot.state = match slot.state {
-                State::Running => State::Settled(outcome),
-                // The emit gave up on it: nobody is waiting for this outcome.
-                _ => State::Idle,
-            };
-        });
-        self.emitter.settled.wake_all();
-    }
-}
-
-impl<E, Er, const N: usize> Drop for Ack<'_, E, Er, N> {
-    fn drop(&mut self) {
-        self.finish(Handled::Abandoned);
-    }
-}
-
-impl<E, Er, const N: usize> fmt::Debug for Ack<'_, E, Er, N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ack").field("id", &self.id).finish()
     }
 }

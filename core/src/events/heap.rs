@@ -15,14 +15,10 @@ pub(super) type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send + 'static>>
 pub(super) type Handler<E, Er> =
     Arc<dyn Fn(E) -> BoxFuture<Result<(), Er>> + Send + Sync + 'static>;
 
-/// Identifies a registered handler; the [`EmitReport`](super::EmitReport) names handlers by it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct HandlerId(pub(super) u64);
-
 /// An event emitter for events of type `E` whose handlers fail with `Er`. See the
 /// [module docs](super).
 ///
-/// Clones share the handlers. Registering, unregistering and emitting take a short lock; no
+/// Clones share the handlers. Subscribing, unsubscribing and emitting take a short lock; no
 /// handler runs under it.
 pub struct Emitter<E, Er> {
     shared: Arc<Registry<E, Er>>,
@@ -34,7 +30,8 @@ struct Registry<E, Er> {
 
 struct Handlers<E, Er> {
     next_id: u64,
-    entries: Vec<(HandlerId, Handler<E, Er>)>,
+    closed: bool,
+    entries: Vec<(u64, Handler<E, Er>)>,
 }
 
 impl<E, Er> Clone for Emitter<E, Er> {
@@ -51,6 +48,7 @@ impl<E, Er> Default for Emitter<E, Er> {
             shared: Arc::new(Registry {
                 handlers: Mutex::new(Handlers {
                     next_id: 0,
+                    closed: false,
                     entries: Vec::new(),
                 }),
             }),
@@ -61,7 +59,8 @@ impl<E, Er> Default for Emitter<E, Er> {
 impl<E, Er> fmt::Debug for Emitter<E, Er> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Emitter")
-            .field("handlers", &self.handler_count())
+            .field("subscribers", &self.subscriber_count())
+            .field("closed", &self.is_closed())
             .finish()
     }
 }
@@ -74,17 +73,21 @@ impl<E, Er> Emitter<E, Er> {
     }
 
     /// Registers `handler`, to run on every later emit; returns the subscription that
-    /// unregisters it. Dropping the subscription keeps the handler registered.
-    pub fn on<H, Fut>(&self, handler: H) -> Subscription<E, Er>
+    /// unregisters it. Dropping the subscription keeps the handler registered, as a decorator
+    /// would. Once the emitter is [closed](Self::close), registers nothing (the subscription's
+    /// [`unsubscribe`](Subscription::unsubscribe) says `false`).
+    pub fn subscribe<H, Fut>(&self, handler: H) -> Subscription<E, Er>
     where
         H: Fn(E) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), Er>> + Send + 'static,
     {
         let handler: Handler<E, Er> = Arc::new(move |event| Box::pin(handler(event)));
         let id = self.shared.handlers.with_lock(|h| {
-            let id = HandlerId(h.next_id);
-            h.next_id += 1;
-            h.entries.push((id, handler));
+            let id = h.next_id;
+            h.next_id = h.next_id.saturating_add(1);
+            if !h.closed {
+                h.entries.push((id, handler));
+            }
             id
         });
         Subscription {
@@ -93,27 +96,28 @@ impl<E, Er> Emitter<E, Er> {
         }
     }
 
-    /// [`on`](Self::on) while building: registers `handler` for good and returns the emitter.
-    #[must_use = "`with` returns the emitter it registered the handler on"]
-    pub fn with<H, Fut>(self, handler: H) -> Self
-    where
-        H: Fn(E) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), Er>> + Send + 'static,
-    {
-        drop(self.on(handler));
-        self
-    }
-
-    /// Unregisters the handler `id`; returns whether it was registered. Emits already running
-    /// still run it.
-    pub fn off(&self, id: HandlerId) -> bool {
-        self.shared.remove(id)
-    }
-
     /// How many handlers are registered.
     #[must_use]
-    pub fn handler_count(&self) -> usize {
+    pub fn subscriber_count(&self) -> usize {
         self.shared.handlers.with_lock(|h| h.entries.len())
+    }
+
+    /// Closes the emitter: every handler is unregistered (and dropped, with what it holds, once
+    /// the emits already running are done: those still run it to the end), later emits run
+    /// no handler and report none, later subscriptions register nothing.
+    pub fn close(&self) {
+        let handlers = self.shared.handlers.with_lock(|h| {
+            h.closed = true;
+            core::mem::take(&mut h.entries)
+        });
+        // Dropped outside the lock: a handler's drop may use the emitter.
+        drop(handlers);
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.shared.handlers.with_lock(|h| h.closed)
     }
 
     /// Runs every handler registered now on a clone of `event`, concurrently, and reports
@@ -126,18 +130,18 @@ impl<E, Er> Emitter<E, Er> {
         Emit::new(self.snapshot(), event)
     }
 
-    fn snapshot(&self) -> Vec<(HandlerId, Handler<E, Er>)> {
+    fn snapshot(&self) -> Vec<(u64, Handler<E, Er>)> {
         self.shared.handlers.with_lock(|h| h.entries.clone())
     }
 }
 
 impl<E, Er> Registry<E, Er> {
-    fn remove(&self, id: HandlerId) -> bool {
-        self.handlers.with_lock(|h| {
-            let before = h.entries.len();
-            h.entries.retain(|(i, _)| *i != id);
-            h.entries.len() != before
-        })
+    fn remove(&self, id: u64) -> bool {
+        let removed = self.handlers.with_lock(|h| {
+            let i = h.entries.iter().position(|(i, _)| *i == id)?;
+            Some(h.entries.remove(i))
+        });
+        removed.is_some()
     }
 }
 
@@ -146,13 +150,14 @@ impl<E, Er> Registry<E, Er> {
 /// emitter alive.
 pub struct Subscription<E, Er> {
     registry: Weak<Registry<E, Er>>,
-    id: HandlerId,
+    id: u64,
 }
 
 impl<E, Er> Subscription<E, Er> {
-    /// The handler's id, as the [`EmitReport`](super::EmitReport) names it.
+    /// The handler's id, unique in its emitter, as the [`EmitReport`](super::EmitReport)
+    /// names it.
     #[must_use]
-    pub fn id(&self) -> HandlerId {
+    pub fn id(&self) -> u64 {
         self.id
     }
 

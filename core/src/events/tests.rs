@@ -11,7 +11,7 @@ mod heap {
     #[should_panic(expected = "`Emit` polled after completion")]
     fn emit_polled_after_completion_panics() {
         let emitter: Emitter<u8, ()> = Emitter::new();
-        let _sub = emitter.on(|_| async { Err(()) });
+        let _sub = emitter.subscribe(|_| async { Err(()) });
         let mut emit = emitter.emit(1);
         let mut cx = Context::from_waker(Waker::noop());
         let Poll::Ready(report) = Pin::new(&mut emit).poll(&mut cx) else {
@@ -20,6 +20,110 @@ mod heap {
         assert_eq!(report.succeeded(), 0);
         // A second poll must not make up a report of every handler succeeding.
         let _ = Pin::new(&mut emit).poll(&mut cx);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn a_panicking_handler_is_reported_with_its_message_and_the_others_go_on() {
+        use crate::events::Handled;
+        let emitter: Emitter<u8, ()> = Emitter::new();
+        let calm = emitter.subscribe(|_| async { Ok(()) });
+        let loud = emitter.subscribe(|n| async move {
+            if n > 0 {
+                panic!("handler saw {n}");
+            }
+            Ok(())
+        });
+        let report = futures_executor::block_on(emitter.emit(3));
+        assert_eq!(report.get(calm.id()), Some(&Handled::Succeeded));
+        match report.get(loud.id()) {
+            Some(Handled::Panicked(p)) => assert_eq!(p.message(), Some("handler saw 3")),
+            other => panic!("expected a panic, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn max_concurrent_of_zero_is_a_config_error() {
+        let emitter: Emitter<u8, ()> = Emitter::new();
+        let err = emitter.emit(1).max_concurrent(0).unwrap_err();
+        assert_eq!((err.pattern(), err.field()), ("emit", "max_concurrent"));
+    }
+
+    #[test]
+    fn close_unregisters_every_handler_and_later_emits_run_none() {
+        use core::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let emitter: Emitter<u8, ()> = Emitter::new();
+        let c = calls.clone();
+        let sub = emitter.subscribe(move |_| {
+            c.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        });
+        // An emit made before the close still runs its handlers.
+        let before = emitter.emit(1);
+        emitter.close();
+        assert!(emitter.is_closed());
+        assert_eq!(emitter.subscriber_count(), 0);
+        assert_eq!(futures_executor::block_on(before).succeeded(), 1);
+        assert!(futures_executor::block_on(emitter.emit(2)).is_empty());
+        let late = emitter.subscribe(|_| async { Ok(()) });
+        assert_eq!(
+            emitter.subscriber_count(),
+            0,
+            "a closed emitter registers nothing"
+        );
+        assert!(!late.unsubscribe() && !sub.unsubscribe());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
+
+mod fixed {
+    use crate::events::{FixedEmitter, Handled, SubscribeError};
+
+    #[test]
+    fn errors_are_send_and_sync() {
+        fn error<T: core::error::Error + Send + Sync + 'static>() {}
+        error::<SubscribeError>();
+        error::<crate::task_group::Cancelled>();
+        error::<crate::Panicked>();
+    }
+
+    #[test]
+    fn no_room_refuses_every_subscriber() {
+        let emitter: FixedEmitter<u8, (), 0> = FixedEmitter::new();
+        assert_eq!(emitter.subscribe().unwrap_err(), SubscribeError::Full);
+        assert!(futures_executor::block_on(emitter.emit(1)).is_empty());
+    }
+
+    #[test]
+    fn close_ends_the_subscribers_loops_after_what_was_delivered() {
+        let emitter: FixedEmitter<u8, u8, 2> = FixedEmitter::new();
+        let mut a = emitter.subscribe().unwrap();
+        let mut b = emitter.subscribe().unwrap();
+        let mut seen = [0u32; 2];
+        let (sa, sb) = seen.split_at_mut(1);
+        let ((), (), report) = futures_executor::block_on(futures_util::future::join3(
+            a.run(|_| {
+                sa[0] += 1;
+                async { Ok(()) }
+            }),
+            b.run(|n| {
+                sb[0] += 1;
+                async move { Err(n) }
+            }),
+            async {
+                let report = emitter.emit(7).await;
+                emitter.close();
+                report
+            },
+        ));
+        assert_eq!(report.get(0), Some(&Handled::Succeeded));
+        assert_eq!(report.get(1), Some(&Handled::Failed(7)));
+        assert_eq!(seen, [1, 1]);
+        assert!(emitter.is_closed());
+        assert_eq!(emitter.subscribe().unwrap_err(), SubscribeError::Closed);
+        assert!(futures_executor::block_on(emitter.emit(8)).is_empty());
     }
 }
 
@@ -39,7 +143,7 @@ mod heap_schedules {
     use std::sync::{Arc, Mutex};
     use std::vec::Vec;
 
-    use crate::events::{Emitter, Settled, Subscription};
+    use crate::events::{Emitter, Handled, Subscription};
     use crate::test_util::schedule::{Rng, Sim, yield_n};
 
     #[derive(Default)]
@@ -66,7 +170,7 @@ mod heap_schedules {
         i: usize,
     ) -> Subscription<u64, usize> {
         let books = books.clone();
-        emitter.on(move |event: u64| {
+        emitter.subscribe(move |event: u64| {
             let books = books.clone();
             *books.calls.lock().unwrap().entry((event, i)).or_default() += 1;
             async move {
@@ -102,7 +206,7 @@ mod heap_schedules {
             // Per emit: the handlers registered at the call, the limit, and the report.
             type Seen = (Vec<usize>, usize, Option<Vec<(usize, Option<usize>)>>);
             let seen: Mutex<BTreeMap<u64, Seen>> = Mutex::new(BTreeMap::new());
-            let ids: Mutex<BTreeMap<crate::events::HandlerId, usize>> = Mutex::new(BTreeMap::new());
+            let ids: Mutex<BTreeMap<u64, usize>> = Mutex::new(BTreeMap::new());
             let current: Mutex<std::collections::BTreeSet<usize>> = Mutex::default();
             for (s, i) in subs.lock().unwrap().iter() {
                 ids.lock().unwrap().insert(s.id(), *i);
@@ -123,21 +227,19 @@ mod heap_schedules {
                             current.lock().unwrap().iter().copied().collect();
                         let mut emit = emitter.emit(event);
                         if limit > 0 {
-                            emit =
-                                emit.max_concurrent(core::num::NonZeroUsize::new(limit).unwrap());
+                            emit = emit.max_concurrent(limit).unwrap();
                         }
                         seen.lock()
                             .unwrap()
                             .insert(event, (registered, limit, None));
                         let report = emit.await;
                         let outcomes = report
-                            .outcomes()
                             .iter()
-                            .map(|o| {
-                                let i = ids.lock().unwrap()[&o.id];
-                                let failed = match &o.result {
-                                    Settled::Succeeded => None,
-                                    Settled::Failed(e) => Some(*e),
+                            .map(|(id, o)| {
+                                let i = ids.lock().unwrap()[&id];
+                                let failed = match o {
+                                    Handled::Succeeded => None,
+                                    Handled::Failed(e) => Some(*e),
                                     other => panic!("seed {seed}: unexpected {other:?}"),
                                 };
                                 (i, failed)
@@ -230,7 +332,9 @@ mod fixed_schedules {
         let mut sub = emitter.subscribe().expect("room for three");
         let id = sub.id();
         loop {
-            let (event, ack) = sub.next().await;
+            let Some((event, ack)) = sub.next().await else {
+                return;
+            };
             let (yields, what) = behaviour(event, id);
             yield_n(yields).await;
             let settled = match what {
@@ -328,12 +432,13 @@ mod fixed_schedules {
                             "seed {seed}: a settled event reported abandoned"
                         ),
                         Handled::Busy => {}
+                        Handled::Panicked(p) => panic!("seed {seed}: no subscriber panics: {p}"),
                     }
                 }
             }
             // At quiescence no subscriber is stuck: one more emit reaches every one left, and
             // each settles it.
-            let left = emitter.subscribers();
+            let left = emitter.subscriber_count();
             let last = seed * 100 + 99;
             {
                 let (emitter, report) = (&emitter, &report);
@@ -353,7 +458,7 @@ mod fixed_schedules {
                 .take()
                 .unwrap_or_else(|| panic!("seed {seed}: the last emit never ended"));
             // Cancellations go on: a subscriber may be cancelled before the last emit.
-            let now = emitter.subscribers();
+            let now = emitter.subscriber_count();
             assert!(
                 now <= report.len() && report.len() <= left,
                 "seed {seed}: every subscriber takes part"
@@ -366,7 +471,10 @@ mod fixed_schedules {
                 );
                 if outcome == Handled::Abandoned {
                     // Only a subscriber cancelled meanwhile abandons a settled-for event.
-                    assert!(what == 1 || emitter.subscribers() < left, "seed {seed}");
+                    assert!(
+                        what == 1 || emitter.subscriber_count() < left,
+                        "seed {seed}"
+                    );
                 } else if what >= 2 {
                     assert_eq!(outcome, Handled::Succeeded, "seed {seed}");
                 }

@@ -10,7 +10,7 @@ use core::pin::pin;
 
 use futures_util::future::{Either, join, select};
 use steadfast::Timer;
-use steadfast::events::{FixedEmitter, Handled};
+use steadfast::events::{FixedEmitter, Handled, SubscribeError};
 use steadfast::timeout::TimeoutExt;
 
 use crate::Env;
@@ -22,7 +22,7 @@ pub async fn fixed_emitter_runs_subscribers_concurrently<T: Timer>(env: Env<T>) 
     let emitter: FixedEmitter<u32, u32, 3> = FixedEmitter::new();
     let mut a = emitter.subscribe().expect("room");
     let mut b = emitter.subscribe().expect("room");
-    assert_eq!((a.id(), b.id(), emitter.subscribers()), (0, 1, 2));
+    assert_eq!((a.id(), b.id(), emitter.subscriber_count()), (0, 1, 2));
     let two = env.units(2);
     let handlers = pin!(join(
         a.run(move |event: u32| async move {
@@ -59,14 +59,20 @@ pub async fn fixed_emitter_full_is_an_error<T: Timer>(env: Env<T>) {
     let a = emitter.subscribe().expect("room");
     let b = emitter.subscribe().expect("room");
     let full = emitter.subscribe().expect_err("full");
-    assert_eq!(full.capacity(), 2);
+    assert_eq!(full, SubscribeError::Full);
+    assert_eq!(emitter.capacity(), 2);
     let id = a.id();
     drop(a);
-    assert_eq!(emitter.subscribers(), 1);
+    assert_eq!(emitter.subscriber_count(), 1);
     let c = emitter.subscribe().expect("a place was freed");
     assert_eq!(c.id(), id);
     drop((b, c));
-    assert_eq!(emitter.subscribers(), 0);
+    assert_eq!(emitter.subscriber_count(), 0);
+    emitter.close();
+    assert_eq!(
+        emitter.subscribe().expect_err("closed"),
+        SubscribeError::Closed
+    );
 }
 
 /// A subscriber past the emit's timeout is reported timed out at the deadline; while it still
@@ -112,7 +118,7 @@ pub async fn fixed_emitter_abandoned_events_are_reported<T: Timer>(env: Env<T>) 
     let mut dropper = emitter.subscribe().expect("room");
     let leaver = emitter.subscribe().expect("room");
     let handler = async {
-        let (event, ack) = dropper.next().await;
+        let (event, ack) = dropper.next().await.expect("open");
         assert_eq!(event, 5);
         t.sleep(env.units(1)).await;
         drop(ack);
@@ -122,7 +128,7 @@ pub async fn fixed_emitter_abandoned_events_are_reported<T: Timer>(env: Env<T>) 
     let (report, ()) = join(emitter.emit(5), handler).await;
     assert_eq!(report.get(0), Some(&Handled::Abandoned));
     assert_eq!(report.get(1), Some(&Handled::Abandoned));
-    assert_eq!(emitter.subscribers(), 1);
+    assert_eq!(emitter.subscriber_count(), 1);
 }
 
 /// An emit dropped while it waits (here by a timeout around it) leaves no subscriber stuck:
@@ -135,7 +141,7 @@ pub async fn fixed_emitter_cancelled_emit_frees_subscribers<T: Timer>(env: Env<T
     let mut asleep = emitter.subscribe().expect("room");
     let three = env.units(3);
     let handler = async {
-        let (event, ack) = busy.next().await;
+        let (event, ack) = busy.next().await.expect("open");
         assert_eq!(event, 1);
         t.sleep(three).await;
         ack.settle(Ok(()));
@@ -186,12 +192,11 @@ pub use self::heap::*;
 mod heap {
     use alloc::sync::Arc;
     use alloc::vec::Vec;
-    use core::num::NonZeroUsize;
     use core::time::Duration;
     use portable_atomic::{AtomicBool, AtomicU32, Ordering};
 
     use steadfast::Timer;
-    use steadfast::events::{Emitter, Settled};
+    use steadfast::events::{Emitter, Handled};
 
     use crate::Env;
 
@@ -230,20 +235,20 @@ mod heap {
         let done = Arc::new(AtomicU32::new(0));
         let seen = Arc::new(AtomicU32::new(0));
         let emitter: Emitter<u32, u32> = Emitter::new();
-        let a = emitter.on(sleeper(t, env.units(2), &done));
+        let a = emitter.subscribe(sleeper(t, env.units(2), &done));
         let s = seen.clone();
-        let b = emitter.on(move |event: u32| {
+        let b = emitter.subscribe(move |event: u32| {
             let s = s.clone();
             async move {
                 s.fetch_add(event, Ordering::SeqCst);
                 Ok(())
             }
         });
-        let c = emitter.on(sleeper(t, env.units(2), &done));
+        let c = emitter.subscribe(sleeper(t, env.units(2), &done));
         let report = emitter.emit(40).await;
         env.assert_elapsed(start, env.units(2));
         assert!(report.all_succeeded(), "{report:?}");
-        let ids: Vec<_> = report.outcomes().iter().map(|o| o.id).collect();
+        let ids: Vec<_> = report.iter().map(|(id, _)| id).collect();
         assert_eq!(ids, [a.id(), b.id(), c.id()]);
         assert_eq!(done.load(Ordering::SeqCst), 2);
         assert_eq!(seen.load(Ordering::SeqCst), 40);
@@ -256,17 +261,18 @@ mod heap {
         let emitter: Emitter<u32, u32> = Emitter::new();
         let tf = t.clone();
         let one = env.units(1);
-        let _fail = emitter.on(move |event: u32| {
+        let _fail = emitter.subscribe(move |event: u32| {
             let t = tf.clone();
             async move {
                 t.sleep(one).await;
                 Err(event + 1)
             }
         });
-        let _slow = emitter.on(sleeper(t, env.units(3), &done));
+        let _slow = emitter.subscribe(sleeper(t, env.units(3), &done));
         let report = emitter.emit(6).await;
-        assert_eq!(report.outcomes()[0].result.error(), Some(&7));
-        assert!(report.outcomes()[1].result.is_success());
+        let outcomes = report.clone().into_outcomes();
+        assert_eq!(outcomes[0].1.error(), Some(&7));
+        assert!(outcomes[1].1.is_success());
         assert_eq!((report.succeeded(), report.failures().count()), (1, 1));
         assert_eq!(done.load(Ordering::SeqCst), 1);
     }
@@ -281,7 +287,7 @@ mod heap {
         let emitter: Emitter<u32, u32> = Emitter::new();
         let (ts, d) = (t.clone(), dropped.clone());
         let long = env.units(10);
-        let _stuck = emitter.on(move |_| {
+        let stuck = emitter.subscribe(move |_| {
             let (t, d) = (ts.clone(), d.clone());
             async move {
                 let _guard = OwnedSetOnDrop(d);
@@ -289,14 +295,11 @@ mod heap {
                 Ok(())
             }
         });
-        let _quick = emitter.on(sleeper(t, env.units(1), &done));
+        let quick = emitter.subscribe(sleeper(t, env.units(1), &done));
         let report = emitter.emit(0).handler_timeout(t, env.units(3)).await;
         env.assert_elapsed(start, env.units(3));
-        match &report.outcomes()[0].result {
-            Settled::TimedOut(e) => assert_eq!(e.duration(), Some(env.units(3))),
-            other => panic!("expected a timeout, got {other:?}"),
-        }
-        assert!(report.outcomes()[1].result.is_success());
+        assert_eq!(report.get(stuck.id()), Some(&Handled::TimedOut));
+        assert_eq!(report.get(quick.id()), Some(&Handled::Succeeded));
         assert!(
             dropped.load(Ordering::SeqCst),
             "the timed-out handler was dropped"
@@ -315,7 +318,7 @@ mod heap {
         for _ in 0..4 {
             let (t, running, most) = (t.clone(), running.clone(), most.clone());
             let two = env.units(2);
-            drop(emitter.on(move |_| {
+            drop(emitter.subscribe(move |_| {
                 let (t, running, most) = (t.clone(), running.clone(), most.clone());
                 async move {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
@@ -328,7 +331,8 @@ mod heap {
         }
         let report = emitter
             .emit(0)
-            .max_concurrent(NonZeroUsize::new(2).unwrap())
+            .max_concurrent(2)
+            .expect("a limit of 2 is valid")
             .handler_timeout(t, env.units(3))
             .await;
         assert!(report.all_succeeded(), "{report:?}");
@@ -336,23 +340,28 @@ mod heap {
         env.assert_elapsed(start, env.units(4));
     }
 
-    /// A subscription unregisters; `off` by id too; an emit with no handler is an empty report.
+    /// A subscription unregisters, once; an emit with no handler is an empty report; a closed
+    /// emitter runs no handler.
     pub async fn unsubscribe_removes_the_handler<T: SendTimer>(env: Env<T>) {
         let t = &env.timer;
         let done = Arc::new(AtomicU32::new(0));
         let emitter: Emitter<u32, u32> = Emitter::new();
-        let a = emitter.on(sleeper(t, env.units(1), &done));
-        let b = emitter.on(sleeper(t, env.units(1), &done));
-        assert_eq!(emitter.handler_count(), 2);
+        let a = emitter.subscribe(sleeper(t, env.units(1), &done));
+        let b = emitter.subscribe(sleeper(t, env.units(1), &done));
+        assert_eq!(emitter.subscriber_count(), 2);
         let b_id = b.id();
         assert!(a.unsubscribe());
         let report = emitter.emit(0).await;
         assert_eq!(report.len(), 1);
-        assert_eq!(report.outcomes()[0].id, b_id);
-        assert!(emitter.off(b_id));
-        assert!(!emitter.off(b_id), "already removed");
+        assert_eq!(report.iter().next().map(|(id, _)| id), Some(b_id));
+        assert!(b.unsubscribe());
         let report = emitter.emit(0).await;
         assert!(report.is_empty() && report.all_succeeded());
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+        let c = emitter.subscribe(sleeper(t, env.units(1), &done));
+        emitter.close();
+        assert!(emitter.is_closed() && !c.unsubscribe());
+        assert!(emitter.emit(0).await.is_empty());
         assert_eq!(done.load(Ordering::SeqCst), 1);
     }
 
@@ -386,7 +395,7 @@ mod heap {
         use alloc::sync::Arc;
         use portable_atomic::{AtomicU32, Ordering};
 
-        use steadfast::events::{Emitter, Settled};
+        use steadfast::events::{Emitter, Handled};
 
         use super::{SendTimer, sleeper};
         use crate::Env;
@@ -399,7 +408,7 @@ mod heap {
             let emitter: Emitter<u32, u32> = Emitter::new();
             let tp = t.clone();
             let one = env.units(1);
-            let _panics_later = emitter.on(move |event: u32| {
+            let _panics_later = emitter.subscribe(move |event: u32| {
                 let t = tp.clone();
                 async move {
                     t.sleep(one).await;
@@ -410,19 +419,18 @@ mod heap {
                 }
             });
             let _panics_at_once =
-                emitter.on(|event: u32| -> core::future::Ready<Result<(), u32>> {
+                emitter.subscribe(|event: u32| -> core::future::Ready<Result<(), u32>> {
                     if event == 1 {
                         panic!("handler refused to start");
                     }
                     core::future::ready(Ok(()))
                 });
-            let _slow = emitter.on(sleeper(t, env.units(2), &done));
+            let _slow = emitter.subscribe(sleeper(t, env.units(2), &done));
             let report = emitter.emit(1).await;
             let messages: alloc::vec::Vec<_> = report
-                .outcomes()
                 .iter()
-                .map(|o| match &o.result {
-                    Settled::Panicked(p) => p.message().map(alloc::string::String::from),
+                .map(|(_, o)| match o {
+                    Handled::Panicked(p) => p.message().map(alloc::string::String::from),
                     _ => None,
                 })
                 .collect();
@@ -434,7 +442,7 @@ mod heap {
                     None
                 ]
             );
-            assert!(report.outcomes()[2].result.is_success());
+            assert_eq!(report.succeeded(), 1);
             assert_eq!(done.load(Ordering::SeqCst), 1);
         }
     }

@@ -63,10 +63,9 @@ pub async fn cases(timer: VirtualTimer, emitter: Emitter<u8, ()>) {
     ready(()).detect_slow_polls(&timer, Duration::ZERO, |_| {}); // CASE
     // Event emitter.
     Emitter::<u8, ()>::new(); // CASE
-    Emitter::<u8, ()>::new().with(handler); // CASE
     emitter.emit(1); // CASE
     emitter.emit(1).handler_timeout(&timer, Duration::ZERO); // CASE
-    emitter.emit(1).max_concurrent(NonZeroUsize::MIN); // CASE
+    emitter.emit(1).max_concurrent(1); // CASE
     emitter.emit(1).await; // CASE
     FixedEmitter::<u8, (), 1>::new(); // CASE
     FIXED.emit(1); // CASE

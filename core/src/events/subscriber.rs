@@ -28,6 +28,7 @@ impl<'a, E, Er, const N: usize> Subscriber<'a, E, Er, N> {
     /// Waits for the next event; settle it with the [`Ack`]. `None` once the emitter is
     /// [closed](FixedEmitter::close) and every event delivered to this subscriber was taken.
     /// Dropping this future takes nothing.
+    #[must_use = "an event taken and dropped is reported abandoned"]
     pub async fn next(&mut self) -> Option<(E, Ack<'_, E, Er, N>)> {
         let emitter = self.emitter;
         let id = self.id;

@@ -29,12 +29,11 @@ pub async fn join_settled_keeps_every_outcome<T: Timer>(env: Env<T>) {
 
 #[cfg(feature = "alloc")]
 mod with_alloc {
-    use core::num::NonZeroUsize;
     use portable_atomic::{AtomicUsize, Ordering};
 
     use futures_util::StreamExt;
     use steadfast::Timer;
-    use steadfast::concurrency::{map_bounded, map_bounded_unordered};
+    use steadfast::concurrency::map_bounded;
 
     use crate::Env;
 
@@ -43,7 +42,7 @@ mod with_alloc {
 
     pub(super) async fn map<T: Timer>(env: &Env<T>, ordered: bool) -> [usize; 6] {
         let t = &env.timer;
-        let limit = NonZeroUsize::new(2).expect("non-zero");
+        let limit = 2;
         let (running, peak, made, yielded) = (
             AtomicUsize::new(0),
             AtomicUsize::new(0),
@@ -66,11 +65,8 @@ mod with_alloc {
                 i
             }
         };
-        let stream = if ordered {
-            map_bounded(ITEMS, limit, f)
-        } else {
-            map_bounded_unordered(ITEMS, limit, f)
-        };
+        let stream = map_bounded(ITEMS, limit, f).expect("a limit of 2 is valid");
+        let stream = if ordered { stream } else { stream.unordered() };
         let mut stream = core::pin::pin!(stream);
         let mut out = [usize::MAX; 6];
         let mut n = 0;

@@ -3,7 +3,6 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::future::Future;
-use core::num::NonZeroUsize;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
@@ -11,6 +10,8 @@ use futures_util::Stream;
 use futures_util::future::JoinAll;
 use futures_util::stream::Iter;
 use pin_project_lite::pin_project;
+
+use crate::ConfigError;
 
 /// Runs every future from `futures` to completion, concurrently, and returns all outputs in
 /// the order given. Like [`join_settled`](super::join_settled), for any number of futures
@@ -46,59 +47,34 @@ impl<F: Future> Future for JoinSettledAll<F> {
 }
 
 /// Maps each item of `items` to a future with `f`, runs at most `limit` at once, and yields
-/// the outputs **in input order**. See the [module docs](super#map_bounded).
+/// the outputs **in input order** ([`unordered`](MapBounded::unordered): as they complete).
+/// A [`ConfigError`] for a `limit` of 0. See the [module docs](super#map_bounded).
 pub fn map_bounded<I, F, Fut>(
     items: I,
-    limit: NonZeroUsize,
+    limit: usize,
     f: F,
-) -> MapBounded<Iter<I::IntoIter>, F, Fut>
+) -> Result<MapBounded<Iter<I::IntoIter>, F, Fut>, ConfigError>
 where
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future,
 {
-    MapBounded::new(futures_util::stream::iter(items), limit, f, true)
-}
-
-/// Maps each item of `items` to a future with `f`, runs at most `limit` at once, and yields
-/// the outputs **as they complete**. See the [module docs](super#map_bounded).
-pub fn map_bounded_unordered<I, F, Fut>(
-    items: I,
-    limit: NonZeroUsize,
-    f: F,
-) -> MapBounded<Iter<I::IntoIter>, F, Fut>
-where
-    I: IntoIterator,
-    F: FnMut(I::Item) -> Fut,
-    Fut: Future,
-{
-    MapBounded::new(futures_util::stream::iter(items), limit, f, false)
+    MapBounded::new(futures_util::stream::iter(items), limit, f)
 }
 
 /// [`map_bounded`] over a [`Stream`] of items; an item is taken from the stream only when a
 /// slot is free.
-pub fn map_bounded_stream<S, F, Fut>(items: S, limit: NonZeroUsize, f: F) -> MapBounded<S, F, Fut>
-where
-    S: Stream,
-    F: FnMut(S::Item) -> Fut,
-    Fut: Future,
-{
-    MapBounded::new(items, limit, f, true)
-}
-
-/// [`map_bounded_unordered`] over a [`Stream`] of items; an item is taken from the stream
-/// only when a slot is free.
-pub fn map_bounded_unordered_stream<S, F, Fut>(
+pub fn map_bounded_stream<S, F, Fut>(
     items: S,
-    limit: NonZeroUsize,
+    limit: usize,
     f: F,
-) -> MapBounded<S, F, Fut>
+) -> Result<MapBounded<S, F, Fut>, ConfigError>
 where
     S: Stream,
     F: FnMut(S::Item) -> Fut,
     Fut: Future,
 {
-    MapBounded::new(items, limit, f, false)
+    MapBounded::new(items, limit, f)
 }
 
 /// One item's place: its future while it runs, then its output until yielded. The cell is
@@ -109,8 +85,7 @@ struct Slot<Fut: Future> {
 }
 
 pin_project! {
-    /// The stream returned by [`map_bounded`], [`map_bounded_unordered`] and their `_stream`
-    /// forms.
+    /// The stream returned by [`map_bounded`] and [`map_bounded_stream`].
     #[must_use = "streams do nothing unless polled"]
     pub struct MapBounded<S, F, Fut: Future> {
         #[pin]
@@ -138,16 +113,30 @@ impl<S, F, Fut: Future> core::fmt::Debug for MapBounded<S, F, Fut> {
 }
 
 impl<S, F, Fut: Future> MapBounded<S, F, Fut> {
-    fn new(items: S, limit: NonZeroUsize, f: F, ordered: bool) -> Self {
-        MapBounded {
+    fn new(items: S, limit: usize, f: F) -> Result<Self, ConfigError> {
+        if limit == 0 {
+            return Err(ConfigError::new(
+                "map_bounded",
+                "limit",
+                "must be at least 1",
+            ));
+        }
+        Ok(MapBounded {
             items,
             items_done: false,
             f,
-            limit: limit.get(),
-            ordered,
+            limit,
+            ordered: true,
             slots: Vec::new(),
             spare: Vec::new(),
-        }
+        })
+    }
+
+    /// Yields the outputs **as they complete** instead of in input order; `limit` then bounds
+    /// the futures running (finished outputs do not hold a slot).
+    pub fn unordered(mut self) -> Self {
+        self.ordered = false;
+        self
     }
 
     /// Items started and not yet yielded.

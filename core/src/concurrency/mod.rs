@@ -5,10 +5,10 @@
 //!   order: a failure (an `Err` output) cancels nothing. No heap: the futures are passed
 //!   pinned, usually with [`core::pin::pin!`]. [`join_settled_all`] (feature `alloc`) takes
 //!   any number of futures from an iterator and returns a `Vec`.
-//! - [`map_bounded`] and [`map_bounded_unordered`] (feature `alloc`) map every item of an
-//!   iterator to a future and run at most `limit` of them at once, yielding outputs as a
-//!   [`Stream`]: in input order, or as they complete. The `_stream` forms take a [`Stream`]
-//!   of items instead.
+//! - [`map_bounded`] (feature `alloc`) maps every item of an iterator to a future and runs at
+//!   most `limit` of them at once, yielding outputs as a [`Stream`]: in input order, or, with
+//!   [`unordered`](MapBounded::unordered), as they complete. [`map_bounded_stream`] takes a
+//!   [`Stream`] of items instead. A `limit` of 0 is a [`ConfigError`](crate::ConfigError).
 //!
 //! # map_bounded
 //!
@@ -20,8 +20,8 @@
 //! - **Ordered** ([`map_bounded`]): outputs come in input order. `limit` bounds the items
 //!   started and not yet yielded, so an output that is ready before its predecessors waits in
 //!   its slot (like `futures`' `buffered`).
-//! - **Unordered** ([`map_bounded_unordered`]): outputs come as futures complete; `limit`
-//!   bounds the futures running.
+//! - **Unordered** ([`unordered`](MapBounded::unordered)): outputs come as futures complete;
+//!   `limit` bounds the futures running.
 //!
 //! Every wake-up polls the running futures of the stream in turn (at most `limit` of them):
 //! keep `limit` modest (tens, not thousands) or use a task per item.
@@ -29,28 +29,65 @@
 //! Dropping the stream drops the futures still running; items not yet taken from the input
 //! stay there.
 //!
-//! # Example
+//! # On tokio
+//!
+//! ```
+//! use std::time::Duration;
+//! use futures_util::StreamExt;
+//! use steadfast_tokio::concurrency::map_bounded;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), steadfast_tokio::ConfigError> {
+//! let fetch = |id: u64| async move {
+//!     tokio::time::sleep(Duration::from_secs(id % 4 + 1)).await;
+//!     id * 10
+//! };
+//! let out: Vec<u64> = map_bounded(1..=6, 3, fetch)?.collect().await;
+//! assert_eq!(out, [10, 20, 30, 40, 50, 60]); // input order
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # On smol
+//!
+//! ```
+//! use std::time::Duration;
+//! use futures_util::StreamExt;
+//! use steadfast_smol::concurrency::map_bounded;
+//!
+//! let fetch = |ms: u64| async move {
+//!     smol::Timer::after(Duration::from_millis(ms)).await;
+//!     ms
+//! };
+//! let out: Vec<u64> = smol::block_on(map_bounded([30, 10, 20], 3, fetch).unwrap().unordered().collect());
+//! assert_eq!(out, [10, 20, 30]); // as they complete
+//! ```
+//!
+//! # Generic over the clock
+//!
+//! Tested on [`VirtualTimer`](crate::VirtualTimer), as a library generic over
+//! [`Timer`](crate::Timer) would be:
 //!
 //! ```
 //! # #[cfg(feature = "alloc")] {
-//! use core::num::NonZeroUsize;
 //! use core::time::Duration;
 //! use futures_util::StreamExt;
 //! use steadfast::concurrency::map_bounded;
 //! use steadfast::{Timer, VirtualTimer};
 //!
 //! let timer = VirtualTimer::new();
-//! let limit = NonZeroUsize::new(3).unwrap();
 //! let t = &timer;
 //! let fetch = |id: u64| async move {
 //!     t.sleep(Duration::from_secs(id % 4 + 1)).await;
 //!     id * 10
 //! };
-//! let out: Vec<u64> =
-//!     futures_executor::block_on(timer.auto_advance(map_bounded(1..=6, limit, fetch).collect()));
-//! assert_eq!(out, [10, 20, 30, 40, 50, 60]); // input order
+//! let stream = map_bounded(1..=6, 3, fetch).unwrap();
+//! let out: Vec<u64> = futures_executor::block_on(timer.auto_advance(stream.collect()));
+//! assert_eq!(out, [10, 20, 30, 40, 50, 60]);
 //! # }
 //! ```
+//!
+//! [`Stream`]: futures_util::Stream
 
 use core::future::Future;
 use core::pin::Pin;
@@ -59,12 +96,8 @@ use core::task::{Context, Poll};
 #[cfg(feature = "alloc")]
 mod map;
 
-pub use futures_util::Stream;
 #[cfg(feature = "alloc")]
-pub use map::{
-    JoinSettledAll, MapBounded, join_settled_all, map_bounded, map_bounded_stream,
-    map_bounded_unordered, map_bounded_unordered_stream,
-};
+pub use map::{JoinSettledAll, MapBounded, join_settled_all, map_bounded, map_bounded_stream};
 
 /// Runs every future to completion, concurrently, and returns all outputs in the order given.
 ///

@@ -38,13 +38,8 @@ fn join_settled_of_nothing_is_ready() {
 mod with_alloc {
     use super::*;
     use crate::{Timer, VirtualTimer};
-    use core::num::NonZeroUsize;
     use core::time::Duration;
-    use futures_util::StreamExt;
-
-    fn limit(n: usize) -> NonZeroUsize {
-        NonZeroUsize::new(n).unwrap()
-    }
+    use futures_util::{Stream, StreamExt};
 
     /// Runs `map` over delays, recording how many run at once and how many were made.
     fn run(ordered: bool, delays: &[u64], n: usize) -> (Vec<usize>, usize, u64) {
@@ -72,11 +67,8 @@ mod with_alloc {
         let items = delays.iter().copied().enumerate();
         let out = futures_executor::block_on(timer.auto_advance(async {
             let mut out = Vec::new();
-            let stream = if ordered {
-                map_bounded(items, limit(n), f)
-            } else {
-                map_bounded_unordered(items, limit(n), f)
-            };
+            let stream = map_bounded(items, n, f).unwrap();
+            let stream = if ordered { stream } else { stream.unordered() };
             let mut stream = pin!(stream);
             while let Some(i) = stream.next().await {
                 yielded.set(yielded.get() + 1);
@@ -109,7 +101,9 @@ mod with_alloc {
 
     #[test]
     fn cells_are_reused() {
-        let stream = map_bounded_unordered(0..100u32, limit(3), |i| async move { i });
+        let stream = map_bounded(0..100u32, 3, |i| async move { i })
+            .unwrap()
+            .unordered();
         let mut stream = pin!(stream);
         let mut cx = Context::from_waker(Waker::noop());
         let mut n = 0;
@@ -118,6 +112,14 @@ mod with_alloc {
             assert!(stream.cells() <= 3);
         }
         assert_eq!(n, 100);
+    }
+
+    #[test]
+    fn a_limit_of_zero_is_a_config_error() {
+        let err = map_bounded(0..3u8, 0, |i| async move { i }).unwrap_err();
+        assert_eq!((err.pattern(), err.field()), ("map_bounded", "limit"));
+        let items = futures_util::stream::iter(0..3u8);
+        assert!(map_bounded_stream(items, 0, |i| async move { i }).is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::timeout::timeout;
 ///
 /// A handler is a loop in a task of yours, holding a [`Subscriber`]: it takes each event with
 /// [`Subscriber::next`] (or lets [`Subscriber::run`] loop for it) and settles it with the
-/// [`Ack`] that comes with the event. [`emit`](FixedEmitter::emit) hands the event to every
+/// [`Ack`](super::Ack) that comes with the event. [`emit`](FixedEmitter::emit) hands the event to every
 /// subscriber at once, waits until each has settled, and returns a [`FixedReport`]. So the
 /// handlers run concurrently, each in its own task, and one failing handler stops no other.
 /// [`close`](FixedEmitter::close) ends the subscribers' loops.

@@ -19,7 +19,7 @@ impl<'a, E, Er, const N: usize> Subscriber<'a, E, Er, N> {
         Subscriber { emitter, id }
     }
 
-    /// This subscriber's place, as the [`FixedReport`] names it. Reused after it unsubscribes.
+    /// This subscriber's place, as the [`FixedReport`](super::FixedReport) names it. Reused after it unsubscribes.
     #[must_use]
     pub fn id(&self) -> usize {
         self.id

@@ -26,7 +26,7 @@
 //! # Settings
 //!
 //! A limit is a plain number, checked: [`TaskGroupBuilder::build`] and [`Scoped::limit`]
-//! return a [`ConfigError`](crate::ConfigError) for 0, and the spawned group for more than
+//! return a [`ConfigError`] for 0, and the spawned group for more than
 //! `usize::MAX / 2` (the most its bulkhead counts). No limit is the default of both forms.
 //!
 //! # On tokio

@@ -9,7 +9,7 @@ use core::future::Future;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 
-use steadfast::bulkhead::{Bulkhead, Rejected};
+use steadfast::bulkhead::{Bulkhead, BulkheadError, Rejected};
 use steadfast::retry::{
     Jitter, RetryBudget, RetryError, RetryExt, RetryPolicy, WithAttemptTimeout,
 };
@@ -103,7 +103,7 @@ pub(crate) struct Client<T: Timer, X> {
     settings: Settings,
     policy: RetryPolicy<WithAttemptTimeout>,
     budget: RetryBudget,
-    bulkhead: Bulkhead<T>,
+    bulkhead: Bulkhead,
     pub(crate) counters: Counters,
 }
 
@@ -120,7 +120,6 @@ impl<T: Timer, X: Transport> Client<T, X> {
             .build()
             .expect("valid retry settings");
         let bulkhead = Bulkhead::builder(settings.max_concurrent)
-            .max_wait(timer.clone(), settings.max_wait)
             .build()
             .expect("valid bulkhead settings");
         Client {
@@ -135,7 +134,7 @@ impl<T: Timer, X: Transport> Client<T, X> {
     }
 
     /// The bulkhead, for its metrics.
-    pub(crate) fn bulkhead(&self) -> &Bulkhead<T> {
+    pub(crate) fn bulkhead(&self) -> &Bulkhead {
         &self.bulkhead
     }
 
@@ -175,10 +174,11 @@ impl<T: Timer, X: Transport> Client<T, X> {
                 c.timeouts.fetch_add(1, Ordering::Relaxed);
             }
         });
-        match self.bulkhead.run(retried).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(self.gave_up(e)),
-            Err(rejected) => Err(Failure::Shed(rejected)),
+        let wait = self.settings.max_wait;
+        match self.bulkhead.call_within(&self.timer, wait, retried).await {
+            Ok(()) => Ok(()),
+            Err(BulkheadError::Failed(e)) => Err(self.gave_up(e)),
+            Err(BulkheadError::Rejected(rejected)) => Err(Failure::Shed(rejected)),
         }
     }
 

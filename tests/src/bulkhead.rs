@@ -65,7 +65,7 @@ pub async fn limits_in_flight_in_fifo_order<T: Timer>(env: Env<T>) {
     env.assert_elapsed(start, env.units(6));
     let m = bulkhead.metrics();
     assert_eq!((m.in_flight, m.waiting, m.high_water), (0, 0, 2));
-    assert_eq!(m.rejected.total(), 0);
+    assert_eq!(m.rejected(), 0);
 }
 
 /// A timeout around bulkheaded work frees the permit exactly when it drops the work, not
@@ -94,30 +94,83 @@ pub async fn permit_lives_as_long_as_the_work<T: Timer>(env: Env<T>) {
     drop(bulkhead.try_acquire().expect("the permit came back"));
 }
 
-/// With `max_wait`, a caller that waits that long is turned away, at exactly that time; one
-/// served sooner runs.
+/// A bounded wait turns a caller away once it waited its time, at exactly that time; one
+/// served sooner runs. The same bulkhead serves plain and bounded waits.
 pub async fn max_wait_turns_late_callers_away<T: Timer>(env: Env<T>) {
     let t = &env.timer;
-    let bulkhead = Bulkhead::builder(1)
-        .max_wait(t.clone(), env.units(3))
-        .build()
-        .expect("valid settings");
+    let bulkhead = Bulkhead::new(1);
     let start = t.now();
     let holder = bulkhead.run(nap(t, env.units(2)));
     let patient = async {
-        let r = bulkhead.run(nap(t, env.units(5))).await;
+        let r = bulkhead
+            .run_within(t, env.units(3), nap(t, env.units(5)))
+            .await;
         env.assert_elapsed(start, env.units(7));
         r
     };
     let late = async {
-        let r = bulkhead.run(async {}).await;
+        let r = bulkhead.run_within(t, env.units(3), async {}).await;
         env.assert_elapsed(start, env.units(3));
         r
     };
     let (h, p, l) = join3(holder, patient, late).await;
     assert_eq!((h, p), (Ok(()), Ok(())));
     assert_eq!(l, Err(Rejected::WaitedTooLong));
-    assert_eq!(bulkhead.metrics().rejected.waited_too_long, 1);
+    assert_eq!(bulkhead.metrics().rejected_waited_too_long, 1);
+}
+
+/// Fallible work through `call`: its value, its own error and a rejection come back as one
+/// `Result`, so `?` takes all three in one step.
+pub async fn call_gives_one_error<T: Timer>(env: Env<T>) {
+    use steadfast::bulkhead::BulkheadError;
+    let t = &env.timer;
+    let bulkhead = Bulkhead::builder(1)
+        .reject_when_full()
+        .build()
+        .expect("valid settings");
+    async fn doubled<T: Timer>(
+        b: &Bulkhead,
+        t: &T,
+        d: Duration,
+        n: Result<u32, &'static str>,
+    ) -> Result<u32, BulkheadError<&'static str>> {
+        let n = b
+            .call(async move {
+                t.sleep(d).await;
+                n
+            })
+            .await?;
+        Ok(n * 2)
+    }
+    let unit = env.units(1);
+    let (a, b) = join(
+        doubled(&bulkhead, t, unit, Ok(21)),
+        doubled(&bulkhead, t, unit, Ok(1)),
+    )
+    .await;
+    assert_eq!(
+        (a, b),
+        (Ok(42), Err(BulkheadError::Rejected(Rejected::Full)))
+    );
+    let failed = doubled(&bulkhead, t, unit, Err("upstream down")).await;
+    assert_eq!(failed, Err(BulkheadError::Failed("upstream down")));
+    let waited = join(
+        bulkhead.call(async {
+            t.sleep(env.units(2)).await;
+            Ok::<_, ()>(())
+        }),
+        async {
+            // A bounded wait on a bulkhead that sheds: turned away at once, not after a wait.
+            let r = bulkhead
+                .call_within(t, env.units(1), async { Ok::<_, ()>(()) })
+                .await;
+            assert_eq!(r, Err(BulkheadError::Rejected(Rejected::Full)));
+        },
+    )
+    .await;
+    assert_eq!(waited.0, Ok(()));
+    let m = bulkhead.metrics();
+    assert_eq!((m.rejected_full, m.rejected(), m.in_flight), (2, 2, 0));
 }
 
 /// `reject_when_full` sheds load at once; `max_waiting` caps the queue.
@@ -152,7 +205,7 @@ pub async fn sheds_load_when_full_or_queue_full<T: Timer>(env: Env<T>) {
     assert_eq!((c, d), (Err(Rejected::QueueFull), Ok(())));
     env.assert_elapsed(start, env.units(4));
     let m = capped.metrics();
-    assert_eq!((m.rejected.queue_full, m.rejected.full), (1, 0));
+    assert_eq!((m.rejected_queue_full, m.rejected_full), (1, 0));
 }
 
 /// `close` wakes every waiter with `Closed` and turns newcomers away; work already admitted
@@ -176,7 +229,7 @@ pub async fn close_wakes_waiters<T: Timer>(env: Env<T>) {
     env.assert_elapsed(start, env.units(3));
     assert_eq!(bulkhead.run(async {}).await, Err(Rejected::Closed));
     let m = bulkhead.metrics();
-    assert_eq!((m.in_flight, m.waiting, m.rejected.closed), (0, 0, 3));
+    assert_eq!((m.in_flight, m.waiting, m.rejected_closed), (0, 0, 3));
 }
 
 /// A waiter that is handed the permit and dropped before it sees it passes the permit on to
@@ -209,17 +262,15 @@ pub async fn dropped_woken_waiter_passes_the_permit_on<T: Timer>(env: Env<T>) {
 /// Many short calls on a small bulkhead: nothing accumulates, and every permit comes back.
 pub async fn many_calls_leak_nothing<T: Timer>(env: Env<T>) {
     let t = &env.timer;
-    let bulkhead = Bulkhead::builder(2)
-        .max_wait(t.clone(), env.units(2))
-        .build()
-        .expect("valid settings");
+    let bulkhead = Bulkhead::new(2);
+    let wait = env.units(2);
     let start = t.now();
     for round in 0..10u32 {
         let slow = if round % 2 == 0 { 3 } else { 1 };
         let (a, b, c) = join3(
-            bulkhead.run(nap(t, env.units(slow))),
-            bulkhead.run(nap(t, env.units(slow))),
-            bulkhead.run(async {}),
+            bulkhead.run_within(t, wait, nap(t, env.units(slow))),
+            bulkhead.run_within(t, wait, nap(t, env.units(slow))),
+            bulkhead.run_within(t, wait, async {}),
         )
         .await;
         assert_eq!((a, b), (Ok(()), Ok(())));
@@ -232,7 +283,7 @@ pub async fn many_calls_leak_nothing<T: Timer>(env: Env<T>) {
     env.assert_elapsed(start, env.units(20));
     let m = bulkhead.metrics();
     assert_eq!((m.in_flight, m.waiting, m.high_water), (0, 0, 2));
-    assert_eq!(m.rejected.waited_too_long, 5);
+    assert_eq!(m.rejected_waited_too_long, 5);
     let all = (bulkhead.try_acquire(), bulkhead.try_acquire());
     assert!(all.0.is_ok() && all.1.is_ok(), "every permit came back");
 }
@@ -252,6 +303,7 @@ macro_rules! bulkhead_scenarios {
             limits_in_flight_in_fifo_order,
             permit_lives_as_long_as_the_work,
             max_wait_turns_late_callers_away,
+            call_gives_one_error,
             sheds_load_when_full_or_queue_full,
             close_wakes_waiters,
             dropped_woken_waiter_passes_the_permit_on,

@@ -82,14 +82,11 @@ fn bulkhead_admission_allocates_nothing() {
         .unwrap();
     rt.block_on(async {
         let timer = TokioTimer::new();
-        let bulkhead = Bulkhead::builder(1)
-            .max_waiting(4)
-            .max_wait(timer, Duration::from_millis(5))
-            .build()
-            .unwrap();
+        let bulkhead = Bulkhead::builder(1).max_waiting(4).build().unwrap();
+        let wait = Duration::from_millis(5);
         let contended = || async {
-            let hold = bulkhead.run(timer.sleep(Duration::from_millis(1)));
-            let wait = bulkhead.run(ready(()));
+            let hold = bulkhead.run_within(&timer, wait, timer.sleep(Duration::from_millis(1)));
+            let wait = bulkhead.run_within(&timer, wait, ready(()));
             let late = async {
                 let permit = bulkhead.acquire().await;
                 drop(permit);
@@ -103,6 +100,7 @@ fn bulkhead_admission_allocates_nothing() {
         let before = allocations();
         for i in 0..1_000u32 {
             assert_eq!(bulkhead.run(ready(i)).await, Ok(i));
+            assert_eq!(bulkhead.run_within(&timer, wait, ready(i)).await, Ok(i));
             let permit = bulkhead.try_acquire().unwrap();
             assert_eq!(bulkhead.try_acquire().unwrap_err(), Rejected::Full);
             drop(permit);

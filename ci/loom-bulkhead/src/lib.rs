@@ -83,7 +83,7 @@ mod models {
             }
             let m = bulkhead.metrics();
             assert_eq!((m.in_flight, m.waiting), (0, 0));
-            assert_eq!(m.rejected.closed, usize::from(outcome.is_err()));
+            assert_eq!(m.rejected_closed, usize::from(outcome.is_err()));
             assert_eq!(bulkhead.try_acquire().unwrap_err(), Rejected::Closed);
         });
     }
@@ -107,7 +107,7 @@ mod models {
                 assert_eq!(waiter.join().unwrap(), Err(Rejected::Closed));
             }
             let m = bulkhead.metrics();
-            assert_eq!((m.in_flight, m.waiting, m.rejected.closed), (1, 0, 2));
+            assert_eq!((m.in_flight, m.waiting, m.rejected_closed), (1, 0, 2));
             drop(held);
             assert_eq!(bulkhead.metrics().in_flight, 0);
         });
@@ -150,7 +150,7 @@ mod models {
                 [(false, Err(Rejected::QueueFull)), (true, Ok(()))]
             );
             let m = bulkhead.metrics();
-            assert_eq!((m.in_flight, m.waiting, m.rejected.queue_full), (0, 0, 1));
+            assert_eq!((m.in_flight, m.waiting, m.rejected_queue_full), (0, 0, 1));
         });
     }
 

@@ -39,14 +39,81 @@
 //!
 //! # Panics
 //!
-//! With the `std` feature the bracket catches a panic of `use` (`std::panic::catch_unwind`
-//! around each poll), awaits `release` (which gets the resource as the panic left it), and
-//! resumes the panic with its original payload. The release's own result is then lost, since
-//! a panic has no room for it; log it in `release` if it matters. Without `std` a panic
-//! unwinds or aborts as the target's panic strategy says; when it unwinds, the bracket is
-//! dropped on the way out and `release` goes to `on_cancel`.
+//! With the `std` feature the bracket catches a panic of `use` (around each poll), awaits
+//! `release` (which gets the resource as the panic left it), and resumes the panic with its
+//! message (a `String` payload; a panic without a message resumes with a
+//! [`Panicked`](crate::Panicked)). The release's own result is then lost, since a panic has no
+//! room for it; log it in `release` if it matters. Without `std` a panic unwinds or aborts as
+//! the target's panic strategy says; when it unwinds, the bracket is dropped on the way out
+//! and `release` goes to `on_cancel`.
 //!
-//! # Example
+//! # Examples
+//!
+//! On tokio (`steadfast-tokio`), with the runtime's spawner as the cancel target: a bracket
+//! cut off by a timeout has its release spawned.
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast_tokio::bracket::bracket;
+//! use steadfast_tokio::{TokioSpawner, TokioTimer, timeout::TimeoutExt};
+//!
+//! struct Connection { id: u32 }
+//! async fn connect(id: u32) -> Result<Connection, std::io::Error> { Ok(Connection { id }) }
+//! async fn close(_conn: Connection) -> Result<(), std::io::Error> { Ok(()) }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), std::io::Error> {
+//! let (timer, spawner) = (TokioTimer::new(), TokioSpawner::current());
+//! let out = bracket(connect(7), async |c: &mut Connection| c.id * 2, close, spawner.clone()).await?;
+//! assert_eq!(out.into_result()?, 14);
+//!
+//! let slow = async |_c: &mut Connection| tokio::time::sleep(Duration::from_secs(60)).await;
+//! let cut = bracket(connect(8), slow, close, spawner).timeout(&timer, Duration::from_secs(1)).await;
+//! assert!(cut.is_err(), "timed out; `close` runs in a task of its own");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! On smol (`steadfast-smol`), the same with `SmolSpawner`:
+//!
+//! ```
+//! use steadfast_smol::SmolSpawner;
+//! use steadfast_smol::bracket::bracket;
+//!
+//! async fn close(_file: u32) -> Result<(), std::io::Error> { Ok(()) }
+//!
+//! smol::block_on(async {
+//!     let out = bracket(async { Ok::<_, std::io::Error>(3) }, async |f: &mut u32| *f, close, SmolSpawner::global())
+//!         .await
+//!         .expect("opened");
+//!     assert_eq!((out.value, out.release.is_ok()), (3, true));
+//! });
+//! ```
+//!
+//! On embassy, with no spawner for generic futures, a `static` [`ReleaseQueue`] and a task
+//! that drains it (`ignore`d here: doc tests have no embassy executor):
+//!
+//! ```ignore
+//! use steadfast_embassy::bracket::{ReleaseQueue, bracket};
+//!
+//! static RELEASES: ReleaseQueue<Channel, 4> = ReleaseQueue::new();
+//!
+//! #[embassy_executor::task]
+//! async fn releaser() -> ! {
+//!     loop {
+//!         let channel = RELEASES.next().await;
+//!         let _ = close(channel).await;
+//!     }
+//! }
+//!
+//! async fn measure() -> Result<u16, Error> {
+//!     let out = bracket(open(), async |ch: &mut Channel| ch.sample().await, close, &RELEASES).await?;
+//!     out.into_result()
+//! }
+//! ```
+//!
+//! A library generic over [`Timer`](crate::Timer), tested on
+//! [`VirtualTimer`](crate::VirtualTimer), with a release queue it drives inline:
 //!
 //! ```
 //! # #[cfg(feature = "alloc")] {
@@ -226,44 +293,27 @@ impl<R, F, C: OnCancel<R, F>> Drop for Guard<'_, R, F, C> {
     }
 }
 
+/// Panic containment of `use`: the crate's one catcher with `std`, a pass-through without.
 #[cfg(feature = "std")]
 mod unwind {
     use core::future::Future;
-    use core::pin::Pin;
-    use core::task::{Context, Poll};
-    use std::boxed::Box;
-    use std::panic::{AssertUnwindSafe, catch_unwind};
 
-    use pin_project_lite::pin_project;
-
-    pub(super) type Panic = Box<dyn core::any::Any + Send + 'static>;
-
-    pin_project! {
-        pub(super) struct CatchUnwind<F> {
-            #[pin]
-            future: F,
-        }
-    }
-
-    impl<F: Future> Future for CatchUnwind<F> {
-        type Output = Result<F::Output, Panic>;
-
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            let future = self.project().future;
-            match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-                Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-                Ok(Poll::Pending) => Poll::Pending,
-                Err(panic) => Poll::Ready(Err(panic)),
-            }
-        }
-    }
+    use crate::Panicked;
+    use crate::panic::CatchUnwind;
 
     pub(super) fn catch<F: Future>(future: F) -> CatchUnwind<F> {
-        CatchUnwind { future }
+        CatchUnwind::new(future)
     }
 
-    pub(super) fn resume(panic: Panic) -> ! {
-        std::panic::resume_unwind(panic)
+    /// Resumes a caught panic: with its message as a `String` payload, as `panic!` with a
+    /// formatted message makes one, or with the [`Panicked`] itself when it had none.
+    pub(super) fn resume(panic: Panicked) -> ! {
+        match panic.message() {
+            Some(message) => {
+                std::panic::resume_unwind(std::boxed::Box::new(std::string::String::from(message)))
+            }
+            None => std::panic::resume_unwind(std::boxed::Box::new(panic)),
+        }
     }
 }
 
@@ -272,13 +322,11 @@ mod unwind {
     use core::convert::Infallible;
     use core::future::Future;
 
-    pub(super) type Panic = Infallible;
-
-    pub(super) async fn catch<F: Future>(future: F) -> Result<F::Output, Panic> {
+    pub(super) async fn catch<F: Future>(future: F) -> Result<F::Output, Infallible> {
         Ok(future.await)
     }
 
-    pub(super) fn resume(panic: Panic) -> ! {
+    pub(super) fn resume(panic: Infallible) -> ! {
         match panic {}
     }
 }

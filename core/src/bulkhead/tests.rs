@@ -1,18 +1,23 @@
 use super::*;
 
-use core::pin::pin;
-use core::task::Waker;
+use core::future::Future;
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll, Waker};
 
-fn poll_once<F: Future>(f: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+use crate::ConfigError;
+
+fn poll_once<F: Future + ?Sized>(f: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
     f.poll(&mut Context::from_waker(waker))
 }
 
 #[test]
 fn invalid_settings_name_the_field() {
     let field = |r: Result<Bulkhead, ConfigError>| r.unwrap_err().field();
-    assert_eq!(field(Bulkhead::try_new(0)), "max_concurrent");
-    assert_eq!(field(Bulkhead::try_new(usize::MAX)), "max_concurrent");
     assert_eq!(field(Bulkhead::builder(0).build()), "max_concurrent");
+    assert_eq!(
+        field(Bulkhead::builder(usize::MAX).build()),
+        "max_concurrent"
+    );
     assert_eq!(
         field(Bulkhead::builder(2).max_waiting(0).build()),
         "max_waiting"
@@ -26,12 +31,8 @@ fn invalid_settings_name_the_field() {
         ),
         "max_waiting"
     );
-    let e = Bulkhead::builder(2)
-        .max_wait(NoTimer, Duration::ZERO)
-        .build()
-        .unwrap_err();
-    assert_eq!(e.field(), "max_wait");
-    assert!(Bulkhead::try_new(1).is_ok());
+    assert!(Bulkhead::builder(1).build().is_ok());
+    assert!(Bulkhead::builder(usize::MAX / 2).build().is_ok());
     assert!(Bulkhead::builder(3).max_waiting(1).build().is_ok());
 }
 
@@ -50,7 +51,7 @@ fn lives_in_a_static() {
     assert_eq!(STATIC.try_acquire().unwrap_err(), Rejected::Full);
     drop((a, b));
     assert_eq!(STATIC.metrics().in_flight, 0);
-    assert_eq!(STATIC.config().max_waiting_callers(), Some(4));
+    assert_eq!(STATIC.max_concurrent(), 2);
 }
 
 #[test]
@@ -101,10 +102,7 @@ fn reject_when_full_and_queue_cap() {
         Poll::Ready(Err(Rejected::QueueFull))
     ));
     let m = capped.metrics();
-    assert_eq!(
-        (m.waiting, m.rejected.queue_full, m.rejected.total()),
-        (1, 1, 1)
-    );
+    assert_eq!((m.waiting, m.rejected_queue_full, m.rejected()), (1, 1, 1));
 }
 
 #[test]
@@ -128,7 +126,7 @@ fn close_wakes_waiters_and_rejects_newcomers() {
     assert_eq!(b.metrics().in_flight, 1);
     drop(held);
     let m = b.metrics();
-    assert_eq!((m.in_flight, m.waiting, m.rejected.closed), (0, 0, 2));
+    assert_eq!((m.in_flight, m.waiting, m.rejected_closed), (0, 0, 2));
 }
 
 #[derive(Default)]
@@ -190,13 +188,12 @@ mod with_alloc {
     #[test]
     fn idle_waiters_are_not_woken() {
         let timer = VirtualTimer::new();
-        let b = Bulkhead::builder(1)
-            .max_wait(timer.clone(), Duration::from_secs(60))
-            .build()
-            .unwrap();
+        let b = Bulkhead::new(1);
         let held = b.try_acquire().unwrap();
         let flags: Vec<Arc<Flag>> = (0..4).map(|_| Arc::new(Flag::default())).collect();
-        let mut waiters: Vec<_> = (0..4).map(|_| Box::pin(b.acquire())).collect();
+        let mut waiters: Vec<_> = (0..4)
+            .map(|_| Box::pin(b.acquire_within(&timer, Duration::from_secs(60))))
+            .collect();
         for (w, f) in waiters.iter_mut().zip(&flags) {
             assert!(poll_once(w.as_mut(), &Waker::from(f.clone())).is_pending());
         }
@@ -211,12 +208,9 @@ mod with_alloc {
     #[test]
     fn max_wait_counts_from_the_first_poll() {
         let timer = VirtualTimer::new();
-        let b = Bulkhead::builder(1)
-            .max_wait(timer.clone(), Duration::from_secs(5))
-            .build()
-            .unwrap();
+        let b = Bulkhead::new(1);
         let _held = b.try_acquire().unwrap();
-        let mut w = pin!(b.acquire());
+        let mut w = pin!(b.acquire_within(&timer, Duration::from_secs(5)));
         timer.advance(Duration::from_secs(10));
         assert!(poll_once(w.as_mut(), Waker::noop()).is_pending());
         timer.advance(Duration::from_secs(4));
@@ -227,7 +221,7 @@ mod with_alloc {
             Poll::Ready(Err(Rejected::WaitedTooLong))
         ));
         assert_eq!(timer.sleepers(), 0);
-        assert_eq!(b.metrics().rejected.waited_too_long, 1);
+        assert_eq!(b.metrics().rejected_waited_too_long, 1);
     }
 
     #[test]
@@ -334,7 +328,11 @@ mod with_alloc {
     use crate::test_util::schedules;
 
     /// A waiter of the schedule: its future, its waker's flag, and its place in arrival order.
-    type Waiter<'a> = (Pin<Box<Acquire<'a, VirtualTimer>>>, Arc<Flag>, usize);
+    type Waiter<'a> = (
+        Pin<Box<dyn Future<Output = Result<Permit<'a>, Rejected>> + 'a>>,
+        Arc<Flag>,
+        usize,
+    );
 
     /// Polls the waiters whose waker fired, as an executor would; returns the outcomes with
     /// each waiter's place in arrival order. A waiter served a permit finds no older waiter
@@ -370,13 +368,12 @@ mod with_alloc {
         let max_wait = Duration::from_secs(rng.below(4) as u64 + 1);
         // 0: plain waits; 1: reject when full; 2, 3: bounded waits.
         let mode = rng.below(4);
-        let mut config = Bulkhead::builder(limit).max_wait(timer.clone(), max_wait);
-        if mode == 0 {
-            config = config.wait_indefinitely();
-        } else if mode == 1 {
+        let mut config = Bulkhead::builder(limit);
+        if mode == 1 {
             config = config.reject_when_full();
         }
-        if mode != 1 && rng.below(2) == 0 {
+        let capped = mode != 1 && rng.below(2) == 0;
+        if capped {
             config = config.max_waiting(rng.below(3) + 1);
         }
         let b = config.build().unwrap();
@@ -388,7 +385,7 @@ mod with_alloc {
         let check = |r: &Result<Permit<'_>, Rejected>, closed: bool| match r {
             Ok(_) => assert!(!closed, "admitted after close"),
             Err(Rejected::Full) => assert_eq!(mode, 1),
-            Err(Rejected::QueueFull) => assert!(b.config().max_waiting_callers().is_some()),
+            Err(Rejected::QueueFull) => assert!(capped),
             Err(Rejected::WaitedTooLong) => assert!(mode >= 2),
             Err(Rejected::Closed) => assert!(closed),
         };
@@ -397,7 +394,11 @@ mod with_alloc {
             match rng.below(20) {
                 0..=5 => {
                     let flag = Arc::new(Flag::default());
-                    let mut w = Box::pin(b.acquire());
+                    let mut w: Pin<Box<dyn Future<Output = _>>> = if mode >= 2 {
+                        Box::pin(b.acquire_within(&timer, max_wait))
+                    } else {
+                        Box::pin(b.acquire())
+                    };
                     match poll_once(w.as_mut(), &Waker::from(flag.clone())) {
                         Poll::Ready(r) => {
                             check(&r, closed);

@@ -45,10 +45,7 @@ impl<S: Spawn, T: Send + 'static> fmt::Debug for TaskGroup<S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskGroup")
             .field("tasks", &self.tasks.len())
-            .field(
-                "limit",
-                &self.limit.as_ref().map(|b| b.config().max_concurrent()),
-            )
+            .field("limit", &self.limit.as_ref().map(|b| b.max_concurrent()))
             .field("cancels_on_failure", &self.cancel_when.is_some())
             .finish_non_exhaustive()
     }

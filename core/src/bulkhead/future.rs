@@ -1,0 +1,307 @@
+//! The bulkhead's futures and permits.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use maitake_sync::semaphore;
+use pin_project_lite::pin_project;
+
+use super::metrics::WaitSlot;
+use super::{Bulkhead, BulkheadError, Rejected};
+use crate::Timer;
+use crate::timeout::Timeout;
+
+/// A permit of a [`Bulkhead`], released when dropped.
+#[must_use = "dropping a permit releases it at once"]
+pub struct Permit<'a> {
+    pub(super) _permit: semaphore::Permit<'a>,
+}
+
+impl core::fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Permit")
+    }
+}
+
+/// A permit that owns a reference to its [`Bulkhead`], for `'static` tasks; released when
+/// dropped. From [`Bulkhead::acquire_owned`] and [`Bulkhead::try_acquire_owned`].
+#[cfg(feature = "alloc")]
+#[must_use = "dropping a permit releases it at once"]
+pub struct OwnedPermit {
+    pub(super) bulkhead: alloc::sync::Arc<Bulkhead>,
+}
+
+#[cfg(feature = "alloc")]
+impl OwnedPermit {
+    /// The bulkhead this permit belongs to.
+    #[must_use]
+    pub fn bulkhead(&self) -> &alloc::sync::Arc<Bulkhead> {
+        &self.bulkhead
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Drop for OwnedPermit {
+    fn drop(&mut self) {
+        self.bulkhead.semaphore.add_permits(1);
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for OwnedPermit {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("OwnedPermit")
+    }
+}
+
+pin_project! {
+    #[project = AcquireProj]
+    enum AcquireState<'a> {
+        Start,
+        Wait {
+            #[pin]
+            acquire: semaphore::Acquire<'a>,
+            slot: WaitSlot<'a>,
+        },
+        Done,
+    }
+}
+
+pin_project! {
+    /// The future returned by [`Bulkhead::acquire`]: a permit, or why there is none.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Acquire<'a> {
+        bulkhead: &'a Bulkhead,
+        #[pin]
+        state: AcquireState<'a>,
+    }
+}
+
+impl<'a> Acquire<'a> {
+    pub(super) fn new(bulkhead: &'a Bulkhead) -> Self {
+        Acquire {
+            bulkhead,
+            state: AcquireState::Start,
+        }
+    }
+}
+
+impl core::fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let state = match self.state {
+            AcquireState::Start => "start",
+            AcquireState::Wait { .. } => "waiting",
+            AcquireState::Done => "done",
+        };
+        f.debug_struct("Acquire").field("state", &state).finish()
+    }
+}
+
+impl<'a> Future for Acquire<'a> {
+    type Output = Result<Permit<'a>, Rejected>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let bulkhead: &'a Bulkhead = this.bulkhead;
+        let result = match this.state.as_mut().project() {
+            AcquireProj::Start => match bulkhead.try_take() {
+                Ok(permit) => Ok(permit),
+                Err(Some(why)) => Err(why),
+                Err(None) => match bulkhead.enter_queue() {
+                    None => Err(Rejected::QueueFull),
+                    Some(slot) => {
+                        let acquire = bulkhead.semaphore.acquire(1);
+                        this.state.set(AcquireState::Wait { acquire, slot });
+                        match this.state.as_mut().project() {
+                            AcquireProj::Wait { acquire, .. } => match acquire.poll(cx) {
+                                Poll::Pending => return Poll::Pending,
+                                Poll::Ready(r) => r.map_err(|_closed| Rejected::Closed),
+                            },
+                            _ => unreachable!("just set"),
+                        }
+                    }
+                },
+            },
+            AcquireProj::Wait { acquire, .. } => match acquire.poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r.map_err(|_closed| Rejected::Closed),
+            },
+            AcquireProj::Done => panic!("`Acquire` polled after completion"),
+        };
+        let result = match result {
+            Ok(permit) => bulkhead.admit(permit),
+            Err(why) => Err(bulkhead.stats.reject(why)),
+        };
+        // Leaves the queue: the waiter count drops after the permit is counted.
+        this.state.set(AcquireState::Done);
+        Poll::Ready(result)
+    }
+}
+
+pin_project! {
+    /// The future returned by [`Bulkhead::acquire_within`]: like [`Acquire`], but a caller
+    /// that waits the time it was given gets [`Rejected::WaitedTooLong`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct AcquireWithin<'a, T: Timer> {
+        bulkhead: &'a Bulkhead,
+        #[pin]
+        inner: Timeout<Acquire<'a>, T>,
+    }
+}
+
+impl<'a, T: Timer> AcquireWithin<'a, T> {
+    pub(super) fn new(bulkhead: &'a Bulkhead, inner: Timeout<Acquire<'a>, T>) -> Self {
+        AcquireWithin { bulkhead, inner }
+    }
+}
+
+impl<T: Timer> core::fmt::Debug for AcquireWithin<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AcquireWithin").finish_non_exhaustive()
+    }
+}
+
+impl<'a, T: Timer> Future for AcquireWithin<'a, T> {
+    type Output = Result<Permit<'a>, Rejected>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // The acquire is polled before the clock is read: a free permit costs no clock read,
+        // and a permit handed over at the deadline wins.
+        match this.inner.poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(result)) => Poll::Ready(result),
+            Poll::Ready(Err(_elapsed)) => {
+                Poll::Ready(Err(this.bulkhead.stats.reject(Rejected::WaitedTooLong)))
+            }
+        }
+    }
+}
+
+pin_project! {
+    #[project = RunProj]
+    enum RunState<'a, F, A> {
+        Acquiring {
+            #[pin]
+            acquire: A,
+            work: Option<F>,
+        },
+        Running {
+            // Declared before the permit: dropped first.
+            #[pin]
+            work: F,
+            permit: Permit<'a>,
+        },
+        Done,
+    }
+}
+
+pin_project! {
+    /// The future returned by [`Bulkhead::run`] and [`Bulkhead::run_within`]: acquires a
+    /// permit with `A` (an [`Acquire`] or an [`AcquireWithin`]), then runs the work while
+    /// holding it.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Run<'a, F, A = Acquire<'a>> {
+        #[pin]
+        state: RunState<'a, F, A>,
+    }
+}
+
+impl<F, A> Run<'_, F, A> {
+    pub(super) fn new(acquire: A, work: F) -> Self {
+        Run {
+            state: RunState::Acquiring {
+                acquire,
+                work: Some(work),
+            },
+        }
+    }
+}
+
+impl<F, A> core::fmt::Debug for Run<'_, F, A> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let state = match self.state {
+            RunState::Acquiring { .. } => "acquiring",
+            RunState::Running { .. } => "running",
+            RunState::Done => "done",
+        };
+        f.debug_struct("Run").field("state", &state).finish()
+    }
+}
+
+impl<'a, F, A> Future for Run<'a, F, A>
+where
+    F: Future,
+    A: Future<Output = Result<Permit<'a>, Rejected>>,
+{
+    type Output = Result<F::Output, Rejected>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                RunProj::Acquiring { acquire, work } => {
+                    let permit = match acquire.poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(permit)) => permit,
+                        Poll::Ready(Err(why)) => {
+                            this.state.set(RunState::Done);
+                            return Poll::Ready(Err(why));
+                        }
+                    };
+                    let work = work.take().expect("the work is kept until a permit comes");
+                    this.state.set(RunState::Running { work, permit });
+                }
+                RunProj::Running { work, .. } => {
+                    let out = match work.poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(out) => out,
+                    };
+                    this.state.set(RunState::Done);
+                    return Poll::Ready(Ok(out));
+                }
+                RunProj::Done => panic!("`Run` polled after completion"),
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The future returned by [`Bulkhead::call`] and [`Bulkhead::call_within`]: a [`Run`] of
+    /// fallible work, with the rejection and the work's error in one [`BulkheadError`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Call<'a, F, A = Acquire<'a>> {
+        #[pin]
+        run: Run<'a, F, A>,
+    }
+}
+
+impl<'a, F, A> Call<'a, F, A> {
+    pub(super) fn new(run: Run<'a, F, A>) -> Self {
+        Call { run }
+    }
+}
+
+impl<F, A> core::fmt::Debug for Call<'_, F, A> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("Call").field(&self.run).finish()
+    }
+}
+
+impl<'a, F, A, T, E> Future for Call<'a, F, A>
+where
+    F: Future<Output = Result<T, E>>,
+    A: Future<Output = Result<Permit<'a>, Rejected>>,
+{
+    type Output = Result<T, BulkheadError<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().run.poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(Ok(value))) => Poll::Ready(Ok(value)),
+            Poll::Ready(Ok(Err(e))) => Poll::Ready(Err(BulkheadError::Failed(e))),
+            Poll::Ready(Err(why)) => Poll::Ready(Err(BulkheadError::Rejected(why))),
+        }
+    }
+}

@@ -46,8 +46,15 @@ pub async fn cases(timer: VirtualTimer, emitter: Emitter<u8, ()>) {
     // Bulkhead: builders, futures, guards.
     Bulkhead::builder(2); // CASE
     Bulkhead::builder(2).max_waiting(1); // CASE
+    Bulkhead::builder(2).reject_when_full(); // CASE
+    Bulkhead::builder(2).build(); // CASE
     BULKHEAD.acquire(); // CASE
+    BULKHEAD.acquire_within(&timer, Duration::ZERO); // CASE
     BULKHEAD.run(ready(())); // CASE
+    BULKHEAD.run_within(&timer, Duration::ZERO, ready(())); // CASE
+    BULKHEAD.call(ready(Ok::<(), ()>(()))); // CASE
+    BULKHEAD.call_within(&timer, Duration::ZERO, ready(Ok::<(), ()>(()))); // CASE
+    BULKHEAD.metrics(); // CASE
     BULKHEAD.try_acquire(); // CASE
     let permit = BULKHEAD.try_acquire().unwrap();
     permit; // CASE

@@ -179,6 +179,15 @@ impl<'a, T: Timer> Future for AcquireWithin<'a, T> {
     }
 }
 
+/// The permit a [`Run`] holds while its work runs: released on drop, like [`Permit`].
+struct Held<'a>(&'a Bulkhead);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.semaphore.add_permits(1);
+    }
+}
+
 pin_project! {
     #[project = RunProj]
     enum RunState<'a, F, A> {
@@ -186,12 +195,13 @@ pin_project! {
             #[pin]
             acquire: A,
             work: Option<F>,
+            bulkhead: &'a Bulkhead,
         },
         Running {
             // Declared before the permit: dropped first.
             #[pin]
             work: F,
-            permit: Permit<'a>,
+            permit: Held<'a>,
         },
         Done,
     }
@@ -208,12 +218,15 @@ pin_project! {
     }
 }
 
-impl<F, A> Run<'_, F, A> {
-    pub(super) fn new(acquire: A, work: F) -> Self {
+impl<'a, F, A> Run<'a, F, A> {
+    /// `acquire` must be one of `bulkhead`'s acquire futures: the permit it gives is taken
+    /// over and given back to `bulkhead`.
+    pub(super) fn new(bulkhead: &'a Bulkhead, acquire: A, work: F) -> Self {
         Run {
             state: RunState::Acquiring {
                 acquire,
                 work: Some(work),
+                bulkhead,
             },
         }
     }
@@ -230,10 +243,14 @@ impl<F, A> core::fmt::Debug for Run<'_, F, A> {
     }
 }
 
-impl<'a, F, A> Future for Run<'a, F, A>
+// `P` is always a `Permit` of the run's bulkhead (`Run::new` is private). The impl names no
+// lifetime of it, so that an async block holding a `Run` is `Send` wherever its parts are:
+// a bound tying the permit's lifetime to the run's defeats the compiler's `Send` check of
+// such blocks (tokio's `spawn` rejects them).
+impl<F, A, P> Future for Run<'_, F, A>
 where
     F: Future,
-    A: Future<Output = Result<Permit<'a>, Rejected>>,
+    A: Future<Output = Result<P, Rejected>>,
 {
     type Output = Result<F::Output, Rejected>;
 
@@ -241,7 +258,11 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                RunProj::Acquiring { acquire, work } => {
+                RunProj::Acquiring {
+                    acquire,
+                    work,
+                    bulkhead,
+                } => {
                     let permit = match acquire.poll(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Ok(permit)) => permit,
@@ -250,6 +271,9 @@ where
                             return Poll::Ready(Err(why));
                         }
                     };
+                    // The permit moves to `Held`, which gives it back when dropped.
+                    core::mem::forget(permit);
+                    let permit = Held(bulkhead);
                     let work = work.take().expect("the work is kept until a permit comes");
                     this.state.set(RunState::Running { work, permit });
                 }
@@ -289,10 +313,10 @@ impl<F, A> core::fmt::Debug for Call<'_, F, A> {
     }
 }
 
-impl<'a, F, A, T, E> Future for Call<'a, F, A>
+impl<F, A, P, T, E> Future for Call<'_, F, A>
 where
     F: Future<Output = Result<T, E>>,
-    A: Future<Output = Result<Permit<'a>, Rejected>>,
+    A: Future<Output = Result<P, Rejected>>,
 {
     type Output = Result<T, BulkheadError<E>>;
 

@@ -331,7 +331,7 @@ impl Bulkhead {
     /// work finishes or is dropped, never before. Returns the work's output, or why the work
     /// was not started.
     pub fn run<F: IntoFuture>(&self, work: F) -> Run<'_, F::IntoFuture> {
-        Run::new(self.acquire(), work.into_future())
+        Run::new(self, self.acquire(), work.into_future())
     }
 
     /// [`run`](Bulkhead::run), waiting at most `max_wait` on `timer` for the permit (see
@@ -342,7 +342,11 @@ impl Bulkhead {
         max_wait: Duration,
         work: F,
     ) -> Run<'a, F::IntoFuture, AcquireWithin<'a, T>> {
-        Run::new(self.acquire_within(timer, max_wait), work.into_future())
+        Run::new(
+            self,
+            self.acquire_within(timer, max_wait),
+            work.into_future(),
+        )
     }
 
     /// [`run`](Bulkhead::run) for work that returns a `Result`, with one error: the work's

@@ -22,6 +22,70 @@
 //! culprit. On a virtual clock (tests) time moves only when told, so a poll is "slow" exactly
 //! when the clock was advanced during it.
 //!
+//! On tokio (`steadfast-tokio`), around a request handler that blocks by mistake (the clock
+//! is tokio's; here it runs for real, as the blocking does):
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast_tokio::{TokioTimer, pitfalls::SlowPollExt};
+//!
+//! async fn handler() -> u32 {
+//!     std::thread::sleep(Duration::from_millis(10)); // blocks the executor thread
+//!     7
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let timer = TokioTimer::new();
+//! let mut slow = Vec::new();
+//! let out = handler()
+//!     .detect_slow_polls(&timer, Duration::from_millis(2), |report| slow.push(report))
+//!     .await;
+//! assert_eq!(out, 7);
+//! assert!(slow[0].elapsed >= Duration::from_millis(10));
+//! # }
+//! ```
+//!
+//! On smol or async-std (`steadfast-smol`), the same with `AsyncIoTimer`, here logging each
+//! report:
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast_smol::{AsyncIoTimer, pitfalls::detect_slow_polls};
+//!
+//! smol::block_on(async {
+//!     let timer = AsyncIoTimer::new();
+//!     let work = async { smol::Timer::after(Duration::from_millis(1)).await; "done" };
+//!     let out = detect_slow_polls(&timer, Duration::from_millis(50), work, |r| {
+//!         eprintln!("poll {} took {:?}", r.poll, r.elapsed);
+//!     })
+//!     .await;
+//!     assert_eq!(out, "done");
+//! });
+//! ```
+//!
+//! On embassy (`steadfast-embassy`), around a task's loop body, reporting polls that hold
+//! the executor longer than a millisecond (`ignore`d here: doc tests have no time driver):
+//!
+//! ```ignore
+//! use core::time::Duration;
+//! use steadfast_embassy::{EmbassyTimer, pitfalls::SlowPollExt};
+//!
+//! #[embassy_executor::task]
+//! async fn control_loop() {
+//!     loop {
+//!         step()
+//!             .detect_slow_polls(&EmbassyTimer, Duration::from_millis(1), |r| {
+//!                 defmt::warn!("slow poll: {} us", r.elapsed.as_micros() as u32)
+//!             })
+//!             .await;
+//!     }
+//! }
+//! ```
+//!
+//! A library generic over [`Timer`], tested on [`VirtualTimer`](crate::VirtualTimer), where a
+//! poll is slow exactly when the clock was moved during it:
+//!
 //! ```
 //! # #[cfg(feature = "alloc")] {
 //! use core::cell::Cell;

@@ -25,9 +25,9 @@
 //! - No allocation, whatever the timer (the sleep is stored inline and created only when the
 //!   inner future first has to wait).
 //!
-//! # Example
+//! # Examples
 //!
-//! On tokio (`steadfast-tokio`; on smol, `steadfast_smol::AsyncIoTimer` in its place):
+//! On tokio (`steadfast-tokio`):
 //!
 //! ```
 //! use std::time::Duration;
@@ -42,7 +42,40 @@
 //! # }
 //! ```
 //!
-//! Generic over the clock, tested on [`VirtualTimer`](crate::VirtualTimer):
+//! On smol or async-std (`steadfast-smol`), with `AsyncIoTimer`:
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast_smol::{AsyncIoTimer, timeout::timeout};
+//!
+//! smol::block_on(async {
+//!     let timer = AsyncIoTimer::new();
+//!     let quick = timeout(&timer, Duration::from_secs(5), async { 7 }).await;
+//!     assert_eq!(quick, Ok(7));
+//!     let stuck = timeout(&timer, Duration::from_millis(2), std::future::pending::<()>()).await;
+//!     assert_eq!(stuck.unwrap_err().duration(), Some(Duration::from_millis(2)));
+//! });
+//! ```
+//!
+//! On embassy (`steadfast-embassy`), with `EmbassyTimer` (`ignore`d here: doc tests have no
+//! time driver):
+//!
+//! ```ignore
+//! use core::time::Duration;
+//! use steadfast_embassy::{EmbassyTimer, timeout::TimeoutExt};
+//!
+//! #[embassy_executor::task]
+//! async fn poll_sensor(mut sensor: Sensor) {
+//!     loop {
+//!         match sensor.read().timeout(&EmbassyTimer, Duration::from_millis(20)).await {
+//!             Ok(sample) => publish(sample),
+//!             Err(elapsed) => defmt::warn!("sensor: {}", defmt::Display2Format(&elapsed)),
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! A library generic over the clock, tested on [`VirtualTimer`](crate::VirtualTimer):
 //!
 //! ```
 //! # #[cfg(feature = "alloc")] {

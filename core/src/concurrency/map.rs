@@ -23,6 +23,7 @@ where
 {
     JoinSettledAll {
         inner: futures_util::future::join_all(futures),
+        done: false,
     }
 }
 
@@ -30,6 +31,7 @@ where
 #[must_use = "futures do nothing unless awaited"]
 pub struct JoinSettledAll<F: Future> {
     inner: JoinAll<F>,
+    done: bool,
 }
 
 impl<F: Future> core::fmt::Debug for JoinSettledAll<F> {
@@ -42,7 +44,10 @@ impl<F: Future> Future for JoinSettledAll<F> {
     type Output = Vec<F::Output>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.inner).poll(cx)
+        assert!(!self.done, "`JoinSettledAll` polled after completion");
+        let out = Pin::new(&mut self.inner).poll(cx);
+        self.done = out.is_ready();
+        out
     }
 }
 

@@ -123,6 +123,15 @@ mod with_alloc {
     }
 
     #[test]
+    #[should_panic(expected = "`JoinSettledAll` polled after completion")]
+    fn join_settled_all_polled_after_completion_panics() {
+        let mut join = pin!(join_settled_all([async { 1u8 }]));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(join.as_mut().poll(&mut cx), Poll::Ready(std::vec![1]));
+        let _ = join.as_mut().poll(&mut cx);
+    }
+
+    #[test]
     fn join_settled_all_keeps_every_outcome() {
         let out = futures_executor::block_on(join_settled_all(
             (0..5).map(|i| async move { if i % 2 == 0 { Ok(i) } else { Err(i) } }),

@@ -130,6 +130,7 @@ impl<S: Spawn, T: Send + 'static> TaskGroup<S, T> {
             outcomes,
             cancel_when: self.cancel_when,
             cancelled: false,
+            done: false,
         }
     }
 }
@@ -220,6 +221,7 @@ pub struct Join<S: Spawn, T: Send + 'static> {
     outcomes: Vec<Option<Result<T, JoinError>>>,
     cancel_when: Option<fn(&T) -> bool>,
     cancelled: bool,
+    done: bool,
 }
 
 // Nothing in a `Join` is pinned: task handles are `Unpin` and outcomes are only moved.
@@ -240,6 +242,7 @@ impl<S: Spawn, T: Send + 'static> Future for Join<S, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        assert!(!this.done, "`Join` polled after completion");
         let mut pending = false;
         for i in 0..this.tasks.len() {
             let Some(task) = this.tasks[i].as_mut() else {
@@ -270,6 +273,7 @@ impl<S: Spawn, T: Send + 'static> Future for Join<S, T> {
         if pending {
             return Poll::Pending;
         }
+        this.done = true;
         Poll::Ready(
             this.outcomes
                 .iter_mut()

@@ -380,6 +380,20 @@ mod spawned {
     }
 
     #[test]
+    #[should_panic(expected = "`Join` polled after completion")]
+    fn join_polled_after_completion_panics() {
+        let spawner = SimSpawner::default();
+        let mut group = TaskGroup::new(spawner.clone());
+        group.spawn(async { 1u8 });
+        for mut runner in core::mem::take(&mut *spawner.0.lock().unwrap()) {
+            assert!(poll(&mut runner).is_ready());
+        }
+        let mut join = group.join();
+        assert!(matches!(poll(&mut join), Poll::Ready(out) if matches!(out[..], [Ok(1)])));
+        let _ = poll(&mut join);
+    }
+
+    #[test]
     fn limit_beyond_what_a_bulkhead_counts_is_a_config_error() {
         let build = |limit| {
             TaskGroup::<_, ()>::builder(SimSpawner::default())

@@ -328,8 +328,11 @@ mod fixed_schedules {
     type Outcomes = Vec<(usize, Handled<usize>)>;
     type Settlements = Mutex<BTreeMap<(u64, usize), Vec<Option<Result<(), usize>>>>>;
 
-    async fn subscriber(emitter: &FixedEmitter<u64, usize, 3>, done: &Settlements, forever: bool) {
-        let mut sub = emitter.subscribe().expect("room for three");
+    async fn subscriber(
+        mut sub: crate::events::Subscriber<'_, u64, usize, 3>,
+        done: &Settlements,
+        forever: bool,
+    ) {
         let id = sub.id();
         loop {
             let Some((event, ack)) = sub.next().await else {
@@ -369,11 +372,10 @@ mod fixed_schedules {
             let mut sim = Sim::new(seed, 10);
             let subscribers = 1 + plan.below(3);
             for _ in 0..subscribers {
-                // Subscribe before any emit, in a fixed order: ids 0, 1, 2.
                 let forever = plan.below(2) == 0;
                 let cancellable = plan.below(3) == 0;
-                sim.spawn(subscriber(&emitter, &done, forever), cancellable);
-                sim.step();
+                let sub = emitter.subscribe().expect("room for three");
+                sim.spawn(subscriber(sub, &done, forever), cancellable);
             }
             for t in 0..1 + plan.below(2) {
                 let timed = plan.below(2) == 0;

@@ -164,6 +164,40 @@ pub async fn fixed_emitter_cancelled_emit_frees_subscribers<T: Timer>(env: Env<T
     assert!(matches!(select(emits, handlers).await, Either::Left(_)));
 }
 
+/// Closing the emitter ends every subscriber's loop once it has handled the event already
+/// delivered to it; later emits reach nobody and later subscriptions are refused.
+pub async fn fixed_emitter_close_ends_subscriber_loops<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let emitter: FixedEmitter<u32, u32, 2> = FixedEmitter::new();
+    let mut quick = emitter.subscribe().expect("room");
+    let mut slow = emitter.subscribe().expect("room");
+    let one = env.units(1);
+    let ((), (), report) = futures_util::future::join3(
+        quick.run(|_| async { Ok(()) }),
+        slow.run(|event| async move {
+            t.sleep(one).await;
+            Err(event)
+        }),
+        async {
+            let report = emitter.emit(4).await;
+            emitter.close();
+            assert!(emitter.is_closed());
+            report
+        },
+    )
+    .await;
+    assert_eq!(report.get(0), Some(&Handled::Succeeded));
+    assert_eq!(report.get(1), Some(&Handled::Failed(4)));
+    assert!(
+        emitter.emit(5).await.is_empty(),
+        "closed: nobody takes part"
+    );
+    assert_eq!(
+        emitter.subscribe().expect_err("closed"),
+        SubscribeError::Closed
+    );
+}
+
 /// Expands to one `#[test]` per scenario of the emitter without a heap, each calling
 /// `$run(|env| scenario(env))`; `list name!(args)` instead passes the names to a macro.
 #[macro_export]
@@ -181,6 +215,7 @@ macro_rules! fixed_events_scenarios {
             fixed_emitter_timeout_and_busy,
             fixed_emitter_abandoned_events_are_reported,
             fixed_emitter_cancelled_emit_frees_subscribers,
+            fixed_emitter_close_ends_subscriber_loops,
         );
     };
 }

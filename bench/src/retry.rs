@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use backon::{ConstantBuilder, ExponentialBuilder, Retryable};
-use steadfast::retry::{RetryExt, RetryPolicy};
+use steadfast::retry::{MakeAttempt, RetryPolicy};
 use steadfast_tokio::TokioTimer;
 
 use crate::{Config, Record, Runner, compare};
@@ -37,7 +37,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
                 let start = Instant::now();
                 for i in 0..n {
                     let op = || async { Ok::<u64, Transient>(i) };
-                    let r = RetryExt::retry(op, &policy, &timer).await;
+                    let r = MakeAttempt::retry(op, &policy, &timer).await;
                     black_box(r.ok());
                 }
                 start.elapsed()
@@ -102,7 +102,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
                         let c = calls;
                         async move { if c <= 3 { Err(Transient) } else { Ok(i) } }
                     };
-                    let r = RetryExt::retry(op, &zero, &timer).await;
+                    let r = MakeAttempt::retry(op, &zero, &timer).await;
                     black_box(r.ok());
                 }
                 start.elapsed()

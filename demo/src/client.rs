@@ -10,10 +10,8 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 
 use steadfast::bulkhead::{Bulkhead, BulkheadError, Rejected};
-use steadfast::retry::{
-    Jitter, RetryBudget, RetryError, RetryExt, RetryPolicy, WithAttemptTimeout,
-};
-use steadfast::timeout::{Elapsed, TimeoutExt};
+use steadfast::retry::{Jitter, MakeAttempt, RetryBudget, RetryError, RetryPolicy};
+use steadfast::timeout::TimeoutExt;
 use steadfast::{Instant, Timer};
 
 /// Carries one attempt of a request to the service.
@@ -38,12 +36,6 @@ pub(crate) enum CallError {
     Io,
     /// The attempt ran out of time.
     TimedOut,
-}
-
-impl From<Elapsed> for CallError {
-    fn from(_: Elapsed) -> Self {
-        CallError::TimedOut
-    }
 }
 
 /// Why a request failed, as its caller sees it.
@@ -101,7 +93,7 @@ pub(crate) struct Client<T: Timer, X> {
     timer: T,
     transport: X,
     settings: Settings,
-    policy: RetryPolicy<WithAttemptTimeout>,
+    policy: RetryPolicy,
     budget: RetryBudget,
     bulkhead: Bulkhead,
     pub(crate) counters: Counters,
@@ -166,11 +158,10 @@ impl<T: Timer, X: Transport> Client<T, X> {
             self.transport.call(id, attempt.get())
         })
         .retry(&self.policy, &self.timer)
-        .when(|_: &CallError| true)
         .budget(&self.budget)
         .notify(|n| {
             c.retries.fetch_add(1, Ordering::Relaxed);
-            if n.error() == Some(&CallError::TimedOut) {
+            if n.timeout().is_some() {
                 c.timeouts.fetch_add(1, Ordering::Relaxed);
             }
         });
@@ -183,13 +174,15 @@ impl<T: Timer, X: Transport> Client<T, X> {
     }
 
     fn gave_up(&self, e: RetryError<CallError>) -> Failure {
-        if *e.error() == CallError::TimedOut {
+        if e.timeout().is_some() {
             self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
         }
         if e.reason() == steadfast::retry::GiveUpReason::Budget {
             self.counters.budget_stops.fetch_add(1, Ordering::Relaxed);
         }
-        Failure::Call(e.into_error())
+        // The retry always makes a first attempt here (no deadline): no error means the last
+        // attempt timed out.
+        Failure::Call(e.into_error().unwrap_or(CallError::TimedOut))
     }
 
     /// The timer's clock.

@@ -7,20 +7,16 @@ use core::time::Duration;
 
 use cortex_m_rt::entry;
 use steadfast::bulkhead::Bulkhead;
-use steadfast::retry::{RetryBudget, RetryExt, RetryPolicy};
+use steadfast::retry::{MakeAttempt, RetryBudget, RetryPolicy};
 use steadfast::timeout::TimeoutExt;
 use steadfast_embassy::{EmbassyTimer, Timer as _};
 use steadfast_firmware_tests::{VirtualDriver, fail, pass, run};
 
 /// Built at compile time, as firmware would: no builder code in the image.
-const POLICY: RetryPolicy = match RetryPolicy::builder()
+static POLICY: RetryPolicy = RetryPolicy::builder()
     .max_attempts(3)
     .exponential(Duration::from_millis(1), 2.0)
-    .build()
-{
-    Ok(policy) => policy,
-    Err(_) => panic!("invalid retry policy"),
-};
+    .build_const();
 
 embassy_time_driver::time_driver_impl!(static DRIVER: VirtualDriver = VirtualDriver::new());
 
@@ -29,12 +25,6 @@ static BUDGET: RetryBudget = RetryBudget::new();
 
 #[derive(Debug)]
 struct Flaky;
-
-impl From<steadfast::timeout::Elapsed> for Flaky {
-    fn from(_: steadfast::timeout::Elapsed) -> Self {
-        Flaky
-    }
-}
 
 #[embassy_executor::task]
 async fn work() {

@@ -3,19 +3,15 @@
 #![no_main]
 use core::time::Duration;
 use cortex_m_rt::entry;
-use steadfast::retry::{RetryBudget, RetryExt, RetryPolicy};
+use steadfast::retry::{MakeAttempt, RetryBudget, RetryPolicy};
 use steadfast_embassy::{EmbassyTimer, Timer as _};
 use steadfast_firmware_tests::{VirtualDriver, fail, pass, run};
 static BUDGET: RetryBudget = RetryBudget::new();
 /// Built at compile time, as firmware would: no builder code in the image.
-const POLICY: RetryPolicy = match RetryPolicy::builder()
+static POLICY: RetryPolicy = RetryPolicy::builder()
     .max_attempts(3)
     .exponential(Duration::from_millis(1), 2.0)
-    .build()
-{
-    Ok(policy) => policy,
-    Err(_) => panic!("invalid retry policy"),
-};
+    .build_const();
 
 embassy_time_driver::time_driver_impl!(static DRIVER: VirtualDriver = VirtualDriver::new());
 #[embassy_executor::task]

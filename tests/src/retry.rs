@@ -7,8 +7,8 @@ use futures_util::future::{Either, select};
 use portable_atomic::{AtomicU32, Ordering};
 
 use steadfast::Timer;
-use steadfast::retry::{GiveUpReason, RetryBudget, RetryExt, RetryPolicy};
-use steadfast::timeout::{Elapsed, TimeoutExt};
+use steadfast::retry::{GiveUpReason, MakeAttempt, RetryBudget, RetryPolicy};
+use steadfast::timeout::TimeoutExt;
 
 use crate::{Env, yield_now};
 
@@ -19,14 +19,6 @@ pub enum Failure {
     Transient,
     /// Never worth another attempt.
     Permanent,
-    /// An attempt ran out of time.
-    TimedOut,
-}
-
-impl From<Elapsed> for Failure {
-    fn from(_: Elapsed) -> Self {
-        Failure::TimedOut
-    }
 }
 
 fn count(calls: &AtomicU32) -> u32 {
@@ -82,7 +74,7 @@ pub async fn permanent_error_stops_at_once<T: Timer>(env: Env<T>) {
     .expect_err("a permanent error is returned");
     assert_eq!(err.reason(), GiveUpReason::Permanent);
     assert_eq!(err.attempts(), 1);
-    assert_eq!(*err.error(), Failure::Permanent);
+    assert_eq!(err.error(), Some(&Failure::Permanent));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     env.assert_elapsed(start, Duration::ZERO);
 }
@@ -105,7 +97,7 @@ pub async fn attempts_run_out<T: Timer>(env: Env<T>) {
     .await
     .expect_err("every attempt fails");
     assert_eq!(err.reason(), GiveUpReason::AttemptsExhausted);
-    assert_eq!((err.attempts(), *err.error()), (3, 3));
+    assert_eq!((err.attempts(), err.error()), (3, Some(&3)));
     env.assert_elapsed(start, env.units(1 + 2));
 }
 
@@ -162,8 +154,9 @@ pub async fn deadline_is_respected<T: Timer>(env: Env<T>) {
     env.assert_elapsed(start, env.units(4));
 }
 
-/// A hung attempt is cut by the per-attempt timeout and retried; the timeout reaches the
-/// error predicate as the operation's own error.
+/// A hung attempt is cut by the per-attempt timeout and retried, whatever the error type
+/// (here one that knows nothing of timeouts): the notify hook sees the timeout, the error
+/// predicate is not asked about it.
 pub async fn attempt_timeout_cuts_a_hung_attempt<T: Timer>(env: Env<T>) {
     let t = &env.timer;
     let policy = RetryPolicy::builder()
@@ -185,16 +178,50 @@ pub async fn attempt_timeout_cuts_a_hung_attempt<T: Timer>(env: Env<T>) {
         }
     })
     .retry(&policy, t)
-    .when(|e| {
-        if *e == Failure::TimedOut {
+    .when(|_| panic!("the predicate was asked about a timeout"))
+    .notify(|notice| {
+        if notice.timeout().is_some() {
             timeouts.fetch_add(1, Ordering::SeqCst);
         }
-        true
     })
     .await;
     assert_eq!(result, Ok(2));
     assert_eq!(timeouts.load(Ordering::SeqCst), 1);
     env.assert_elapsed(start, env.units(3 + 1));
+
+    // Every attempt hangs: the error says the last one timed out.
+    let start = t.now();
+    let err = (|| pending::<Result<(), Failure>>())
+        .retry(&policy, t)
+        .await
+        .expect_err("every attempt times out");
+    assert_eq!(err.error(), None);
+    assert_eq!(err.timeout().and_then(|e| e.duration()), Some(env.units(3)));
+    assert_eq!(err.attempts(), 3);
+    env.assert_elapsed(start, env.units(3 + 1 + 3 + 1 + 3));
+}
+
+/// A deadline that has passed at the first poll allows no attempt at all.
+pub async fn a_passed_deadline_makes_no_attempt<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let policy = RetryPolicy::builder()
+        .max_attempts(3)
+        .constant(env.units(1))
+        .build()
+        .expect("a valid policy");
+    let calls = AtomicU32::new(0);
+    t.sleep(env.units(1)).await;
+    let past = steadfast::Instant::from_nanos(t.now().as_nanos().saturating_sub(1));
+    let err = (|| {
+        count(&calls);
+        async { Ok::<_, Failure>(()) }
+    })
+    .retry(&policy, t)
+    .deadline(past)
+    .await
+    .expect_err("no attempt after the deadline");
+    assert_eq!((err.attempts(), err.reason()), (0, GiveUpReason::Deadline));
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 
 /// A delay suggested by the error replaces the backoff's, and the notify hook sees it.
@@ -254,7 +281,10 @@ pub async fn budget_stops_retries<T: Timer>(env: Env<T>) {
     };
     let err = op.retry(&policy, t).budget(&budget).await.unwrap_err();
     assert_eq!(err.reason(), GiveUpReason::Budget);
-    assert_eq!((err.attempts(), *err.error()), (2, Failure::Transient));
+    assert_eq!(
+        (err.attempts(), err.error()),
+        (2, Some(&Failure::Transient))
+    );
     env.assert_elapsed(start, env.units(1));
     // The budget is shared: the next call gets no retry.
     let err = op.retry(&policy, t).budget(&budget).await.unwrap_err();
@@ -317,6 +347,7 @@ macro_rules! retry_scenarios {
             cancellation_during_backoff_stops_attempts,
             deadline_is_respected,
             attempt_timeout_cuts_a_hung_attempt,
+            a_passed_deadline_makes_no_attempt,
             retry_after_and_notify,
             budget_stops_retries,
             zero_delay_retry_lets_others_run,

@@ -11,7 +11,7 @@ use core::time::Duration;
 use steadfast::batch::{BatchConfig, FixedBatch, FixedBatcher};
 use steadfast::bulkhead::Bulkhead;
 use steadfast::pool::FixedPool;
-use steadfast::retry::{Jitter, RetryBudget, RetryExt, RetryPolicy};
+use steadfast::retry::{Jitter, MakeAttempt, RetryBudget, RetryPolicy};
 use steadfast::timeout::{TimeoutExt, timeout};
 use steadfast_embassy::EmbassyTimer;
 
@@ -64,8 +64,8 @@ pub extern "C" fn _start() -> ! {
     let policy = RetryPolicy::builder()
         .max_attempts(3)
         .exponential(Duration::from_micros(10), 2.0)
+        // Jitter without a seed: no `std` needed.
         .jitter(Jitter::Full)
-        .seed(0x5eed)
         .build();
     if let Ok(policy) = policy {
         let mut calls = 0u32;

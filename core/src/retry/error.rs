@@ -1,12 +1,18 @@
+//! What a retry gives back when it gives up.
+
 use core::fmt;
+
+use crate::timeout::Elapsed;
 
 /// Why a [`Retry`](super::Retry) stopped trying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GiveUpReason {
     /// The last allowed attempt failed: [`max_attempts`](super::RetryPolicyBuilder::max_attempts)
     /// attempts were made.
     AttemptsExhausted,
-    /// The next sleep would have ended past the deadline, so no further attempt was started.
+    /// The deadline had passed before the first attempt, or the next sleep would have ended
+    /// past it, so no further attempt was started.
     Deadline,
     /// The shared [`RetryBudget`](super::RetryBudget) had no retry left.
     Budget,
@@ -25,44 +31,113 @@ impl fmt::Display for GiveUpReason {
     }
 }
 
-/// What the caller of a [`Retry`](super::Retry) gets when it gives up: the last error itself,
-/// how many attempts were made and why it stopped.
+/// How the last attempt ended.
+#[derive(Clone, PartialEq, Eq)]
+enum Last<E> {
+    Failed(E),
+    TimedOut(Elapsed),
+    /// No attempt was made: the deadline had passed at the first poll.
+    NotStarted,
+}
+
+/// What the caller of a [`Retry`](super::Retry) gets when it gives up: how the last attempt
+/// ended (its error, or its timeout), how many attempts were made, and why it stopped.
 ///
-/// The error is not hidden behind an opaque wrapper: [`error`](RetryError::error) borrows it,
-/// [`into_error`](RetryError::into_error) hands it back, and `Display` shows it first.
-/// [`source`](core::error::Error::source) is the error's own source, so an error chain does not
-/// show the last error twice.
+/// [`error`](RetryError::error) borrows the last attempt's error and
+/// [`into_error`](RetryError::into_error) hands it back; both are `None` when the last attempt
+/// timed out ([`timeout`](RetryError::timeout) then has the [`Elapsed`]) or when no attempt
+/// was made (a deadline that had passed already).
+///
+/// It is a [`core::error::Error`] whenever the operation's error is one (and `'static`):
+/// `?` turns it into `anyhow::Error` or `Box<dyn Error + Send + Sync>`, and
+/// [`source`](core::error::Error::source) is the last attempt's error (or its [`Elapsed`]),
+/// so error chains and downcasts reach it. `Display` does not repeat that error's text (a
+/// chain printer such as anyhow's `{:#}` shows it next). For operation errors that are not
+/// [`core::error::Error`] themselves, such as `anyhow::Error` or
+/// `Box<dyn Error + Send + Sync>`, take the error out with
+/// [`into_error`](RetryError::into_error). `Send` and `Sync` when the error is.
+///
+/// ```
+/// # #[cfg(feature = "std")] {
+/// use std::io;
+/// use steadfast::retry::{GiveUpReason, MakeAttempt, RetryPolicy};
+/// use steadfast::VirtualTimer;
+///
+/// let policy = RetryPolicy::builder().max_attempts(2).build().unwrap();
+/// let timer = VirtualTimer::new();
+/// let call = || async { Err::<(), _>(io::Error::other("connection reset")) };
+/// let err = futures_executor::block_on(timer.auto_advance(call.retry(&policy, &timer)))
+///     .unwrap_err();
+/// assert_eq!(err.reason(), GiveUpReason::AttemptsExhausted);
+/// assert_eq!(err.to_string(), "gave up after 2 attempts: attempts exhausted");
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = err.into();
+/// let source = boxed.source().unwrap();
+/// assert_eq!(source.to_string(), "connection reset");
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct RetryError<E> {
-    error: E,
+    last: Last<E>,
     attempts: u32,
     reason: GiveUpReason,
 }
 
 impl<E> RetryError<E> {
-    /// A give-up error: `error` is the error of the last attempt, `attempts` the number of
-    /// attempts made (the first call counts as attempt 1).
-    pub const fn new(error: E, attempts: u32, reason: GiveUpReason) -> Self {
+    pub(crate) const fn failed(error: E, attempts: u32, reason: GiveUpReason) -> Self {
         RetryError {
-            error,
+            last: Last::Failed(error),
             attempts,
             reason,
         }
     }
 
-    /// The error of the last attempt.
-    #[must_use]
-    pub const fn error(&self) -> &E {
-        &self.error
+    pub(crate) const fn timed_out(elapsed: Elapsed, attempts: u32, reason: GiveUpReason) -> Self {
+        RetryError {
+            last: Last::TimedOut(elapsed),
+            attempts,
+            reason,
+        }
     }
 
-    /// The error of the last attempt, by value.
-    #[must_use]
-    pub fn into_error(self) -> E {
-        self.error
+    pub(crate) const fn not_started() -> Self {
+        RetryError {
+            last: Last::NotStarted,
+            attempts: 0,
+            reason: GiveUpReason::Deadline,
+        }
     }
 
-    /// How many attempts were made, the first call included.
+    /// The error of the last attempt; `None` when it timed out or no attempt was made.
+    #[must_use]
+    pub const fn error(&self) -> Option<&E> {
+        match &self.last {
+            Last::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The error of the last attempt, by value; `None` when it timed out or no attempt was
+    /// made.
+    #[must_use]
+    pub fn into_error(self) -> Option<E> {
+        match self.last {
+            Last::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The timeout of the last attempt, when it ran out of its
+    /// [`attempt_timeout`](super::RetryPolicyBuilder::attempt_timeout).
+    #[must_use]
+    pub const fn timeout(&self) -> Option<&Elapsed> {
+        match &self.last {
+            Last::TimedOut(elapsed) => Some(elapsed),
+            _ => None,
+        }
+    }
+
+    /// How many attempts were made, the first call included (0 when the deadline had passed
+    /// at the first poll).
     #[must_use]
     pub const fn attempts(&self) -> u32 {
         self.attempts
@@ -73,94 +148,49 @@ impl<E> RetryError<E> {
     pub const fn reason(&self) -> GiveUpReason {
         self.reason
     }
-
-    /// The last error, the attempt count and the reason.
-    #[must_use]
-    pub fn into_parts(self) -> (E, u32, GiveUpReason) {
-        (self.error, self.attempts, self.reason)
-    }
 }
 
 impl<E: fmt::Debug> fmt::Debug for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RetryError")
-            .field("error", &self.error)
-            .field("attempts", &self.attempts)
+        let mut s = f.debug_struct("RetryError");
+        match &self.last {
+            Last::Failed(error) => s.field("error", error),
+            Last::TimedOut(elapsed) => s.field("timeout", elapsed),
+            Last::NotStarted => s.field("error", &None::<()>),
+        };
+        s.field("attempts", &self.attempts)
             .field("reason", &self.reason)
             .finish()
     }
 }
 
-impl<E: fmt::Display> fmt::Display for RetryError<E> {
+impl<E> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plural = if self.attempts == 1 { "" } else { "s" };
-        write!(
-            f,
-            "{} (gave up after {} attempt{plural}: {})",
-            self.error, self.attempts, self.reason
-        )
-    }
-}
-
-impl<E: core::error::Error> core::error::Error for RetryError<E> {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        self.error.source()
-    }
-}
-
-/// A [`RetryPolicy`](super::RetryPolicy) or [`RetryBudget`](super::RetryBudget) setting that
-/// cannot work, named by the builder method that set it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PolicyError {
-    /// `max_attempts` is zero: at least the first call must be allowed.
-    MaxAttempts,
-    /// `max_delay` is below the backoff's base (first) delay.
-    MaxDelay,
-    /// The exponential backoff's `factor` is below 1 or not a finite number.
-    Factor,
-    /// A user-supplied backoff `sequence` is empty.
-    Sequence,
-    /// The `jitter` is out of range (a decorrelated jitter multiplier of zero).
-    Jitter,
-    /// Jitter needs a random source and none was given: set a `seed` or an `entropy` source
-    /// (with the `std` feature a default exists).
-    Seed,
-    /// A retry budget's `window` is zero.
-    Window,
-}
-
-impl PolicyError {
-    /// The name of the offending setting, as the builder method that sets it is called.
-    #[must_use]
-    pub const fn field(&self) -> &'static str {
-        match self {
-            PolicyError::MaxAttempts => "max_attempts",
-            PolicyError::MaxDelay => "max_delay",
-            PolicyError::Factor => "factor",
-            PolicyError::Sequence => "sequence",
-            PolicyError::Jitter => "jitter",
-            PolicyError::Seed => "seed",
-            PolicyError::Window => "window",
+        match (&self.last, self.attempts) {
+            (Last::NotStarted, _) => write!(f, "gave up before the first attempt: {}", self.reason),
+            (last, n) => {
+                let plural = if n == 1 { "" } else { "s" };
+                let timed_out = if matches!(last, Last::TimedOut(_)) {
+                    ", the last timed out"
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "gave up after {n} attempt{plural}{timed_out}: {}",
+                    self.reason
+                )
+            }
         }
     }
 }
 
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let why = match self {
-            PolicyError::MaxAttempts => "must be at least 1 (the first call is attempt 1)",
-            PolicyError::MaxDelay => "must be at least the backoff's base delay",
-            PolicyError::Factor => "must be a finite number of at least 1",
-            PolicyError::Sequence => "must hold at least one delay",
-            PolicyError::Jitter => "is out of range: a decorrelated multiplier must be at least 1",
-            PolicyError::Seed => {
-                "is missing: jitter needs a seed or an entropy source without the `std` feature"
-            }
-            PolicyError::Window => "must be longer than zero",
-        };
-        write!(f, "invalid retry setting `{}`: {why}", self.field())
+impl<E: core::error::Error + 'static> core::error::Error for RetryError<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match &self.last {
+            Last::Failed(error) => Some(error),
+            Last::TimedOut(elapsed) => Some(elapsed),
+            Last::NotStarted => None,
+        }
     }
 }
-
-impl core::error::Error for PolicyError {}

@@ -1,5 +1,6 @@
-//! The [`Retry`] future and the hooks that decide, for each outcome, whether to retry.
+//! The [`Retry`] future and [`MakeAttempt`], the operation it retries.
 
+use core::borrow::Borrow;
 use core::fmt;
 use core::future::Future;
 use core::ops::Deref;
@@ -12,184 +13,94 @@ use pin_project_lite::pin_project;
 use super::backoff::Delays;
 use super::budget::RetryBudget;
 use super::error::{GiveUpReason, RetryError};
-use super::policy::{AttemptTimeoutMode, NoAttemptTimeout, RetryPolicy};
+use super::notice::{Notice, Outcome, any_error, no_hint, no_notice, no_value};
+use super::policy::RetryPolicy;
 use crate::time::duration_to_nanos;
-use crate::timeout::{Timeout, timeout};
+use crate::timeout::{Elapsed, Timeout, timeout};
 use crate::{Instant, Timer};
 
-/// Decides whether an error is worth another attempt (transient) or not (permanent).
-/// Implemented by every `FnMut(&E) -> bool` and by [`AnyError`].
-pub trait RetryIf<E> {
-    /// `true`: retry (if the policy allows); `false`: give up at once with
-    /// [`GiveUpReason::Permanent`].
-    fn retry_if(&mut self, error: &E) -> bool;
-}
+/// An operation to retry: it makes one attempt (a future of `Result<Value, Error>`) each time
+/// it is asked. Implemented by every `FnMut() -> impl Future<Output = Result<V, E>>`, and by
+/// any type of yours, so that a [`Retry`] over it has a type you can name (a tower
+/// `Service`'s `Future`, a struct field) without boxing.
+///
+/// [`retry`](MakeAttempt::retry) makes the [`Retry`] future: `(|| fetch(url)).retry(&policy,
+/// &timer)`.
+///
+/// ```
+/// # #[cfg(feature = "alloc")] {
+/// use core::future::{Ready, ready};
+/// use steadfast::retry::{MakeAttempt, Retry, RetryPolicy};
+/// use steadfast::VirtualTimer;
+///
+/// /// Reads a sensor; a named type, so its retry future can be named too.
+/// struct ReadSensor { reads: u32 }
+///
+/// impl MakeAttempt for ReadSensor {
+///     type Value = u32;
+///     type Error = &'static str;
+///     type Future = Ready<Result<u32, &'static str>>;
+///     fn make_attempt(&mut self) -> Self::Future {
+///         self.reads += 1;
+///         ready(if self.reads < 3 { Err("busy") } else { Ok(42) })
+///     }
+/// }
+///
+/// static POLICY: RetryPolicy = RetryPolicy::builder().max_attempts(5).build_const();
+/// let timer = VirtualTimer::new();
+/// let retry: Retry<ReadSensor, VirtualTimer> = ReadSensor { reads: 0 }.retry(&POLICY, &timer);
+/// assert_eq!(futures_executor::block_on(timer.auto_advance(retry)), Ok(42));
+/// # }
+/// ```
+pub trait MakeAttempt {
+    /// What a successful attempt gives.
+    type Value;
+    /// What a failed attempt gives.
+    type Error;
+    /// One attempt.
+    type Future: Future<Output = Result<Self::Value, Self::Error>>;
 
-impl<E, F: FnMut(&E) -> bool> RetryIf<E> for F {
-    fn retry_if(&mut self, error: &E) -> bool {
-        self(error)
+    /// Starts one attempt; called once per attempt, the first included.
+    fn make_attempt(&mut self) -> Self::Future;
+
+    /// A [`Retry`] that makes attempts with `self` by `policy`, sleeping on `timer`. The policy
+    /// is taken as `&RetryPolicy` (a `static`, or a local that outlives the call), as a
+    /// `RetryPolicy` (it is `Copy`), or as an `Arc<RetryPolicy>`: the last two give a
+    /// `'static` future when the rest is, to spawn. Nothing runs until it is polled.
+    fn retry<P: Borrow<RetryPolicy>, T: Timer>(self, policy: P, timer: &T) -> Retry<Self, T, P>
+    where
+        Self: Sized,
+    {
+        Retry {
+            make: self,
+            timer: timer.clone(),
+            policy,
+            budget: None,
+            when: any_error,
+            retry_on: no_value,
+            hint: no_hint,
+            notify: no_notice,
+            deadline: None,
+            stop_at: Instant::MAX,
+            attempts: 0,
+            delays: None,
+            yielded: false,
+            state: State::Idle,
+        }
     }
 }
 
-/// The default error predicate: every error is transient.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AnyError;
-
-impl<E> RetryIf<E> for AnyError {
-    fn retry_if(&mut self, _: &E) -> bool {
-        true
-    }
-}
-
-/// Decides whether a successful value means "not ready yet, try again". Implemented by every
-/// `FnMut(&V) -> bool` and by [`NoValue`].
-pub trait RetryOnValue<V> {
-    /// `true`: retry (if the policy allows); `false`: return the value.
-    fn retry_on(&mut self, value: &V) -> bool;
-}
-
-impl<V, F: FnMut(&V) -> bool> RetryOnValue<V> for F {
-    fn retry_on(&mut self, value: &V) -> bool {
-        self(value)
-    }
-}
-
-/// The default value predicate: every successful value is final.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoValue;
-
-impl<V> RetryOnValue<V> for NoValue {
-    fn retry_on(&mut self, _: &V) -> bool {
-        false
-    }
-}
-
-/// Reads a delay suggested by the error itself (an HTTP `Retry-After`, a rate limiter's
-/// reset time). Implemented by every `FnMut(&E) -> Option<Duration>` and by [`NoHint`].
-pub trait RetryAfter<E> {
-    /// The delay to use before the next attempt instead of the policy's, if the error says.
-    fn retry_after(&mut self, error: &E) -> Option<Duration>;
-}
-
-impl<E, F: FnMut(&E) -> Option<Duration>> RetryAfter<E> for F {
-    fn retry_after(&mut self, error: &E) -> Option<Duration> {
-        self(error)
-    }
-}
-
-/// The default: errors suggest no delay.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoHint;
-
-impl<E> RetryAfter<E> for NoHint {
-    fn retry_after(&mut self, _: &E) -> Option<Duration> {
-        None
-    }
-}
-
-/// Called before each sleep between attempts. Implemented by every
-/// `FnMut(&Notice<'_, V, E>)` and by [`NoNotify`].
-pub trait Notify<V, E> {
-    /// Told which attempt failed, how, and how long the sleep before the next one is.
-    fn notify(&mut self, notice: &Notice<'_, V, E>);
-}
-
-impl<V, E, F: FnMut(&Notice<'_, V, E>)> Notify<V, E> for F {
-    fn notify(&mut self, notice: &Notice<'_, V, E>) {
-        self(notice)
-    }
-}
-
-/// The default: no notification.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoNotify;
-
-impl<V, E> Notify<V, E> for NoNotify {
-    fn notify(&mut self, _: &Notice<'_, V, E>) {}
-}
-
-/// What the notify hook is told before each sleep.
-#[derive(Debug)]
-pub struct Notice<'a, V, E> {
-    attempt: u32,
-    outcome: Result<&'a V, &'a E>,
-    /// In nanoseconds.
-    delay: u64,
-}
-
-impl<'a, V, E> Notice<'a, V, E> {
-    /// The attempt that just ended (the first call is attempt 1); the next is `attempt + 1`.
-    #[must_use]
-    pub fn attempt(&self) -> u32 {
-        self.attempt
-    }
-
-    /// How it ended: an error, or a value the value predicate asked to retry.
-    pub fn outcome(&self) -> Result<&'a V, &'a E> {
-        self.outcome
-    }
-
-    /// The error, if the attempt failed.
-    #[must_use]
-    pub fn error(&self) -> Option<&'a E> {
-        self.outcome.err()
-    }
-
-    /// The value, if the attempt succeeded with a value to retry on.
-    #[must_use]
-    pub fn value(&self) -> Option<&'a V> {
-        self.outcome.ok()
-    }
-
-    /// The sleep about to start, jitter or Retry-After included.
-    #[must_use]
-    pub fn delay(&self) -> Duration {
-        Duration::from_nanos(self.delay)
-    }
-}
-
-/// `(|| op()).retry(&policy, &timer)`: retries any `FnMut() -> impl Future<Output =
-/// Result<V, E>>` by a [`RetryPolicy`]. See the [module docs](super).
-pub trait RetryExt<Fut: Future>: FnMut() -> Fut + Sized {
-    /// Makes a [`Retry`] future that calls `self` for each attempt.
-    fn retry<'p, A, T: Timer>(
-        self,
-        policy: &'p RetryPolicy<A>,
-        timer: &T,
-    ) -> Retry<'p, Self, Fut, T, A> {
-        retry(policy, timer, self)
-    }
-}
-
-impl<F: FnMut() -> Fut, Fut: Future> RetryExt<Fut> for F {}
-
-/// Makes a [`Retry`] future that calls `operation` for each attempt, by `policy`, sleeping on
-/// `timer`. Nothing runs until it is polled.
-pub fn retry<'p, F, Fut, A, T>(
-    policy: &'p RetryPolicy<A>,
-    timer: &T,
-    operation: F,
-) -> Retry<'p, F, Fut, T, A>
+impl<F, Fut, V, E> MakeAttempt for F
 where
     F: FnMut() -> Fut,
-    Fut: Future,
-    T: Timer,
+    Fut: Future<Output = Result<V, E>>,
 {
-    Retry {
-        operation,
-        timer: timer.clone(),
-        policy,
-        retry_if: AnyError,
-        retry_on: NoValue,
-        hint: NoHint,
-        notify: NoNotify,
-        budget: None,
-        deadline: None,
-        stop_at: Instant::MAX,
-        attempts: 0,
-        delays: None,
-        yielded: false,
-        state: State::Idle,
+    type Value = V;
+    type Error = E;
+    type Future = Fut;
+
+    fn make_attempt(&mut self) -> Fut {
+        self()
     }
 }
 
@@ -205,27 +116,43 @@ pin_project! {
 }
 
 pin_project! {
-    /// The future of a call with retries: made by [`retry`] or [`RetryExt::retry`], adjusted
-    /// with the builder methods below, then awaited.
+    /// The future of a call with retries: made by [`MakeAttempt::retry`], adjusted with the
+    /// methods below, then awaited.
     ///
     /// Its output is `Ok(value)` once an attempt succeeds with a value the value predicate
     /// accepts (or when retrying a value stops: the last value is returned), or
-    /// `Err(`[`RetryError`]`)` with the last error, the attempt count and the
+    /// `Err(`[`RetryError`]`)` with how the last attempt ended, the attempt count and the
     /// [`GiveUpReason`].
     ///
+    /// Type parameters: the operation `M`, the timer `T`, how the policy is held `P`
+    /// (`&'static RetryPolicy` unless named), how the budget is held `B`, and the hooks `W`
+    /// ([`when`](Retry::when)), `R` ([`retry_on_value`](Retry::retry_on_value)), `H`
+    /// ([`retry_after`](Retry::retry_after)) and `N` ([`notify`](Retry::notify)), whose
+    /// defaults are function pointers: a `Retry<MyCall, TokioTimer, Arc<RetryPolicy>>` names
+    /// the future of a call with the default hooks.
+    ///
     /// Dropping it at any point cancels the call: the running attempt is dropped, or the
-    /// sleep, and no further attempt starts. It allocates nothing and is `Send` when the
-    /// operation, its future, the timer, the hooks and the budget pointer are.
+    /// sleep, and no further attempt starts. It allocates nothing and is `Send` when its parts
+    /// are.
     #[must_use = "a retry does nothing unless awaited"]
-    pub struct Retry<'p, F, Fut, T: Timer, A = NoAttemptTimeout, P = AnyError, R = NoValue, H = NoHint, N = NoNotify, B = &'static RetryBudget> {
-        operation: F,
+    pub struct Retry<
+        M: MakeAttempt,
+        T: Timer,
+        P = &'static RetryPolicy,
+        B = &'static RetryBudget,
+        W = fn(&<M as MakeAttempt>::Error) -> bool,
+        R = fn(&<M as MakeAttempt>::Value) -> bool,
+        H = fn(&<M as MakeAttempt>::Error) -> Option<Duration>,
+        N = fn(&Notice<'_, <M as MakeAttempt>::Value, <M as MakeAttempt>::Error>),
+    > {
+        make: M,
         timer: T,
-        policy: &'p RetryPolicy<A>,
-        retry_if: P,
+        policy: P,
+        budget: Option<B>,
+        when: W,
         retry_on: R,
         hint: H,
         notify: N,
-        budget: Option<B>,
         deadline: Option<Instant>,
         stop_at: Instant,
         attempts: u32,
@@ -234,86 +161,100 @@ pin_project! {
         // the next attempt it yields once if it has not.
         yielded: bool,
         #[pin]
-        state: State<Fut, Timeout<Fut, T>, T::Sleep>,
+        state: State<M::Future, Timeout<M::Future, T>, T::Sleep>,
     }
 }
 
-impl<'p, F, Fut, T: Timer, A, P, R, H, N, B> Retry<'p, F, Fut, T, A, P, R, H, N, B> {
-    #[allow(clippy::type_complexity)]
-    fn map_hooks<P2, R2, H2, N2, B2>(
-        self,
-        f: impl FnOnce((P, R, H, N, Option<B>)) -> (P2, R2, H2, N2, Option<B2>),
-    ) -> Retry<'p, F, Fut, T, A, P2, R2, H2, N2, B2> {
-        let (retry_if, retry_on, hint, notify, budget) = f((
-            self.retry_if,
-            self.retry_on,
-            self.hint,
-            self.notify,
-            self.budget,
-        ));
+/// Rebuilds a [`Retry`] with its budget and hooks given (changing its type).
+macro_rules! rebuild {
+    ($r:ident, $budget:expr, $when:expr, $retry_on:expr, $hint:expr, $notify:expr) => {
         Retry {
-            operation: self.operation,
-            timer: self.timer,
-            policy: self.policy,
-            retry_if,
-            retry_on,
-            hint,
-            notify,
-            budget,
-            deadline: self.deadline,
-            stop_at: self.stop_at,
-            attempts: self.attempts,
-            delays: self.delays,
-            yielded: self.yielded,
-            state: self.state,
+            make: $r.make,
+            timer: $r.timer,
+            policy: $r.policy,
+            budget: $budget,
+            when: $when,
+            retry_on: $retry_on,
+            hint: $hint,
+            notify: $notify,
+            deadline: $r.deadline,
+            stop_at: $r.stop_at,
+            attempts: $r.attempts,
+            delays: $r.delays,
+            yielded: $r.yielded,
+            state: $r.state,
         }
-    }
+    };
 }
 
-impl<'p, F, Fut, T, A, P, R, H, N, B, V, E> Retry<'p, F, Fut, T, A, P, R, H, N, B>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<V, E>>,
-    T: Timer,
-{
+impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
     /// Retries only errors for which `predicate` returns `true` (transient ones); any other
     /// error ends the call at once with [`GiveUpReason::Permanent`]. By default every error is
-    /// retried.
-    pub fn when<P2: FnMut(&E) -> bool>(
+    /// retried. Timed-out attempts are always retried (within the policy): the predicate is
+    /// not asked about them.
+    pub fn when<W2: FnMut(&M::Error) -> bool>(
         self,
-        predicate: P2,
-    ) -> Retry<'p, F, Fut, T, A, P2, R, H, N, B> {
-        self.map_hooks(|(_, r, h, n, b)| (predicate, r, h, n, b))
+        predicate: W2,
+    ) -> Retry<M, T, P, B, W2, R, H, N> {
+        rebuild!(
+            self,
+            self.budget,
+            predicate,
+            self.retry_on,
+            self.hint,
+            self.notify
+        )
     }
 
     /// Also retries successful values for which `predicate` returns `true` ("not ready
     /// yet"). When retrying such a value stops (attempts, deadline or budget), the last value
     /// is returned as `Ok`.
-    pub fn retry_on_value<R2: FnMut(&V) -> bool>(
+    pub fn retry_on_value<R2: FnMut(&M::Value) -> bool>(
         self,
         predicate: R2,
-    ) -> Retry<'p, F, Fut, T, A, P, R2, H, N, B> {
-        self.map_hooks(|(p, _, h, n, b)| (p, predicate, h, n, b))
+    ) -> Retry<M, T, P, B, W, R2, H, N> {
+        rebuild!(
+            self,
+            self.budget,
+            self.when,
+            predicate,
+            self.hint,
+            self.notify
+        )
     }
 
     /// Lets the error suggest the delay before the next attempt (Retry-After). A suggested
     /// delay replaces the policy's delay for that retry, without jitter and without the
     /// `max_delay` cap; the deadline still holds: if the suggested sleep would end past it,
     /// the call gives up with [`GiveUpReason::Deadline`].
-    pub fn retry_after<H2: FnMut(&E) -> Option<Duration>>(
+    pub fn retry_after<H2: FnMut(&M::Error) -> Option<Duration>>(
         self,
         hint: H2,
-    ) -> Retry<'p, F, Fut, T, A, P, R, H2, N, B> {
-        self.map_hooks(|(p, r, _, n, b)| (p, r, hint, n, b))
+    ) -> Retry<M, T, P, B, W, R, H2, N> {
+        rebuild!(
+            self,
+            self.budget,
+            self.when,
+            self.retry_on,
+            hint,
+            self.notify
+        )
     }
 
-    /// Calls `notify` before each sleep with the attempt that ended, its error (or value) and
-    /// the delay: the place for a log line.
-    pub fn notify<N2: FnMut(&Notice<'_, V, E>)>(
+    /// Calls `notify` before each sleep with the attempt that ended, how it ended (error,
+    /// value or timeout) and the delay: the place for a log line.
+    pub fn notify<N2: FnMut(&Notice<'_, M::Value, M::Error>)>(
         self,
         notify: N2,
-    ) -> Retry<'p, F, Fut, T, A, P, R, H, N2, B> {
-        self.map_hooks(|(p, r, h, _, b)| (p, r, h, notify, b))
+    ) -> Retry<M, T, P, B, W, R, H, N2> {
+        rebuild!(
+            self,
+            self.budget,
+            self.when,
+            self.retry_on,
+            self.hint,
+            notify
+        )
     }
 
     /// Shares a [`RetryBudget`] with other callers: this call deposits one call at its first
@@ -323,13 +264,22 @@ where
     pub fn budget<B2: Deref<Target = RetryBudget>>(
         self,
         budget: B2,
-    ) -> Retry<'p, F, Fut, T, A, P, R, H, N, B2> {
-        self.map_hooks(|(p, r, h, n, _)| (p, r, h, n, Some(budget)))
+    ) -> Retry<M, T, P, B2, W, R, H, N> {
+        rebuild!(
+            self,
+            Some(budget),
+            self.when,
+            self.retry_on,
+            self.hint,
+            self.notify
+        )
     }
 
     /// A deadline for this call, on `timer`'s clock, in addition to the policy's
     /// [`max_elapsed`](super::RetryPolicyBuilder::max_elapsed) (the earlier one holds), with
-    /// the same stop-before-deadline rule.
+    /// the same rule: no attempt begins after it. If it has passed at the first poll, no
+    /// attempt is made at all: the call gives up with [`GiveUpReason::Deadline`] and
+    /// [`RetryError::attempts`] 0.
     pub fn deadline(mut self, deadline: Instant) -> Self {
         self.deadline = Some(deadline);
         self
@@ -342,10 +292,9 @@ where
     }
 }
 
-impl<'p, F, Fut, T: Timer, A, P, R, H, N, B> fmt::Debug for Retry<'p, F, Fut, T, A, P, R, H, N, B> {
+impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> fmt::Debug for Retry<M, T, P, B, W, R, H, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retry")
-            .field("policy", &self.policy)
             .field("attempts", &self.attempts)
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
@@ -359,114 +308,119 @@ enum Plan {
     Stop(GiveUpReason),
 }
 
-impl<'p, F, Fut, T, A, P, R, H, N, B, V, E> Future for Retry<'p, F, Fut, T, A, P, R, H, N, B>
+impl<M, T, P, B, W, R, H, N> Future for Retry<M, T, P, B, W, R, H, N>
 where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<V, E>>,
+    M: MakeAttempt,
     T: Timer,
-    A: AttemptTimeoutMode<E>,
-    P: RetryIf<E>,
-    R: RetryOnValue<V>,
-    H: RetryAfter<E>,
-    N: Notify<V, E>,
+    P: Borrow<RetryPolicy>,
     B: Deref<Target = RetryBudget>,
+    W: FnMut(&M::Error) -> bool,
+    R: FnMut(&M::Value) -> bool,
+    H: FnMut(&M::Error) -> Option<Duration>,
+    N: FnMut(&Notice<'_, M::Value, M::Error>),
 {
-    type Output = Result<V, RetryError<E>>;
+    type Output = Result<M::Value, RetryError<M::Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
-            let outcome = match this.state.as_mut().project() {
-                StateProj::Idle => {
-                    if *this.attempts == 0 {
-                        // First poll: the call starts now.
-                        let timed = this.policy.max_elapsed.is_some() || this.budget.is_some();
-                        if timed {
-                            let now = this.timer.now();
-                            if let Some(max) = this.policy.max_elapsed {
-                                *this.stop_at = now.saturating_add(max);
+            let policy: &RetryPolicy = (*this.policy).borrow();
+            let outcome: Result<Result<M::Value, M::Error>, Elapsed> =
+                match this.state.as_mut().project() {
+                    StateProj::Idle => {
+                        if *this.attempts == 0 {
+                            // First poll: the call starts now. The clock is read only when a
+                            // deadline or a budget needs it.
+                            let timed = policy.max_elapsed.is_some()
+                                || this.deadline.is_some()
+                                || this.budget.is_some();
+                            if timed {
+                                let now = this.timer.now();
+                                if let Some(max) = policy.max_elapsed {
+                                    *this.stop_at = now.saturating_add(max);
+                                }
+                                if let Some(deadline) = *this.deadline {
+                                    *this.stop_at = (*this.stop_at).min(deadline);
+                                }
+                                if now > *this.stop_at {
+                                    this.state.set(State::Done);
+                                    return Poll::Ready(Err(RetryError::not_started()));
+                                }
+                                if let Some(budget) = this.budget.as_ref() {
+                                    budget.deposit(now);
+                                }
                             }
-                            if let Some(budget) = this.budget.as_ref() {
-                                budget.deposit(now);
-                            }
+                        } else if !*this.yielded {
+                            // The previous attempt and its delay (zero, or a sleep that was
+                            // over at once) never waited: let the executor, its timers and
+                            // other tasks run before the next attempt.
+                            *this.yielded = true;
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
                         }
-                        if let Some(deadline) = *this.deadline {
-                            *this.stop_at = (*this.stop_at).min(deadline);
+                        *this.yielded = false;
+                        *this.attempts = this.attempts.saturating_add(1);
+                        let future = this.make.make_attempt();
+                        match policy.attempt_timeout {
+                            Some(limit) => this.state.set(State::Timed {
+                                future: timeout(&*this.timer, limit, future),
+                            }),
+                            None => this.state.set(State::Running { future }),
                         }
-                    } else if !*this.yielded {
-                        // The previous attempt and its delay (zero, or a sleep that was over
-                        // at once) never waited: let the executor, its timers and other tasks
-                        // run before the next attempt.
-                        *this.yielded = true;
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
+                        continue;
                     }
-                    *this.yielded = false;
-                    *this.attempts = this.attempts.saturating_add(1);
-                    let future = (this.operation)();
-                    match this.policy.attempt_timeout {
-                        Some(limit) => this.state.set(State::Timed {
-                            future: timeout(&*this.timer, limit, future),
-                        }),
-                        None => this.state.set(State::Running { future }),
+                    StateProj::Running { future } => match future.poll(cx) {
+                        Poll::Ready(outcome) => Ok(outcome),
+                        Poll::Pending => {
+                            *this.yielded = true;
+                            return Poll::Pending;
+                        }
+                    },
+                    StateProj::Timed { future } => match future.poll(cx) {
+                        Poll::Ready(outcome) => outcome,
+                        Poll::Pending => {
+                            *this.yielded = true;
+                            return Poll::Pending;
+                        }
+                    },
+                    StateProj::Sleeping { sleep } => {
+                        if sleep.poll(cx).is_pending() {
+                            *this.yielded = true;
+                            return Poll::Pending;
+                        }
+                        this.state.set(State::Idle);
+                        continue;
                     }
-                    continue;
-                }
-                StateProj::Running { future } => match future.poll(cx) {
-                    Poll::Ready(outcome) => outcome,
-                    Poll::Pending => {
-                        *this.yielded = true;
-                        return Poll::Pending;
-                    }
-                },
-                StateProj::Timed { future } => match future.poll(cx) {
-                    Poll::Ready(Ok(outcome)) => outcome,
-                    Poll::Ready(Err(elapsed)) => Err(A::timed_out(elapsed)),
-                    Poll::Pending => {
-                        *this.yielded = true;
-                        return Poll::Pending;
-                    }
-                },
-                StateProj::Sleeping { sleep } => {
-                    if sleep.poll(cx).is_pending() {
-                        *this.yielded = true;
-                        return Poll::Pending;
-                    }
-                    this.state.set(State::Idle);
-                    continue;
-                }
-                StateProj::Done => panic!("`Retry` polled after completion"),
-            };
+                    StateProj::Done => panic!("`Retry` polled after completion"),
+                };
             // The attempt's future is dropped before anything else happens.
             this.state.set(State::Idle);
             let attempt = *this.attempts;
 
             let (hint, outcome) = match outcome {
-                Ok(value) => {
-                    if !this.retry_on.retry_on(&value) {
+                Ok(Ok(value)) => {
+                    if !(this.retry_on)(&value) {
                         this.state.set(State::Done);
                         return Poll::Ready(Ok(value));
                     }
-                    (None, Ok(value))
+                    (None, Ok(Ok(value)))
                 }
-                Err(error) => {
-                    if !this.retry_if.retry_if(&error) {
+                Ok(Err(error)) => {
+                    if !(this.when)(&error) {
                         this.state.set(State::Done);
-                        let err = RetryError::new(error, attempt, GiveUpReason::Permanent);
+                        let err = RetryError::failed(error, attempt, GiveUpReason::Permanent);
                         return Poll::Ready(Err(err));
                     }
-                    let hint = this.hint.retry_after(&error);
-                    (hint, Err(error))
+                    ((this.hint)(&error), Ok(Err(error)))
                 }
+                Err(elapsed) => (None, Err(elapsed)),
             };
 
-            let plan = if attempt >= this.policy.max_attempts {
+            let plan = if attempt >= policy.max_attempts {
                 Plan::Stop(GiveUpReason::AttemptsExhausted)
             } else {
                 let now = this.timer.now();
-                let delays = this
-                    .delays
-                    .get_or_insert_with(|| this.policy.run_delays(now));
+                let delays = this.delays.get_or_insert_with(|| policy.run_delays(now));
                 // In nanoseconds: a `Duration` is built only if the notify hook asks for one
                 // (making one divides by 10^9, a library routine on 32-bit microcontrollers).
                 let policy_delay = delays.next_pair().0;
@@ -479,10 +433,14 @@ where
                 } else {
                     let notice = Notice {
                         attempt,
-                        outcome: outcome.as_ref(),
+                        outcome: match &outcome {
+                            Ok(Ok(value)) => Outcome::Value(value),
+                            Ok(Err(error)) => Outcome::Error(error),
+                            Err(elapsed) => Outcome::TimedOut(elapsed),
+                        },
                         delay,
                     };
-                    this.notify.notify(&notice);
+                    (this.notify)(&notice);
                     if delay == 0 {
                         Plan::Again
                     } else {
@@ -495,8 +453,9 @@ where
                 Plan::Stop(reason) => {
                     this.state.set(State::Done);
                     return Poll::Ready(match outcome {
-                        Ok(value) => Ok(value),
-                        Err(error) => Err(RetryError::new(error, attempt, reason)),
+                        Ok(Ok(value)) => Ok(value),
+                        Ok(Err(error)) => Err(RetryError::failed(error, attempt, reason)),
+                        Err(elapsed) => Err(RetryError::timed_out(elapsed, attempt, reason)),
                     });
                 }
                 Plan::Again => {}

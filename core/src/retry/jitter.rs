@@ -56,19 +56,19 @@ impl Jitter {
 /// Equal seeds give equal sequences on every platform, which keeps virtual-time tests
 /// reproducible.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rng {
+pub(crate) struct Rng {
     state: u64,
 }
 
 impl Rng {
     /// A source whose sequence is fixed by `seed`.
     #[must_use]
-    pub const fn new(seed: u64) -> Self {
+    pub(crate) const fn new(seed: u64) -> Self {
         Rng { state: seed }
     }
 
     /// The next 64 random bits.
-    pub const fn next_u64(&mut self) -> u64 {
+    pub(crate) const fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -78,7 +78,7 @@ impl Rng {
 
     /// A number in `lo..=hi` (`lo` when `hi < lo`), by multiply-and-shift: the bias is below
     /// one part in 2⁶⁴⁻ᵏ for a range of 2ᵏ values, far under anything a delay can show.
-    pub const fn between(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) const fn between(&mut self, lo: u64, hi: u64) -> u64 {
         if hi <= lo {
             return lo;
         }

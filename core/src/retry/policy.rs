@@ -1,54 +1,26 @@
 //! The retry policy: how many attempts, which delays, how long in all.
 
 use core::fmt;
-use core::marker::PhantomData;
 use core::time::Duration;
 
 use super::backoff::{Backoff, Delays, factor_fixed};
-use super::error::PolicyError;
 use super::jitter::{Jitter, Rng};
-use crate::Instant;
+use crate::loom::{AtomicU32, Ordering};
 use crate::time::duration_to_nanos;
-use crate::timeout::Elapsed;
-
-/// Marker: the policy has no per-attempt timeout (the default).
-#[derive(Clone, Copy, Debug)]
-pub enum NoAttemptTimeout {}
-
-/// Marker: the policy bounds each attempt by a timeout; the operation's error type must
-/// implement `From<`[`Elapsed`]`>` so a timed-out attempt becomes an ordinary error.
-#[derive(Clone, Copy, Debug)]
-pub enum WithAttemptTimeout {}
-
-/// How an attempt that ran out of time becomes the operation's error `E`: implemented by
-/// [`NoAttemptTimeout`] for every `E` (no attempt ever times out) and by
-/// [`WithAttemptTimeout`] for every `E: From<Elapsed>`.
-pub trait AttemptTimeoutMode<E> {
-    /// Turns the timeout of an attempt into the operation's error.
-    fn timed_out(elapsed: Elapsed) -> E;
-}
-
-impl<E> AttemptTimeoutMode<E> for NoAttemptTimeout {
-    fn timed_out(_: Elapsed) -> E {
-        // A policy of this mode has no per-attempt timeout: its attempts never time out.
-        unreachable!("an attempt timed out under a policy without attempt timeout")
-    }
-}
-
-impl<E: From<Elapsed>> AttemptTimeoutMode<E> for WithAttemptTimeout {
-    fn timed_out(elapsed: Elapsed) -> E {
-        E::from(elapsed)
-    }
-}
+use crate::{ConfigError, Instant};
 
 /// Where the jitter's random numbers come from.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum SeedSource {
-    /// None given: fine without jitter; with jitter, the `std` default or a build error.
+    /// None given: the clock at the first retry, mixed with a process-wide count.
     Unset,
     Fixed(u64),
     Entropy(fn() -> u64),
 }
+
+/// Counts the runs that drew a seed without one given, so that runs starting their retries at
+/// one instant still get different jitter.
+static UNSEEDED_RUNS: AtomicU32 = AtomicU32::new(0);
 
 impl SeedSource {
     /// The seed for one retry run whose first retry happens at `now`.
@@ -56,52 +28,39 @@ impl SeedSource {
         match self {
             SeedSource::Fixed(seed) => seed ^ Rng::new(now.as_nanos()).next_u64(),
             SeedSource::Entropy(f) => f(),
-            SeedSource::Unset => default_entropy(now),
+            SeedSource::Unset => {
+                let run = UNSEEDED_RUNS.fetch_add(1, Ordering::Relaxed);
+                let mixed = now.as_nanos() ^ u64::from(run).wrapping_mul(0xD1B5_4A32_D192_ED03);
+                Rng::new(mixed).next_u64()
+            }
         }
     }
 }
 
-#[cfg(feature = "std")]
-fn default_entropy(now: Instant) -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    // Each `RandomState` has fresh keys: random per process, and different for every call.
-    RandomState::new().hash_one(now.as_nanos())
-}
-
-#[cfg(not(feature = "std"))]
-fn default_entropy(now: Instant) -> u64 {
-    // Unreachable in practice: building a jittered policy without a seed fails without `std`.
-    Rng::new(now.as_nanos()).next_u64()
-}
-
-/// A retry policy: how many attempts, which delays between them, and how long in all. Built
-/// once with [`RetryPolicy::builder`], then shared by reference or copied (it is `Copy`)
-/// across call sites; every [`Retry`](super::Retry) keeps its own state.
+/// A retry policy: how many attempts, which delays between them, how long each attempt and
+/// the whole call may take. Built once with [`RetryPolicy::builder`], then shared: a
+/// [`Retry`](super::Retry) takes it by reference (`&policy`, a `static`), by value, or through
+/// an `Arc`; every call keeps its own state. One type whatever the settings.
 ///
 /// What to retry (predicates), Retry-After hints, the notify hook and a retry budget depend on
 /// the operation's types and are set on the [`Retry`](super::Retry) future of each call.
 ///
-/// `A` records whether attempts have a timeout: [`NoAttemptTimeout`] or
-/// [`WithAttemptTimeout`] (set by [`attempt_timeout`](RetryPolicyBuilder::attempt_timeout)).
-///
-/// A policy can be built in a `const` for a `static`:
+/// A policy can be built in a `static` ([`build_const`](RetryPolicyBuilder::build_const): a
+/// bad setting is then a compile error):
 ///
 /// ```
 /// use core::time::Duration;
 /// use steadfast::retry::RetryPolicy;
 ///
-/// static POLICY: RetryPolicy = match RetryPolicy::builder()
+/// static POLICY: RetryPolicy = RetryPolicy::builder()
 ///     .max_attempts(5)
 ///     .exponential(Duration::from_millis(50), 2.0)
 ///     .max_delay(Duration::from_secs(2))
-///     .build()
-/// {
-///     Ok(policy) => policy,
-///     Err(_) => panic!("invalid retry policy"),
-/// };
+///     .build_const();
 /// assert_eq!(POLICY.max_attempts(), 5);
 /// ```
-pub struct RetryPolicy<A = NoAttemptTimeout> {
+#[derive(Clone, Copy)]
+pub struct RetryPolicy {
     pub(crate) max_attempts: u32,
     pub(crate) backoff: Backoff,
     pub(crate) factor_fx: u64,
@@ -110,18 +69,9 @@ pub struct RetryPolicy<A = NoAttemptTimeout> {
     pub(crate) max_elapsed: Option<Duration>,
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) seed: SeedSource,
-    mode: PhantomData<fn() -> A>,
 }
 
-impl<A> Clone for RetryPolicy<A> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<A> Copy for RetryPolicy<A> {}
-
-impl<A> fmt::Debug for RetryPolicy<A> {
+impl fmt::Debug for RetryPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryPolicy")
             .field("max_attempts", &self.max_attempts)
@@ -137,10 +87,7 @@ impl<A> fmt::Debug for RetryPolicy<A> {
 impl Default for RetryPolicy {
     /// The builder's defaults: see [`RetryPolicy::builder`].
     fn default() -> Self {
-        match RetryPolicy::builder().build() {
-            Ok(policy) => policy,
-            Err(_) => unreachable!("the default settings are valid"),
-        }
+        RetryPolicy::builder().build_const()
     }
 }
 
@@ -160,12 +107,11 @@ impl RetryPolicy {
             max_elapsed: None,
             attempt_timeout: None,
             seed: SeedSource::Unset,
-            mode: PhantomData,
         }
     }
 }
 
-impl<A> RetryPolicy<A> {
+impl RetryPolicy {
     /// The most attempts a call makes, the first call included.
     #[must_use]
     pub const fn max_attempts(&self) -> u32 {
@@ -227,10 +173,12 @@ impl<A> RetryPolicy<A> {
     }
 }
 
-/// Builds a [`RetryPolicy`]; [`build`](RetryPolicyBuilder::build) checks the settings. Every
-/// method is `const`.
+/// Builds a [`RetryPolicy`]: [`build`](RetryPolicyBuilder::build) checks the settings,
+/// [`build_const`](RetryPolicyBuilder::build_const) builds a `static` one. Every method is
+/// `const`.
+#[derive(Clone, Copy)]
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct RetryPolicyBuilder<A = NoAttemptTimeout> {
+pub struct RetryPolicyBuilder {
     max_attempts: u32,
     backoff: Backoff,
     max_delay: Option<Duration>,
@@ -238,10 +186,9 @@ pub struct RetryPolicyBuilder<A = NoAttemptTimeout> {
     max_elapsed: Option<Duration>,
     attempt_timeout: Option<Duration>,
     seed: SeedSource,
-    mode: PhantomData<fn() -> A>,
 }
 
-impl<A> fmt::Debug for RetryPolicyBuilder<A> {
+impl fmt::Debug for RetryPolicyBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryPolicyBuilder")
             .field("max_attempts", &self.max_attempts)
@@ -254,7 +201,7 @@ impl<A> fmt::Debug for RetryPolicyBuilder<A> {
     }
 }
 
-impl<A> RetryPolicyBuilder<A> {
+impl RetryPolicyBuilder {
     /// The most attempts a call makes, **the first call included** (attempt 1): `1` means no
     /// retry, `4` means up to three retries. Must be at least 1; `u32::MAX` is, in practice,
     /// unlimited (bound the retrying by [`max_elapsed`](Self::max_elapsed) then).
@@ -300,8 +247,10 @@ impl<A> RetryPolicyBuilder<A> {
         }
     }
 
-    /// The jitter (see [`Jitter`] for the formulas). Random jitter needs a random source: a
-    /// [`seed`](Self::seed) or an [`entropy`](Self::entropy) source, or the `std` feature.
+    /// The jitter (see [`Jitter`] for the formulas). Its random numbers come from the
+    /// [`seed`](Self::seed), the [`entropy`](Self::entropy) source, or, with neither, from the
+    /// timer's clock at the first retry mixed with a process-wide count of such runs (see the
+    /// [module docs](super#jitter-and-its-seed)).
     pub const fn jitter(self, jitter: Jitter) -> Self {
         RetryPolicyBuilder { jitter, ..self }
     }
@@ -340,23 +289,15 @@ impl<A> RetryPolicyBuilder<A> {
     }
 
     /// Bounds each attempt by `timeout`, counted from the attempt's first poll (see
-    /// [`crate::timeout`]). An attempt that runs out of time is dropped and becomes the error
-    /// `E::from(`[`Elapsed`]`)`: the error predicate sees it like any other error, and the
-    /// [`RetryError`](super::RetryError) carries it when it was the last. Hence the operation's
-    /// error type must implement `From<Elapsed>`.
-    pub const fn attempt_timeout(
-        self,
-        timeout: Duration,
-    ) -> RetryPolicyBuilder<WithAttemptTimeout> {
+    /// [`crate::timeout`]), whatever the operation's error type. An attempt that runs out of
+    /// time is dropped and counts as a failed attempt that is always worth retrying: the error
+    /// predicate is not asked (there is no error to ask about), the notify hook is told
+    /// ([`Notice::timeout`](super::Notice::timeout)), and when it was the last attempt the
+    /// [`RetryError`](super::RetryError) says so ([`RetryError::timeout`](super::RetryError::timeout)).
+    pub const fn attempt_timeout(self, timeout: Duration) -> Self {
         RetryPolicyBuilder {
-            max_attempts: self.max_attempts,
-            backoff: self.backoff,
-            max_delay: self.max_delay,
-            jitter: self.jitter,
-            max_elapsed: self.max_elapsed,
             attempt_timeout: Some(timeout),
-            seed: self.seed,
-            mode: PhantomData,
+            ..self
         }
     }
 
@@ -364,24 +305,23 @@ impl<A> RetryPolicyBuilder<A> {
     ///
     /// # Errors
     ///
-    /// A [`PolicyError`] naming the first impossible setting: zero `max_attempts`, a
+    /// A [`ConfigError`] naming the first impossible setting: zero `max_attempts`, a
     /// `max_delay` below the base delay, an exponential `factor` below 1 or not finite, an
-    /// empty `sequence`, a decorrelated `jitter` multiplier of zero, or random jitter with no
-    /// `seed` (without the `std` feature).
-    pub const fn build(self) -> Result<RetryPolicy<A>, PolicyError> {
+    /// empty `sequence`, or a decorrelated `jitter` multiplier of zero.
+    pub const fn build(self) -> Result<RetryPolicy, ConfigError> {
         if self.max_attempts == 0 {
-            return Err(PolicyError::MaxAttempts);
+            return Err(invalid("max_attempts", "must be at least 1"));
         }
         let factor_fx = match self.backoff {
             Backoff::Exponential { factor, .. } => match factor_fixed(factor) {
                 Some(fx) => fx,
-                None => return Err(PolicyError::Factor),
+                None => return Err(invalid("factor", "must be a finite number of at least 1")),
             },
             _ => 1 << 32,
         };
         if let Backoff::Sequence(s) = self.backoff {
             if s.is_empty() {
-                return Err(PolicyError::Sequence);
+                return Err(invalid("sequence", "must hold at least one delay"));
             }
         }
         let max_delay = match self.max_delay {
@@ -390,17 +330,17 @@ impl<A> RetryPolicyBuilder<A> {
         };
         if let Some(base) = self.backoff.base() {
             if duration_to_nanos(base) > max_delay {
-                return Err(PolicyError::MaxDelay);
+                return Err(invalid(
+                    "max_delay",
+                    "must be at least the backoff's base delay",
+                ));
             }
         }
         if let Jitter::Decorrelated { multiplier: 0 } = self.jitter {
-            return Err(PolicyError::Jitter);
-        }
-        if self.jitter.is_random()
-            && matches!(self.seed, SeedSource::Unset)
-            && !cfg!(feature = "std")
-        {
-            return Err(PolicyError::Seed);
+            return Err(invalid(
+                "jitter",
+                "a decorrelated multiplier must be at least 1",
+            ));
         }
         Ok(RetryPolicy {
             max_attempts: self.max_attempts,
@@ -411,7 +351,23 @@ impl<A> RetryPolicyBuilder<A> {
             max_elapsed: self.max_elapsed,
             attempt_timeout: self.attempt_timeout,
             seed: self.seed,
-            mode: PhantomData,
         })
     }
+
+    /// Builds the policy in a `const` or `static`.
+    ///
+    /// # Panics
+    ///
+    /// On a setting [`build`](Self::build) refuses, with its message; in a `static` or
+    /// `const`, that is a compile error.
+    pub const fn build_const(self) -> RetryPolicy {
+        match self.build() {
+            Ok(policy) => policy,
+            Err(err) => panic!("{}", err.problem()),
+        }
+    }
+}
+
+const fn invalid(field: &'static str, problem: &'static str) -> ConfigError {
+    ConfigError::new("retry", field, problem)
 }

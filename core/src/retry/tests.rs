@@ -9,8 +9,8 @@ use std::rc::Rc;
 use std::string::ToString;
 use std::vec::Vec;
 
+use super::jitter::Rng;
 use super::*;
-use crate::timeout::Elapsed;
 use crate::{Instant, Timer};
 
 mod props;
@@ -90,13 +90,6 @@ enum Error {
     /// Transient, carrying the number of the call that failed.
     Busy(u32),
     Gone,
-    TimedOut,
-}
-
-impl From<Elapsed> for Error {
-    fn from(_: Elapsed) -> Self {
-        Error::TimedOut
-    }
 }
 
 impl core::fmt::Display for Error {
@@ -154,18 +147,17 @@ fn attempts_exhausted_returns_the_last_error_and_the_count() {
     let timer = JumpTimer::default();
     let calls = Cell::new(0);
     let err = block_on(flaky(&calls, 10).retry(&exponential(3), &timer)).unwrap_err();
-    assert_eq!(err.error(), &Error::Busy(3));
+    assert_eq!(err.error(), Some(&Error::Busy(3)));
     assert_eq!(err.attempts(), 3);
     assert_eq!(err.reason(), GiveUpReason::AttemptsExhausted);
+    assert!(err.timeout().is_none());
     assert_eq!(timer.elapsed(), secs(3));
+    // The error's own text is left to the chain (`source`).
     assert_eq!(
         err.to_string(),
-        "Busy(3) (gave up after 3 attempts: attempts exhausted)"
+        "gave up after 3 attempts: attempts exhausted"
     );
-    assert_eq!(
-        err.into_parts(),
-        (Error::Busy(3), 3, GiveUpReason::AttemptsExhausted)
-    );
+    assert_eq!(err.into_error(), Some(Error::Busy(3)));
 }
 
 #[test]
@@ -176,7 +168,7 @@ fn one_attempt_means_no_retry() {
     assert_eq!((err.attempts(), calls.get()), (1, 1));
     assert_eq!(
         err.to_string(),
-        "Busy(1) (gave up after 1 attempt: attempts exhausted)"
+        "gave up after 1 attempt: attempts exhausted"
     );
 }
 
@@ -195,7 +187,7 @@ fn permanent_error_stops_at_once() {
     .unwrap_err();
     assert_eq!(err.reason(), GiveUpReason::Permanent);
     assert_eq!((err.attempts(), calls.get()), (1, 1));
-    assert_eq!(err.into_error(), Error::Gone);
+    assert_eq!(err.into_error(), Some(Error::Gone));
     assert_eq!(timer.elapsed(), Duration::ZERO);
 }
 
@@ -362,7 +354,7 @@ fn values_can_be_retried_and_the_last_one_is_returned_when_retrying_stops() {
 
 #[cfg(feature = "alloc")]
 #[test]
-fn a_timed_out_attempt_becomes_an_error_the_predicate_sees() {
+fn a_timed_out_attempt_is_retried_without_asking_the_predicate() {
     use crate::VirtualTimer;
 
     let policy = RetryPolicy::builder()
@@ -375,6 +367,7 @@ fn a_timed_out_attempt_becomes_an_error_the_predicate_sees() {
     let timer = VirtualTimer::new();
     let t = timer.clone();
     let calls = Cell::new(0);
+    // Any error type: this one knows nothing of timeouts.
     let op = || {
         calls.set(calls.get() + 1);
         let slow = calls.get() == 1;
@@ -387,18 +380,23 @@ fn a_timed_out_attempt_becomes_an_error_the_predicate_sees() {
         }
     };
     let mut seen = Vec::new();
+    let asked = Cell::new(0);
     let result = block_on(
         timer.auto_advance(
             op.retry(&policy, &timer)
-                .when(|e| *e == Error::TimedOut)
-                .notify(|n| seen.push(n.error().cloned())),
+                .when(|_| {
+                    asked.set(asked.get() + 1);
+                    false
+                })
+                .notify(|n| seen.push((n.attempt(), n.timeout().and_then(|e| e.duration())))),
         ),
     );
     assert_eq!(result, Ok(7));
-    assert_eq!(seen, [Some(Error::TimedOut)]);
+    assert_eq!(seen, [(1, Some(secs(3)))]);
+    assert_eq!(asked.get(), 0);
     assert_eq!(timer.now(), Instant::ZERO + secs(3 + 1));
 
-    // When every attempt times out, the timeout is the last error.
+    // When every attempt times out, the error says the last one did.
     let start = timer.now();
     let op = || {
         let sleep = t.sleep(secs(100));
@@ -408,9 +406,45 @@ fn a_timed_out_attempt_becomes_an_error_the_predicate_sees() {
         }
     };
     let err = block_on(timer.auto_advance(op.retry(&policy, &timer))).unwrap_err();
-    assert_eq!(err.error(), &Error::TimedOut);
-    assert_eq!(err.attempts(), 3);
+    assert_eq!(err.error(), None);
+    assert_eq!(err.timeout().and_then(|e| e.duration()), Some(secs(3)));
+    assert_eq!(
+        (err.attempts(), err.reason()),
+        (3, GiveUpReason::AttemptsExhausted)
+    );
+    assert_eq!(
+        err.to_string(),
+        "gave up after 3 attempts, the last timed out: attempts exhausted"
+    );
     assert_eq!(timer.now() - start, secs(3 + 1 + 3 + 1 + 3));
+}
+
+#[test]
+fn a_deadline_passed_at_the_first_poll_makes_no_attempt() {
+    let timer = JumpTimer::default();
+    timer.advance(secs(10));
+    let calls = Cell::new(0);
+    let policy = exponential(5);
+    let err = block_on(
+        flaky(&calls, 0)
+            .retry(&policy, &timer)
+            .deadline(Instant::ZERO + secs(9)),
+    )
+    .unwrap_err();
+    assert_eq!(calls.get(), 0);
+    assert_eq!((err.attempts(), err.reason()), (0, GiveUpReason::Deadline));
+    assert_eq!((err.error(), err.timeout()), (None, None));
+    assert_eq!(
+        err.to_string(),
+        "gave up before the first attempt: deadline reached"
+    );
+    // Exactly at the deadline, the attempt is made.
+    let ok = block_on(
+        flaky(&calls, 0)
+            .retry(&policy, &timer)
+            .deadline(Instant::ZERO + secs(10)),
+    );
+    assert_eq!(ok, Ok(1));
 }
 
 #[test]
@@ -485,7 +519,7 @@ fn budget_stops_retries_with_the_original_error() {
     .unwrap_err();
     assert_eq!(err.reason(), GiveUpReason::Budget);
     assert_eq!(err.attempts(), 3);
-    assert_eq!(err.into_error(), Error::Busy(3));
+    assert_eq!(err.into_error(), Some(Error::Busy(3)));
     assert_eq!(BUDGET.recent_counts(timer.now()), (1, 2));
 
     // The budget is shared: the next call gets no retry at all.
@@ -641,16 +675,11 @@ fn builder_rejects_impossible_settings_naming_the_field() {
         ),
     ];
     for (err, field) in cases {
-        assert_eq!(err.field(), field);
+        assert_eq!((err.pattern(), err.field()), ("retry", field));
         assert!(err.to_string().contains(field), "{err}");
     }
-    // Jitter without a seed: an error without `std`, a default with it.
-    let unseeded = b().jitter(Jitter::Full).build();
-    if cfg!(feature = "std") {
-        assert!(unseeded.is_ok());
-    } else {
-        assert_eq!(unseeded.unwrap_err(), PolicyError::Seed);
-    }
+    // Jitter without a seed: fine, with or without `std`.
+    assert!(b().jitter(Jitter::Full).build().is_ok());
     assert!(b().jitter(Jitter::Full).entropy(|| 4).build().is_ok());
     // Equal delay and cap, factor 1, a huge factor: all fine.
     assert!(b().constant(S).max_delay(S).build().is_ok());
@@ -814,6 +843,34 @@ fn runs_of_one_policy_get_different_jitter_on_a_real_clock() {
     delays.sort();
     delays.dedup();
     assert_eq!(delays.len(), 4);
+}
+
+/// No seed, no `std` needed: runs whose first retries happen at one instant still draw
+/// different jitter (the clock mixed with a count of such runs).
+#[test]
+fn unseeded_jitter_differs_between_runs_at_one_instant() {
+    let policy = RetryPolicy::builder()
+        .max_attempts(2)
+        .constant(secs(100))
+        .jitter(Jitter::Full)
+        .build()
+        .unwrap();
+    let mut delays = Vec::new();
+    for _ in 0..4 {
+        let timer = JumpTimer::default();
+        let calls = Cell::new(0);
+        let err = block_on(
+            flaky(&calls, 10)
+                .retry(&policy, &timer)
+                .notify(|n| delays.push(n.delay())),
+        )
+        .unwrap_err();
+        assert_eq!(err.attempts(), 2);
+    }
+    assert!(delays.iter().all(|d| *d <= secs(100)));
+    delays.sort();
+    delays.dedup();
+    assert_eq!(delays.len(), 4, "{delays:?}");
 }
 
 #[test]

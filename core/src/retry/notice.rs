@@ -1,0 +1,91 @@
+//! What the notify hook is told, and the hooks' defaults.
+
+use core::time::Duration;
+
+use crate::timeout::Elapsed;
+
+/// How an attempt that is about to be retried ended.
+#[derive(Debug)]
+pub(crate) enum Outcome<'a, V, E> {
+    Value(&'a V),
+    Error(&'a E),
+    TimedOut(&'a Elapsed),
+}
+
+impl<V, E> Clone for Outcome<'_, V, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V, E> Copy for Outcome<'_, V, E> {}
+
+/// What the notify hook ([`Retry::notify`](super::Retry::notify)) is told before each sleep:
+/// which attempt ended, how, and how long the sleep before the next one is.
+#[derive(Debug)]
+pub struct Notice<'a, V, E> {
+    pub(crate) attempt: u32,
+    pub(crate) outcome: Outcome<'a, V, E>,
+    /// In nanoseconds.
+    pub(crate) delay: u64,
+}
+
+impl<'a, V, E> Notice<'a, V, E> {
+    /// The attempt that just ended (the first call is attempt 1); the next is `attempt + 1`.
+    #[must_use]
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The error, if the attempt failed with one.
+    #[must_use]
+    pub fn error(&self) -> Option<&'a E> {
+        match self.outcome {
+            Outcome::Error(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The value, if the attempt succeeded with a value the value predicate asked to retry.
+    #[must_use]
+    pub fn value(&self) -> Option<&'a V> {
+        match self.outcome {
+            Outcome::Value(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The timeout, if the attempt ran out of its
+    /// [`attempt_timeout`](super::RetryPolicyBuilder::attempt_timeout).
+    #[must_use]
+    pub fn timeout(&self) -> Option<&'a Elapsed> {
+        match self.outcome {
+            Outcome::TimedOut(elapsed) => Some(elapsed),
+            _ => None,
+        }
+    }
+
+    /// The sleep about to start, jitter or Retry-After included.
+    #[must_use]
+    pub fn delay(&self) -> Duration {
+        Duration::from_nanos(self.delay)
+    }
+}
+
+/// The default error predicate: every error is transient.
+pub(crate) fn any_error<E>(_: &E) -> bool {
+    true
+}
+
+/// The default value predicate: every value is final.
+pub(crate) fn no_value<V>(_: &V) -> bool {
+    false
+}
+
+/// The default Retry-After hook: errors suggest no delay.
+pub(crate) fn no_hint<E>(_: &E) -> Option<Duration> {
+    None
+}
+
+/// The default notify hook: nothing.
+pub(crate) fn no_notice<V, E>(_: &Notice<'_, V, E>) {}

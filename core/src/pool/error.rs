@@ -1,30 +1,27 @@
-#[cfg(feature = "alloc")]
+//! Why an item produced no output.
+
 use core::fmt;
 
-#[cfg(feature = "alloc")]
-use crate::JoinError;
+use crate::Panicked;
 
-pub use crate::ConfigError;
-
-/// A pool setting that cannot work: `field` is `"workers"` or `"capacity"`.
-#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
-pub(super) const fn invalid(field: &'static str, problem: &'static str) -> ConfigError {
-    ConfigError::new("pool", field, problem)
-}
-
-/// Why a submitted item produced no output. Reported for that item only; the pool goes on.
-#[cfg(feature = "alloc")]
+/// Why an accepted item produced no output. Reported for that item only; the pool goes on.
+///
+/// Every pool form reports it, with or without a heap: in a [`Completion`](super::Completion)
+/// of a `WorkerPool`, to the handler of a `DetachedPool`, to the `report` callback of a
+/// [`FixedPool`](super::FixedPool) driver. It is its own type rather than
+/// [`JoinError`](crate::JoinError) because the spawn-free pool has no tasks to join, and exists
+/// without the `alloc` feature.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WorkError {
-    /// The work panicked. The [`JoinError`] carries the panic payload and message.
-    Panicked(JoinError),
-    /// The item did not run to completion and produced no output: it was handed back by
-    /// [`WorkerPool::shutdown`](super::WorkerPool::shutdown), or the pool's tasks were
-    /// cancelled (for instance, the runtime shut down).
+    /// The work panicked (caught with the `std` feature; see the [module docs](super)).
+    Panicked(Panicked),
+    /// The item's run ended without an output: it was handed back by a `shutdown` before it
+    /// started (only a `WorkerPool` handle sees that), or the worker running it was dropped
+    /// (a [`FixedPool`](super::FixedPool) driver dropped, a runtime shutting down).
     Cancelled,
 }
 
-#[cfg(feature = "alloc")]
 impl WorkError {
     /// Whether the work panicked.
     #[must_use]
@@ -32,55 +29,60 @@ impl WorkError {
         matches!(self, WorkError::Panicked(_))
     }
 
-    /// Whether the item never finished running for a reason other than a panic.
+    /// Whether the item's run ended without an output for a reason other than a panic.
     #[must_use]
     pub fn is_cancelled(&self) -> bool {
         matches!(self, WorkError::Cancelled)
     }
 
-    /// The panic message, when the work panicked with a string.
+    /// The panic's message, when the work panicked with one.
     #[must_use]
-    pub fn panic_message(&self) -> Option<alloc::borrow::Cow<'_, str>> {
+    pub fn panic_message(&self) -> Option<&str> {
         match self {
-            WorkError::Panicked(e) => e.panic_message(),
+            WorkError::Panicked(p) => p.message(),
             WorkError::Cancelled => None,
         }
     }
 }
 
 #[cfg(feature = "alloc")]
-impl From<JoinError> for WorkError {
-    fn from(e: JoinError) -> Self {
-        if e.is_panic() {
-            WorkError::Panicked(e)
-        } else {
-            WorkError::Cancelled
+impl From<crate::JoinError> for WorkError {
+    fn from(e: crate::JoinError) -> Self {
+        if !e.is_panic() {
+            return WorkError::Cancelled;
         }
+        let message = e.panic_message().map(|m| alloc::string::String::from(&*m));
+        WorkError::Panicked(match message {
+            Some(m) => Panicked::from_payload(&m),
+            None => Panicked::from_payload(&()),
+        })
     }
 }
 
-#[cfg(feature = "alloc")]
 impl fmt::Debug for WorkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WorkError::Panicked(e) => f.debug_tuple("Panicked").field(e).finish(),
+            WorkError::Panicked(p) => f.debug_tuple("Panicked").field(p).finish(),
             WorkError::Cancelled => f.write_str("Cancelled"),
         }
     }
 }
 
-#[cfg(feature = "alloc")]
+/// The panic's message is the [`source`](core::error::Error::source), not repeated here.
 impl fmt::Display for WorkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WorkError::Panicked(e) => match e.panic_message() {
-                Some(m) => write!(f, "pool work panicked: {m}"),
-                None => f.write_str("pool work panicked"),
-            },
+            WorkError::Panicked(_) => f.write_str("pool work panicked"),
             WorkError::Cancelled => f.write_str("pool work was cancelled before it finished"),
         }
     }
 }
 
-#[cfg(feature = "alloc")]
-impl core::error::Error for WorkError {}
+impl core::error::Error for WorkError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            WorkError::Panicked(p) => Some(p),
+            WorkError::Cancelled => None,
+        }
+    }
+}

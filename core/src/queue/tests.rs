@@ -60,7 +60,7 @@ fn close_hands_waiting_producers_their_items_back() {
         Poll::Ready(Err(Closed(2))) => {}
         other => panic!("{other:?}"),
     }
-    let undone: Vec<u32> = q.close_and_take().collect();
+    let undone: Vec<u32> = q.shutdown().collect();
     assert_eq!(undone, [1]);
 }
 
@@ -110,13 +110,13 @@ fn dropped_head_producer_passes_its_slot_on() {
 }
 
 #[test]
-fn close_and_take_returns_exactly_what_is_queued() {
+fn shutdown_returns_exactly_what_is_queued() {
     let q: BoundedQueue<u32, 4> = BoundedQueue::new();
     for i in 0..3 {
         q.try_send(i).unwrap();
     }
     assert_eq!(q.try_recv(), Ok(0));
-    let undone = q.close_and_take();
+    let undone = q.shutdown();
     assert_eq!(undone.len(), 2);
     assert_eq!(undone.collect::<Vec<_>>(), [1, 2]);
     assert_eq!(q.try_recv(), Err(TryRecvError::Closed));

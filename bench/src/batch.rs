@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt};
-use steadfast::batch::{BatchConfig, batches};
+use steadfast::batch::Batches;
 use steadfast_tokio::TokioTimer;
 
 use crate::{Config, Record, Runner, compare};
@@ -37,7 +37,6 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         .enable_time()
         .build()
         .expect("tokio runtime");
-    let config = BatchConfig::new(BATCH, INTERVAL).expect("settings");
     let rt = &rt;
     compare(
         cfg,
@@ -46,7 +45,12 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         Box::new(move |n: u64| {
             rt.block_on(async {
                 let start = Instant::now();
-                drain(n, batches(items(n), TokioTimer::new(), config)).await;
+                let batches = Batches::builder(TokioTimer::new())
+                    .batch_size(BATCH)
+                    .flush_interval(INTERVAL)
+                    .build(items(n))
+                    .expect("settings");
+                drain(n, batches).await;
                 start.elapsed()
             })
         }),

@@ -47,16 +47,17 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         .expect("tokio runtime");
 
     let detached = |n: u64| async move {
-        let pool = DetachedPool::spawn(
-            &TokioSpawner::current(),
-            WORKERS,
-            CAPACITY,
-            |x: u64| async move { work(x) },
-            |out| {
-                black_box(out.expect("no panic"));
-            },
-        )
-        .expect("settings");
+        let pool = DetachedPool::builder()
+            .workers(WORKERS)
+            .capacity(CAPACITY)
+            .spawn(
+                &TokioSpawner::current(),
+                |x: u64| async move { work(x) },
+                |out| {
+                    black_box(out.expect("no panic"));
+                },
+            )
+            .expect("settings");
         for i in 0..n {
             pool.submit(i).await.expect("open");
         }
@@ -64,13 +65,11 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         pool.wait_idle().await;
     };
     let completion = |n: u64| async move {
-        let pool = WorkerPool::spawn(
-            &TokioSpawner::current(),
-            WORKERS,
-            CAPACITY,
-            |x: u64| async move { work(x) },
-        )
-        .expect("settings");
+        let pool = WorkerPool::builder()
+            .workers(WORKERS)
+            .capacity(CAPACITY)
+            .spawn(&TokioSpawner::current(), |x: u64| async move { work(x) })
+            .expect("settings");
         for i in 0..n {
             drop(black_box(pool.submit(i).await.expect("open")));
         }

@@ -9,10 +9,10 @@
 
 #[cfg(loom)]
 #[allow(unused_imports)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
 #[cfg(not(loom))]
 #[allow(unused_imports)]
-pub(crate) use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+pub(crate) use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
 
 /// `const fn`, except under `cfg(loom)`, where loom's atomics and `maitake-sync`'s
 /// constructors are not `const`.

@@ -7,7 +7,7 @@ use core::time::Duration;
 use portable_atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use futures_util::future::{join, join4};
-use steadfast::batch::{BatchConfig, FixedBatch, FixedBatcher};
+use steadfast::batch::{FixedBatch, FixedBatcher};
 use steadfast::queue::{Closed, TrySendError};
 use steadfast::timeout::TimeoutExt;
 use steadfast::{Instant, Timer};
@@ -91,8 +91,16 @@ fn assert_at<T: Timer>(env: &Env<T>, actual: Duration, expected: Duration, flush
     }
 }
 
-fn config(batch_size: usize, interval: Duration) -> BatchConfig {
-    BatchConfig::new(batch_size, interval).expect("valid settings")
+fn fixed<T: Timer, const N: usize>(
+    timer: T,
+    batch_size: usize,
+    interval: Duration,
+) -> FixedBatcher<u32, T, N> {
+    FixedBatcher::builder(timer)
+        .batch_size(batch_size)
+        .flush_interval(interval)
+        .build()
+        .expect("valid settings")
 }
 
 /// The flush function of most scenarios: logs the batch and its instant, then takes `pause`.
@@ -128,18 +136,15 @@ async fn ok_after<S: core::future::Future<Output = ()>>(sleep: S) -> Result<(), 
 
 /// Bad settings are refused with an error naming the field.
 pub async fn batch_config_errors_name_the_field<T: Timer>(env: Env<T>) {
-    assert_eq!(
-        BatchConfig::new(0, env.units(1)).unwrap_err().field(),
-        "batch_size"
-    );
-    assert_eq!(
-        BatchConfig::new(1, Duration::ZERO).unwrap_err().field(),
-        "flush_interval"
-    );
-    let e = FixedBatcher::<u32, T, 4>::try_new(env.timer.clone(), config(5, env.units(1)))
-        .map(|_| ())
-        .unwrap_err();
-    assert_eq!(e.field(), "capacity");
+    let field = |r: Result<FixedBatcher<u32, T, 4>, steadfast::ConfigError>| {
+        r.map(|_| ()).unwrap_err().field()
+    };
+    let builder = || FixedBatcher::<u32, T, 4>::builder(env.timer.clone());
+    let b = builder().batch_size(0).flush_interval(env.units(1));
+    assert_eq!(field(b.build()), "batch_size");
+    assert_eq!(field(builder().batch_size(1).build()), "flush_interval");
+    let b = builder().batch_size(5).flush_interval(env.units(1));
+    assert_eq!(field(b.build()), "capacity");
 }
 
 /// Size-triggered flushes happen at the instant the batch fills; closing with nothing held
@@ -147,16 +152,16 @@ pub async fn batch_config_errors_name_the_field<T: Timer>(env: Env<T>) {
 pub async fn size_triggered_flush_instants<T: Timer>(env: Env<T>) {
     let t = &env.timer;
     let start = t.now();
-    let batcher: FixedBatcher<u32, T, 8> = FixedBatcher::new(t.clone(), config(3, env.units(10)));
+    let batcher: FixedBatcher<u32, T, 8> = fixed(t.clone(), 3, env.units(10));
     let log = Log::new();
     let driver = batcher.run(logging(&log, t, start, Duration::ZERO), |e| match e {});
     let producer = async {
         for i in 0..3 {
-            batcher.add(i).await.unwrap();
+            batcher.submit(i).await.unwrap();
         }
         t.sleep(env.units(2)).await;
         for i in 3..6 {
-            batcher.add(i).await.unwrap();
+            batcher.submit(i).await.unwrap();
         }
         t.sleep(env.units(1)).await;
         batcher.close();
@@ -171,24 +176,24 @@ pub async fn size_triggered_flush_instants<T: Timer>(env: Env<T>) {
 pub async fn time_triggered_flush_instants<T: Timer>(env: Env<T>) {
     let t = &env.timer;
     let start = t.now();
-    let batcher: FixedBatcher<u32, T, 8> = FixedBatcher::new(t.clone(), config(3, env.units(5)));
+    let batcher: FixedBatcher<u32, T, 8> = fixed(t.clone(), 3, env.units(5));
     let log = Log::new();
     let driver = batcher.run(logging(&log, t, start, Duration::ZERO), |e| match e {});
     let at = |units| t.sleep_until(start + env.units(units));
     let producer = async {
-        batcher.add(0).await.unwrap();
+        batcher.submit(0).await.unwrap();
         at(2).await;
-        batcher.add(1).await.unwrap(); // due at 5
+        batcher.submit(1).await.unwrap(); // due at 5
         at(6).await;
-        batcher.add(2).await.unwrap(); // due at 11
+        batcher.submit(2).await.unwrap(); // due at 11
         at(12).await;
-        batcher.add(3).await.unwrap();
+        batcher.submit(3).await.unwrap();
         at(13).await;
-        batcher.add(4).await.unwrap();
+        batcher.submit(4).await.unwrap();
         at(14).await;
-        batcher.add(5).await.unwrap(); // full at 14
+        batcher.submit(5).await.unwrap(); // full at 14
         at(15).await;
-        batcher.add(6).await.unwrap();
+        batcher.submit(6).await.unwrap();
         at(16).await;
         batcher.close(); // 6 is flushed at once
     };
@@ -205,37 +210,37 @@ pub async fn time_triggered_flush_instants<T: Timer>(env: Env<T>) {
 pub async fn close_during_a_flush<T: Timer>(env: Env<T>) {
     let t = &env.timer;
     let start = t.now();
-    let batcher: FixedBatcher<u32, T, 8> = FixedBatcher::new(t.clone(), config(2, env.units(10)));
+    let batcher: FixedBatcher<u32, T, 8> = fixed(t.clone(), 2, env.units(10));
     let log = Log::new();
     let driver = batcher.run(logging(&log, t, start, env.units(4)), |e| match e {});
     let producer = async {
-        batcher.add(0).await.unwrap();
-        batcher.add(1).await.unwrap(); // flushed 0..4
+        batcher.submit(0).await.unwrap();
+        batcher.submit(1).await.unwrap(); // flushed 0..4
         t.sleep(env.units(1)).await;
         for i in 2..5 {
-            batcher.add(i).await.unwrap();
+            batcher.submit(i).await.unwrap();
         }
         t.sleep(env.units(1)).await;
         batcher.close(); // during the first flush
-        assert_eq!(batcher.try_add(5), Err(TrySendError::Closed(5)));
-        match batcher.add(6).await {
+        assert_eq!(batcher.try_submit(5), Err(TrySendError::Closed(5)));
+        match batcher.submit(6).await {
             Err(Closed(6)) => {}
             other => panic!("a closed batcher hands the item back: {other:?}"),
         }
-        assert_eq!(batcher.held(), 3);
+        assert_eq!(batcher.metrics().held, 3);
     };
     join(driver, producer).await;
     env.assert_elapsed(start, env.units(12));
     log.assert(&env, &[(0, &[0, 1]), (4, &[2, 3]), (8, &[4])]);
-    assert_eq!(batcher.held(), 0);
+    assert_eq!(batcher.metrics().held, 0);
 }
 
-/// When flushing is slower than intake, `try_add` refuses and `add` waits until the driver
+/// When flushing is slower than intake, `try_submit` refuses and `submit` waits until the driver
 /// takes a batch and frees room, at that instant.
 pub async fn add_waits_when_full<T: Timer>(env: Env<T>) {
     let t = &env.timer;
     let start = t.now();
-    let batcher: FixedBatcher<u32, T, 2> = FixedBatcher::new(t.clone(), config(2, env.units(10)));
+    let batcher: FixedBatcher<u32, T, 2> = fixed(t.clone(), 2, env.units(10));
     let log = Log::new();
     let driver = batcher.run(
         |batch: FixedBatch<u32, 2>| {
@@ -246,10 +251,10 @@ pub async fn add_waits_when_full<T: Timer>(env: Env<T>) {
     );
     let producer = async {
         for i in 0..4 {
-            batcher.add(i).await.unwrap(); // 0 and 1 are taken into a flush at once
+            batcher.submit(i).await.unwrap(); // 0 and 1 are taken into a flush at once
         }
-        assert_eq!(batcher.try_add(4), Err(TrySendError::Full(4)));
-        batcher.add(4).await.unwrap();
+        assert_eq!(batcher.try_submit(4), Err(TrySendError::Full(4)));
+        batcher.submit(4).await.unwrap();
         env.assert_elapsed(start, env.units(3));
         batcher.close();
     };
@@ -261,7 +266,7 @@ pub async fn add_waits_when_full<T: Timer>(env: Env<T>) {
 /// Every error the flush function returns reaches the handler; the batcher goes on.
 pub async fn flush_errors_reach_the_handler<T: Timer>(env: Env<T>) {
     let t = &env.timer;
-    let batcher: FixedBatcher<u32, T, 8> = FixedBatcher::new(t.clone(), config(2, env.units(5)));
+    let batcher: FixedBatcher<u32, T, 8> = fixed(t.clone(), 2, env.units(5));
     let flushed = Tally::new();
     let errors = AtomicU32::new(0);
     let driver = batcher.run(
@@ -284,7 +289,7 @@ pub async fn flush_errors_reach_the_handler<T: Timer>(env: Env<T>) {
     );
     let producer = async {
         for i in 0..10 {
-            batcher.add(i).await.unwrap();
+            batcher.submit(i).await.unwrap();
         }
         batcher.close();
     };
@@ -298,20 +303,20 @@ pub async fn flush_errors_reach_the_handler<T: Timer>(env: Env<T>) {
 }
 
 /// Held items belong to the batcher: a driver dropped while it waits loses nothing, and the
-/// next driver flushes them when their interval, counted from their `add`, runs out.
+/// next driver flushes them when their interval, counted from their `submit`, runs out.
 pub async fn dropped_driver_loses_nothing<T: Timer>(env: Env<T>) {
     let t = &env.timer;
     let start = t.now();
-    let batcher: FixedBatcher<u32, T, 8> = FixedBatcher::new(t.clone(), config(3, env.units(5)));
+    let batcher: FixedBatcher<u32, T, 8> = fixed(t.clone(), 3, env.units(5));
     let log = Log::new();
-    batcher.try_add(0).unwrap();
-    batcher.try_add(1).unwrap();
+    batcher.try_submit(0).unwrap();
+    batcher.try_submit(1).unwrap();
     let first = batcher
         .run(logging(&log, t, start, Duration::ZERO), |e| match e {})
         .timeout(t, env.units(2))
         .await;
     assert!(first.is_err(), "the first driver was dropped while waiting");
-    assert_eq!(batcher.held(), 2);
+    assert_eq!(batcher.metrics().held, 2);
     let driver = batcher.run(logging(&log, t, start, Duration::ZERO), |e| match e {});
     let closer = async {
         t.sleep_until(start + env.units(6)).await;
@@ -321,14 +326,13 @@ pub async fn dropped_driver_loses_nothing<T: Timer>(env: Env<T>) {
     log.assert(&env, &[(5, &[0, 1])]);
 }
 
-/// Random schedules on the runtime itself: four producers add 16 items each, each `add`
+/// Random schedules on the runtime itself: four producers add 16 items each, each `submit`
 /// under a random timeout that cancels some mid-wait (the batcher is small and flushing is
 /// slow); every accepted item is flushed exactly once and no other item is.
-pub async fn cancelled_adders_lose_nothing<T: Timer>(env: Env<T>) {
+pub async fn cancelled_submitters_lose_nothing<T: Timer>(env: Env<T>) {
     let t = &env.timer;
     for seed in 0..4u64 {
-        let batcher: FixedBatcher<u32, T, 4> =
-            FixedBatcher::new(t.clone(), config(3, env.units(2)));
+        let batcher: FixedBatcher<u32, T, 4> = fixed(t.clone(), 3, env.units(2));
         let flushed = Tally::new();
         let accepted = Tally::new();
         let unit = env.units(1);
@@ -348,7 +352,7 @@ pub async fn cancelled_adders_lose_nothing<T: Timer>(env: Env<T>) {
                 let mut rng = Rng::new(seed * 4 + u64::from(p));
                 for i in p * 16..p * 16 + 16 {
                     let patience = unit * rng.below(3);
-                    if let Ok(r) = batcher.add(i).timeout(t, patience).await {
+                    if let Ok(r) = batcher.submit(i).timeout(t, patience).await {
                         r.expect("the batcher is open");
                         accepted.record(i);
                     }
@@ -394,7 +398,7 @@ macro_rules! batch_scenarios {
             add_waits_when_full,
             flush_errors_reach_the_handler,
             dropped_driver_loses_nothing,
-            cancelled_adders_lose_nothing,
+            cancelled_submitters_lose_nothing,
         );
     };
 }
@@ -412,10 +416,10 @@ mod with_alloc {
     use portable_atomic::{AtomicUsize, Ordering};
 
     use futures_util::StreamExt;
-    use steadfast::batch::{Batcher, batches};
+    use steadfast::batch::{Batcher, Batches};
     use steadfast::{Spawn, Timer, VirtualTimer};
 
-    use super::{Log, config, pack};
+    use super::{Log, pack};
     use crate::Env;
 
     const PATIENCE: u32 = 100_000;
@@ -434,7 +438,11 @@ mod with_alloc {
                 i as u32
             }
         });
-        let out: Vec<(Duration, Vec<u32>)> = batches(items, t.clone(), config(3, env.units(5)))
+        let out: Vec<(Duration, Vec<u32>)> = Batches::builder(t.clone())
+            .batch_size(3)
+            .flush_interval(env.units(5))
+            .build(items)
+            .expect("valid settings")
             .map(|b| (t.now() - start, b))
             .collect()
             .await;
@@ -458,25 +466,26 @@ mod with_alloc {
         let log = Arc::new(Log::new());
         let errors = Arc::new(AtomicUsize::new(0));
         let (sink, errs) = (log.clone(), errors.clone());
-        let (batcher, task) = Batcher::spawn(
-            &spawner,
-            timer.clone(),
-            config(3, Duration::from_secs(10)),
-            8,
-            move |batch: Vec<u32>| {
-                sink.record(Duration::ZERO, &batch);
-                ready(if batch.contains(&3) {
-                    Err("three")
-                } else {
-                    Ok(())
-                })
-            },
-            move |e: &str| {
-                assert_eq!(e, "three");
-                errs.fetch_add(1, Ordering::SeqCst);
-            },
-        )
-        .expect("valid settings");
+        let (batcher, task) = Batcher::builder(timer.clone())
+            .batch_size(3)
+            .flush_interval(Duration::from_secs(10))
+            .capacity(8)
+            .spawn(
+                &spawner,
+                move |batch: Vec<u32>| {
+                    sink.record(Duration::ZERO, &batch);
+                    ready(if batch.contains(&3) {
+                        Err("three")
+                    } else {
+                        Ok(())
+                    })
+                },
+                move |e: &str| {
+                    assert_eq!(e, "three");
+                    errs.fetch_add(1, Ordering::SeqCst);
+                },
+            )
+            .expect("valid settings");
         let flushes = |n: usize| {
             let log = log.clone();
             async move {
@@ -490,10 +499,10 @@ mod with_alloc {
             }
         };
         for i in 0..3 {
-            batcher.add(i).await.unwrap();
+            batcher.submit(i).await.unwrap();
         }
         assert!(flushes(1).await, "a full batch was not flushed");
-        batcher.add(3).await.unwrap();
+        batcher.submit(3).await.unwrap();
         // Time-triggered: wait until the driver sleeps on the interval, then pass it.
         for _ in 0..PATIENCE {
             if timer.sleepers() > 0 {
@@ -503,8 +512,8 @@ mod with_alloc {
         }
         timer.advance(Duration::from_secs(10));
         assert!(flushes(2).await, "a due batch was not flushed");
-        batcher.add(4).await.unwrap();
-        batcher.add(5).await.unwrap();
+        batcher.submit(4).await.unwrap();
+        batcher.submit(5).await.unwrap();
         let clone = batcher.clone();
         drop(batcher);
         assert!(!clone.is_closed(), "a clone keeps it open");
@@ -519,25 +528,26 @@ mod with_alloc {
     /// A panic in the flush function ends the background task and is reported by its handle.
     pub async fn spawned_batcher_reports_a_flush_panic<S: Spawn>(spawner: S) {
         let timer = VirtualTimer::new();
-        let (batcher, task) = Batcher::spawn(
-            &spawner,
-            timer,
-            config(1, Duration::from_secs(1)),
-            4,
-            |batch: Vec<u32>| {
-                if batch[0] == 13 {
-                    panic!("unlucky batch");
-                }
-                ready(Ok::<(), ()>(()))
-            },
-            |()| {},
-        )
-        .expect("valid settings");
-        batcher.add(13).await.unwrap();
+        let (batcher, task) = Batcher::builder(timer)
+            .batch_size(1)
+            .flush_interval(Duration::from_secs(1))
+            .capacity(4)
+            .spawn(
+                &spawner,
+                |batch: Vec<u32>| {
+                    if batch[0] == 13 {
+                        panic!("unlucky batch");
+                    }
+                    ready(Ok::<(), ()>(()))
+                },
+                |()| {},
+            )
+            .expect("valid settings");
+        batcher.submit(13).await.unwrap();
         let err = task.await.expect_err("the flush panicked");
         assert_eq!(err.panic_message().as_deref(), Some("unlucky batch"));
         assert!(batcher.is_closed(), "a batcher with no flushing closes");
-        assert!(batcher.add(14).await.is_err(), "the item comes back");
+        assert!(batcher.submit(14).await.is_err(), "the item comes back");
     }
 
     /// Expands to one `#[test]` per stream adapter scenario, each calling

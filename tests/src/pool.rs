@@ -48,7 +48,7 @@ pub async fn fixed_pool_runs_each_item_once<T: Timer>(env: Env<T>) {
             t.sleep(each).await;
             n
         },
-        |n| tally.record(n),
+        |n| tally.record(n.expect("no panic")),
     );
     let producer = async {
         for i in 0..6 {
@@ -56,7 +56,7 @@ pub async fn fixed_pool_runs_each_item_once<T: Timer>(env: Env<T>) {
         }
         pool.wait_idle().await;
         env.assert_elapsed(start, env.units(4));
-        assert_eq!(pool.pending(), 0);
+        assert_eq!(pool.metrics().pending, 0);
         pool.close();
     };
     join(driver, producer).await;
@@ -82,7 +82,7 @@ pub async fn fixed_pool_backpressure<T: Timer>(env: Env<T>) {
             t.sleep(unit).await;
             n
         },
-        |n| tally.record(n),
+        |n| tally.record(n.expect("no panic")),
     );
     let producer = async {
         // The worker takes item 0 at once, freeing a slot.
@@ -122,13 +122,13 @@ pub async fn fixed_pool_close_drains<T: Timer>(env: Env<T>) {
             t.sleep(unit).await;
             n
         },
-        |n| tally.record(n),
+        |n| tally.record(n.expect("no panic")),
     )
     .await;
     env.assert_elapsed(start, env.units(2));
     assert!((0..4).all(|i| tally.count(i) == 1));
     assert_eq!(tally.count(9) + tally.count(10), 0);
-    assert_eq!(pool.pending(), 0);
+    assert_eq!(pool.metrics().pending, 0);
 }
 
 /// An immediate shutdown returns exactly the items no worker started, oldest first; the
@@ -147,7 +147,7 @@ pub async fn fixed_pool_shutdown_returns_the_undone_items<T: Timer>(env: Env<T>)
             t.sleep(each).await;
             n
         },
-        |n| tally.record(n),
+        |n| tally.record(n.expect("no panic")),
     );
     let stopper = async {
         t.sleep(env.units(1)).await;
@@ -158,13 +158,63 @@ pub async fn fixed_pool_shutdown_returns_the_undone_items<T: Timer>(env: Env<T>)
             n += 1;
         }
         assert_eq!(&undone[..n], &[2, 3, 4, 5]);
-        assert_eq!(pool.pending(), 2, "the two started items are still pending");
+        assert_eq!(
+            pool.metrics().pending,
+            2,
+            "the two started items are still pending"
+        );
     };
     join(driver, stopper).await;
     env.assert_elapsed(start, env.units(3));
     assert_eq!((tally.count(0), tally.count(1)), (1, 1));
     assert!((2..6).all(|i| tally.count(i) == 0));
-    assert_eq!(pool.pending(), 0);
+    assert_eq!(pool.metrics().pending, 0);
+}
+
+/// Dropping the driver loses nothing: the items it was running are reported as cancelled, the
+/// queued ones stay for the next driver, and `wait_idle` waits for them meanwhile.
+pub async fn fixed_pool_dropped_driver_loses_nothing<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let pool: FixedPool<u32, 8> = FixedPool::new();
+    let tally = Tally::new();
+    let cancelled = AtomicU32::new(0);
+    let report = |out: Result<u32, steadfast::pool::WorkError>| match out {
+        Ok(n) => tally.record(n),
+        Err(e) => {
+            assert!(e.is_cancelled(), "{e:?}");
+            cancelled.store(cancelled.load(Ordering::SeqCst) + 1, Ordering::SeqCst);
+        }
+    };
+    for i in 0..5 {
+        pool.try_submit(i).unwrap();
+    }
+    let unit = env.units(1);
+    let work = |n: u32| async move {
+        t.sleep(unit * 2).await;
+        n
+    };
+    // Two workers start items 0 and 1; the driver is dropped before they finish.
+    let cut = pool
+        .run::<2, _, _>(work, report)
+        .timeout(t, env.units(1))
+        .await;
+    assert!(cut.is_err(), "the driver was cut off");
+    assert_eq!(cancelled.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        pool.metrics().pending,
+        3,
+        "items 2, 3 and 4 are still pending"
+    );
+    let idle = pool.wait_idle().timeout(t, env.units(1)).await;
+    assert!(idle.is_err(), "not idle while items wait");
+    let driver = pool.run::<2, _, _>(work, report);
+    let producer = async {
+        pool.wait_idle().await;
+        pool.close();
+    };
+    join(driver, producer).await;
+    assert!((2..5).all(|i| tally.count(i) == 1));
+    assert_eq!(tally.count(0) + tally.count(1), 0);
 }
 
 /// A producer that is granted a free slot and dropped before it runs passes the slot on to
@@ -240,7 +290,7 @@ pub async fn fixed_pool_cancelled_submitters_lose_nothing<T: Timer>(env: Env<T>)
                 t.sleep(unit * (n % 3)).await;
                 n
             },
-            |n| tally.record(n),
+            |n| tally.record(n.expect("no panic")),
         );
         let producer = |p: u32| {
             let (pool, accepted) = (&pool, &accepted);
@@ -270,7 +320,7 @@ pub async fn fixed_pool_cancelled_submitters_lose_nothing<T: Timer>(env: Env<T>)
             accepted_count > 0 && accepted_count < 64,
             "seed {seed}: some but not all submissions were cancelled ({accepted_count})"
         );
-        assert_eq!(pool.pending(), 0);
+        assert_eq!(pool.metrics().pending, 0);
     }
 }
 
@@ -293,6 +343,7 @@ macro_rules! pool_scenarios {
             fixed_pool_backpressure,
             fixed_pool_close_drains,
             fixed_pool_shutdown_returns_the_undone_items,
+            fixed_pool_dropped_driver_loses_nothing,
             queue_dropped_head_waiter_passes_its_wakeup,
             fixed_pool_cancelled_submitters_lose_nothing,
         );
@@ -308,13 +359,14 @@ mod spawned {
     use alloc::vec::Vec;
     use portable_atomic::{AtomicBool, AtomicU32, Ordering};
 
+    use steadfast::ConfigError;
     use steadfast::Spawn;
-    use steadfast::pool::{ConfigError, DetachedPool, WorkError, WorkerPool};
+    use steadfast::pool::{DetachedPool, WorkError, WorkerPool};
     use steadfast::queue::TrySendError;
 
     use crate::{wait_for_flag, yield_now};
 
-    const PATIENCE: u32 = 100_000;
+    const PATIENCE: u32 = 10_000_000;
 
     /// Zero workers or capacity is refused with an error naming the field.
     pub async fn worker_pool_rejects_bad_settings<S>(spawner: S)
@@ -322,12 +374,31 @@ mod spawned {
         S: Spawn + Send + Sync + 'static,
         S::Handle<u32>: Send,
     {
-        let e: ConfigError =
-            WorkerPool::<u32, u32>::spawn(&spawner, 0, 4, |n: u32| async move { n }).unwrap_err();
+        let e: ConfigError = WorkerPool::<u32, u32>::builder()
+            .workers(0)
+            .capacity(4)
+            .spawn(&spawner, |n: u32| async move { n })
+            .unwrap_err();
         assert_eq!(e.field(), "workers");
-        let e =
-            WorkerPool::<u32, u32>::spawn(&spawner, 2, 0, |n: u32| async move { n }).unwrap_err();
+        let e = WorkerPool::<u32, u32>::builder()
+            .workers(2)
+            .capacity(0)
+            .spawn(&spawner, |n: u32| async move { n })
+            .unwrap_err();
         assert_eq!(e.field(), "capacity");
+        // Too large to count is refused; large but representable allocates nothing up front.
+        let e = WorkerPool::<u32, u32>::builder()
+            .capacity(usize::MAX)
+            .spawn(&spawner, |n: u32| async move { n })
+            .unwrap_err();
+        assert_eq!(e.field(), "capacity");
+        let huge = WorkerPool::<u32, u32>::builder()
+            .capacity(usize::MAX - 1)
+            .spawn(&spawner, |n: u32| async move { n })
+            .unwrap();
+        assert_eq!(huge.submit(4).await.unwrap().await.unwrap(), 4);
+        huge.close();
+        huge.wait_idle().await;
     }
 
     /// Outputs come back through each item's handle; a panic and an error are reported for
@@ -337,15 +408,18 @@ mod spawned {
         S: Spawn + Send + Sync + 'static,
         S::Handle<Result<u32, &'static str>>: Send,
     {
-        let pool = WorkerPool::spawn(&spawner, 3, 8, |n: u32| async move {
-            yield_now().await;
-            match n {
-                3 => panic!("item three exploded"),
-                5 => Err("five is invalid"),
-                n => Ok(n * 10),
-            }
-        })
-        .unwrap();
+        let pool = WorkerPool::builder()
+            .workers(3)
+            .capacity(8)
+            .spawn(&spawner, |n: u32| async move {
+                yield_now().await;
+                match n {
+                    3 => panic!("item three exploded"),
+                    5 => Err("five is invalid"),
+                    n => Ok(n * 10),
+                }
+            })
+            .unwrap();
         let mut handles = Vec::new();
         for i in 0..8 {
             handles.push(pool.submit(i).await.expect("the pool is open"));
@@ -356,7 +430,7 @@ mod spawned {
                 3 => {
                     let e = out.expect_err("item 3 panicked");
                     assert!(e.is_panic(), "{e:?}");
-                    assert_eq!(e.panic_message().as_deref(), Some("item three exploded"));
+                    assert_eq!(e.panic_message(), Some("item three exploded"));
                 }
                 5 => assert_eq!(out.expect("no panic"), Err("five is invalid")),
                 i => assert_eq!(out.expect("no panic"), Ok(i * 10)),
@@ -367,7 +441,7 @@ mod spawned {
         assert_eq!(after.await.unwrap(), Ok(90));
         pool.close();
         pool.wait_idle().await;
-        assert_eq!(pool.pending(), 0);
+        assert_eq!(pool.metrics().pending, 0);
     }
 
     /// `close` stops intake and the workers drain the queue; `wait_idle` returns after.
@@ -378,14 +452,17 @@ mod spawned {
     {
         let done = Arc::new(AtomicU32::new(0));
         let d = done.clone();
-        let pool = WorkerPool::spawn(&spawner, 2, 16, move |_: u32| {
-            let d = d.clone();
-            async move {
-                yield_now().await;
-                d.fetch_add(1, Ordering::SeqCst);
-            }
-        })
-        .unwrap();
+        let pool = WorkerPool::builder()
+            .workers(2)
+            .capacity(16)
+            .spawn(&spawner, move |_: u32| {
+                let d = d.clone();
+                async move {
+                    yield_now().await;
+                    d.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+            .unwrap();
         let mut handles = Vec::new();
         for i in 0..10 {
             handles.push(pool.submit(i).await.unwrap());
@@ -410,15 +487,18 @@ mod spawned {
         let started = Arc::new(AtomicBool::new(false));
         let gate = Arc::new(AtomicBool::new(false));
         let (s, g) = (started.clone(), gate.clone());
-        let pool = WorkerPool::spawn(&spawner, 1, 8, move |n: u32| {
-            let (s, g) = (s.clone(), g.clone());
-            async move {
-                s.store(true, Ordering::SeqCst);
-                assert!(wait_for_flag(&g, PATIENCE).await, "the gate never opened");
-                n
-            }
-        })
-        .unwrap();
+        let pool = WorkerPool::builder()
+            .workers(1)
+            .capacity(8)
+            .spawn(&spawner, move |n: u32| {
+                let (s, g) = (s.clone(), g.clone());
+                async move {
+                    s.store(true, Ordering::SeqCst);
+                    assert!(wait_for_flag(&g, PATIENCE).await, "the gate never opened");
+                    n
+                }
+            })
+            .unwrap();
         let mut handles = Vec::new();
         for i in 0..5 {
             handles.push(pool.submit(i).await.unwrap());
@@ -436,7 +516,7 @@ mod spawned {
             assert!(h.await.unwrap_err().is_cancelled());
         }
         pool.wait_idle().await;
-        assert_eq!(pool.pending(), 0);
+        assert_eq!(pool.metrics().pending, 0);
     }
 
     /// A full queue pushes back: `try_submit` hands the item back.
@@ -447,25 +527,28 @@ mod spawned {
     {
         let gate = Arc::new(AtomicBool::new(false));
         let g = gate.clone();
-        let pool = WorkerPool::spawn(&spawner, 1, 2, move |n: u32| {
-            let g = g.clone();
-            async move {
-                assert!(wait_for_flag(&g, PATIENCE).await);
-                n
-            }
-        })
-        .unwrap();
-        assert_eq!(pool.capacity(), 2);
+        let pool = WorkerPool::builder()
+            .workers(1)
+            .capacity(2)
+            .spawn(&spawner, move |n: u32| {
+                let g = g.clone();
+                async move {
+                    assert!(wait_for_flag(&g, PATIENCE).await);
+                    n
+                }
+            })
+            .unwrap();
+        assert_eq!(pool.metrics().capacity, 2);
         // One item runs (blocked on the gate), two wait in the queue; then it is full.
         let mut handles = Vec::new();
         handles.push(pool.try_submit(0).unwrap());
         for _ in 0..PATIENCE {
-            if pool.queued() == 0 {
+            if pool.metrics().queued == 0 {
                 break;
             }
             yield_now().await;
         }
-        assert_eq!(pool.queued(), 0, "the worker never took item 0");
+        assert_eq!(pool.metrics().queued, 0, "the worker never took item 0");
         handles.push(pool.try_submit(1).unwrap());
         handles.push(pool.try_submit(2).unwrap());
         let refused = pool.try_submit(3).expect_err("the queue is full");
@@ -489,32 +572,33 @@ mod spawned {
         let seen: Arc<Vec<AtomicU32>> = Arc::new((0..32).map(|_| AtomicU32::new(0)).collect());
         let panics = Arc::new(AtomicU32::new(0));
         let (s, p) = (seen.clone(), panics.clone());
-        let pool = DetachedPool::spawn(
-            &spawner,
-            3,
-            4,
-            |n: u32| async move {
-                yield_now().await;
-                assert!(n != 7, "item seven exploded");
-                n
-            },
-            move |out: Result<u32, WorkError>| match out {
-                Ok(n) => {
-                    s[n as usize].fetch_add(1, Ordering::SeqCst);
-                }
-                Err(e) => {
-                    assert!(e.is_panic(), "{e:?}");
-                    assert_eq!(e.panic_message().as_deref(), Some("item seven exploded"));
-                    p.fetch_add(1, Ordering::SeqCst);
-                }
-            },
-        )
-        .unwrap();
+        let pool = DetachedPool::builder()
+            .workers(3)
+            .capacity(4)
+            .spawn(
+                &spawner,
+                |n: u32| async move {
+                    yield_now().await;
+                    assert!(n != 7, "item seven exploded");
+                    n
+                },
+                move |out: Result<u32, WorkError>| match out {
+                    Ok(n) => {
+                        s[n as usize].fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        assert!(e.is_panic(), "{e:?}");
+                        assert_eq!(e.panic_message(), Some("item seven exploded"));
+                        p.fetch_add(1, Ordering::SeqCst);
+                    }
+                },
+            )
+            .unwrap();
         for i in 0..32 {
             pool.submit(i).await.expect("the pool is open");
         }
         pool.wait_idle().await;
-        assert_eq!(pool.pending(), 0);
+        assert_eq!(pool.metrics().pending, 0);
         for i in 0..32 {
             let expected = u32::from(i != 7);
             assert_eq!(
@@ -543,24 +627,25 @@ mod spawned {
         let gate = Arc::new(AtomicBool::new(false));
         let reported = Arc::new(AtomicU32::new(0));
         let (s, g, r) = (started.clone(), gate.clone(), reported.clone());
-        let pool = DetachedPool::spawn(
-            &spawner,
-            1,
-            8,
-            move |n: u32| {
-                let (s, g) = (s.clone(), g.clone());
-                async move {
-                    s.store(true, Ordering::SeqCst);
-                    assert!(wait_for_flag(&g, PATIENCE).await, "the gate never opened");
-                    n
-                }
-            },
-            move |out: Result<u32, WorkError>| {
-                assert_eq!(out.expect("no panic"), 0, "only item 0 ran");
-                r.fetch_add(1, Ordering::SeqCst);
-            },
-        )
-        .unwrap();
+        let pool = DetachedPool::builder()
+            .workers(1)
+            .capacity(8)
+            .spawn(
+                &spawner,
+                move |n: u32| {
+                    let (s, g) = (s.clone(), g.clone());
+                    async move {
+                        s.store(true, Ordering::SeqCst);
+                        assert!(wait_for_flag(&g, PATIENCE).await, "the gate never opened");
+                        n
+                    }
+                },
+                move |out: Result<u32, WorkError>| {
+                    assert_eq!(out.expect("no panic"), 0, "only item 0 ran");
+                    r.fetch_add(1, Ordering::SeqCst);
+                },
+            )
+            .unwrap();
         for i in 0..5 {
             pool.submit(i).await.unwrap();
         }
@@ -569,11 +654,15 @@ mod spawned {
             "item 0 never started"
         );
         assert_eq!(pool.shutdown(), [1, 2, 3, 4]);
-        assert_eq!(pool.pending(), 1, "the started item is still pending");
+        assert_eq!(
+            pool.metrics().pending,
+            1,
+            "the started item is still pending"
+        );
         gate.store(true, Ordering::SeqCst);
         pool.wait_idle().await;
         assert_eq!(reported.load(Ordering::SeqCst), 1);
-        assert_eq!(pool.pending(), 0);
+        assert_eq!(pool.metrics().pending, 0);
     }
 
     /// Expands to one `#[test]` per spawned pool scenario, each calling

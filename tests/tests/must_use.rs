@@ -96,35 +96,44 @@ pub async fn pool_and_batch_cases(
     detached: steadfast::pool::DetachedPool<u8>,
     batcher: steadfast::batch::Batcher<u8, VirtualTimer>,
 ) {
-    use steadfast::batch::{BatchConfig, FixedBatch, FixedBatcher};
+    use steadfast::batch::{FixedBatch, FixedBatcher};
     use steadfast::pool::FixedPool;
     use steadfast::queue::BoundedQueue;
     static Q: BoundedQueue<u8, 1> = BoundedQueue::new();
     static POOL: FixedPool<u8, 1> = FixedPool::new();
-    let config = BatchConfig::new(1, Duration::from_secs(1)).unwrap();
-    let fixed = FixedBatcher::<u8, _, 1>::new(timer.clone(), config);
+    let fixed = FixedBatcher::<u8, _, 1>::builder(timer.clone())
+        .batch_size(1)
+        .flush_interval(Duration::from_secs(1))
+        .build()
+        .unwrap();
     // Queue.
     BoundedQueue::<u8, 1>::new(); // CASE
     Q.send(1); // CASE
     Q.recv(); // CASE
-    Q.close_and_take(); // CASE
+    Q.shutdown(); // CASE
     // Pool.
     FixedPool::<u8, 1>::new(); // CASE
     POOL.submit(1); // CASE
     POOL.wait_idle(); // CASE
     POOL.run::<1, _, _>(|n: u8| ready(n), |_| {}); // CASE
+    POOL.metrics(); // CASE
     POOL.shutdown(); // CASE
     pool.submit(1); // CASE
     pool.submit(1).await.unwrap(); // CASE
     pool.wait_idle(); // CASE
     pool.clone(); // CASE
+    pool.metrics(); // CASE
     detached.clone(); // CASE
+    steadfast::pool::WorkerPool::<u8, u8>::builder(); // CASE
+    steadfast::pool::WorkerPool::<u8, u8>::builder().workers(2); // CASE
+    steadfast::pool::DetachedPool::<u8>::builder().capacity(2); // CASE
     // Batcher.
-    BatchConfig::new(1, Duration::from_secs(1)).unwrap(); // CASE
-    FixedBatcher::<u8, _, 1>::new(timer.clone(), config); // CASE
-    fixed.add(1); // CASE
+    FixedBatcher::<u8, _, 1>::builder(timer.clone()); // CASE
+    FixedBatcher::<u8, _, 1>::builder(timer.clone()).batch_size(1); // CASE
+    fixed.submit(1); // CASE
+    fixed.metrics(); // CASE
     fixed.run(|_: FixedBatch<u8, 1>| ready(Ok::<(), ()>(())), |_| {}); // CASE
-    batcher.add(1); // CASE
+    batcher.submit(1); // CASE
     batcher.clone(); // CASE
 }
 "#;

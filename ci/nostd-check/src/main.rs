@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
-use steadfast::batch::{BatchConfig, FixedBatch, FixedBatcher};
+use steadfast::batch::{FixedBatch, FixedBatcher};
 use steadfast::bulkhead::Bulkhead;
 use steadfast::pool::FixedPool;
 use steadfast::retry::{Jitter, MakeAttempt, RetryBudget, RetryPolicy};
@@ -86,13 +86,17 @@ pub extern "C" fn _start() -> ! {
     let total = core::cell::Cell::new(0u32);
     poll_to_end(POOL.run::<2, _, _>(
         |n: u32| async move { n * 2 },
-        |out| total.set(total.get() + out),
+        |out| total.set(total.get() + out.unwrap_or(0)),
     ));
     core::hint::black_box(total.get());
 
-    if let Ok(config) = BatchConfig::new(2, Duration::from_millis(1)) {
-        let batcher: FixedBatcher<u8, EmbassyTimer, 4> = FixedBatcher::new(EmbassyTimer, config);
-        let _ = batcher.try_add(1);
+    let built = FixedBatcher::builder(EmbassyTimer)
+        .batch_size(2)
+        .flush_interval(Duration::from_millis(1))
+        .build();
+    if let Ok(batcher) = built {
+        let batcher: FixedBatcher<u8, EmbassyTimer, 4> = batcher;
+        let _ = batcher.try_submit(1);
         batcher.close();
         poll_to_end(batcher.run(
             |batch: FixedBatch<u8, 4>| {

@@ -2,33 +2,39 @@
 //!
 //! # The rule
 //!
-//! A batch is flushed when it holds [`batch_size`](BatchConfig::batch_size) items, or when
-//! [`flush_interval`](BatchConfig::flush_interval) has passed since its **first** item was
-//! added, whichever comes first. An empty batch is never flushed. Batches keep the order in
-//! which items were added, and one batch is flushed at a time: the next batch starts to be
-//! flushed only after the flush function returned for the previous one.
+//! A batch is flushed when it holds [`batch_size`](Builder::batch_size) items, or when
+//! [`flush_interval`](Builder::flush_interval) has passed since its **first** item was
+//! submitted, whichever comes first. An empty batch is never flushed. Batches keep the order
+//! in which items were accepted, and one batch is flushed at a time: the next batch starts to
+//! be flushed only after the flush function returned for the previous one.
 //!
-//! Items are time-stamped when they enter the batcher, so an item added while a flush is in
-//! progress still counts its interval from the moment it was added: if that interval has run
-//! out by the time the flush returns, its batch is flushed at once with what is there.
+//! Items are time-stamped when they enter the batcher, so an item submitted while a flush is
+//! in progress still counts its interval from the moment it was submitted: if that interval
+//! has run out by the time the flush returns, its batch is flushed at once with what is there.
 //!
 //! # Three forms
 //!
 //! | | holds | flushing runs | batch type |
 //! |---|---|---|---|
-//! | [`FixedBatcher<T, Tm, N>`](FixedBatcher) | up to `N` items in place, no heap, `const fn new` | in the driver future [`run`](FixedBatcher::run), inside your own task | [`FixedBatch<T, N>`](FixedBatch) |
+//! | [`FixedBatcher<T, Tm, N>`](FixedBatcher) | up to `N` items in place, no heap, `build_const` for `static`s | in the driver future [`run`](FixedBatcher::run), inside your own task | [`FixedBatch<T, N>`](FixedBatch) |
 //! | [`Batcher`] (feature `alloc`) | up to `capacity` items | in a task spawned through [`Spawn`](crate::Spawn) | `Vec<T>` |
 //! | [`Batches`] (feature `alloc`) | the current batch | when the consumer polls the stream | `Vec<T>` |
+//!
+//! Each is built with its `builder(timer)`: set [`batch_size`](Builder::batch_size) and
+//! [`flush_interval`](Builder::flush_interval) (both required), and for the spawned form
+//! optionally `capacity`; the settings are checked when it is built.
 //!
 //! # Backpressure, closing, dropping, errors
 //!
 //! - **Bounded.** The batcher holds at most `N` (or `capacity`) items, counting those not yet
-//!   taken into a flush. When flushing is slower than intake, [`add`](FixedBatcher::add) waits
-//!   for room and [`try_add`](FixedBatcher::try_add) hands the item back.
-//! - **Close** stops intake (later and waiting `add`s get their item back in
-//!   [`Closed`]) and flushes everything held, in batches of at most
-//!   `batch_size`, without waiting for the interval; then the driver (or the background task)
-//!   ends. A close during a flush lets that flush finish first.
+//!   taken into a flush. When flushing is slower than intake, [`submit`](FixedBatcher::submit)
+//!   waits for room and [`try_submit`](FixedBatcher::try_submit) hands the item back.
+//! - **First come, first served.** Room freed while producers wait goes to the one that
+//!   waited longest; a `try_submit` arriving meanwhile is refused rather than taking it.
+//! - **Close** stops intake (later and waiting `submit`s get their item back in [`Closed`])
+//!   and flushes everything held, in batches of at most `batch_size`, without waiting for the
+//!   interval; then the driver (or the background task) ends. A close during a flush lets that
+//!   flush finish first.
 //! - **Dropping.** Held items belong to the batcher, not to the driver: dropping the driver
 //!   future while it waits loses nothing (a new driver picks the items up). Dropping it during
 //!   a flush cancels that flush (the batch is owned by the flush function's future). Dropping a
@@ -38,24 +44,98 @@
 //! - **Errors.** The flush function returns `Result<(), E>`; every `Err` is passed to the
 //!   `on_error` handler given with it, never swallowed. A panic in the flush function
 //!   propagates out of the driver; in the spawned form the background task's handle reports it
-//!   as a [`JoinError`](crate::JoinError), and the batcher closes: later adds get their items
-//!   back, and the items it still held are dropped with it.
-//! - **Cancellation of `add`.** Dropping an `add` future before it completes drops its item
-//!   and nothing else: the item is either held by the batcher (the future completed) or not.
+//!   as a [`JoinError`](crate::JoinError), and the batcher closes: later submissions get their
+//!   items back, and the items it still held are dropped with it.
+//! - **Cancellation of `submit`.** Dropping a `submit` future before it completes drops its
+//!   item and nothing else: the item is either held by the batcher (the future completed) or
+//!   not; room granted to it passes to the next waiting producer.
 //!
 //! # Example
+//!
+//! On tokio (`steadfast-tokio`), the background form:
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast_tokio::{TokioSpawner, TokioTimer, batch::Batcher};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let (batcher, task) = Batcher::builder(TokioTimer::new())
+//!     .batch_size(100)
+//!     .flush_interval(Duration::from_millis(50))
+//!     .capacity(1_000)
+//!     .spawn(
+//!         &TokioSpawner::current(),
+//!         |rows: Vec<u32>| async move {
+//!             // Write `rows` in one round trip.
+//!             Ok::<(), std::io::Error>(())
+//!         },
+//!         |err| eprintln!("a batch was not written: {err}"),
+//!     )
+//!     .unwrap();
+//! for row in 0..250 {
+//!     batcher.submit(row).await.unwrap();
+//! }
+//! batcher.close(); // flushes the last, partial batch
+//! task.await.unwrap();
+//! # }
+//! ```
+//!
+//! On smol (`steadfast-smol`), the stream adapter:
+//!
+//! ```
+//! use std::time::Duration;
+//! use futures_util::StreamExt;
+//! use steadfast_smol::{AsyncIoTimer, batch::Batches};
+//!
+//! smol::block_on(async {
+//!     let items = futures_util::stream::iter(0..5u32);
+//!     let batches: Vec<Vec<u32>> = Batches::builder(AsyncIoTimer::new())
+//!         .batch_size(2)
+//!         .flush_interval(Duration::from_secs(1))
+//!         .build(items)
+//!         .unwrap()
+//!         .collect()
+//!         .await;
+//!     assert_eq!(batches, [vec![0, 1], vec![2, 3], vec![4]]);
+//! });
+//! ```
+//!
+//! On embassy, the spawn-free form in a `static`, its driver in a task of its own:
+//!
+//! ```ignore
+//! use embassy_time::Duration;
+//! use steadfast_embassy::{EmbassyTimer, batch::{FixedBatch, FixedBatcher}};
+//!
+//! static READINGS: FixedBatcher<u16, EmbassyTimer, 32> = FixedBatcher::builder(EmbassyTimer)
+//!     .batch_size(16)
+//!     .flush_interval(core::time::Duration::from_millis(500))
+//!     .build_const();
+//!
+//! #[embassy_executor::task]
+//! async fn uplink() {
+//!     READINGS.run(|batch: FixedBatch<u16, 32>| send(batch), |_err| {}).await;
+//! }
+//!
+//! // Anywhere else: `READINGS.submit(reading).await` or `READINGS.try_submit(reading)`.
+//! ```
+//!
+//! Generic over the clock, tested on [`VirtualTimer`](crate::VirtualTimer):
 //!
 //! ```
 //! # #[cfg(feature = "alloc")] {
 //! use core::cell::RefCell;
 //! use core::time::Duration;
 //! use futures_util::future::join;
-//! use steadfast::batch::{BatchConfig, FixedBatch, FixedBatcher};
+//! use steadfast::batch::{FixedBatch, FixedBatcher};
 //! use steadfast::{Timer, VirtualTimer};
 //!
 //! let timer = VirtualTimer::new();
-//! let config = BatchConfig::new(3, Duration::from_secs(10)).unwrap();
-//! let batcher: FixedBatcher<u32, _, 8> = FixedBatcher::try_new(timer.clone(), config).unwrap();
+//! let batcher: FixedBatcher<u32, _, 8> = FixedBatcher::builder(timer.clone())
+//!     .batch_size(3)
+//!     .flush_interval(Duration::from_secs(10))
+//!     .build()
+//!     .unwrap();
 //! let flushed = RefCell::new(Vec::new());
 //!
 //! futures_executor::block_on(timer.auto_advance(async {
@@ -68,10 +148,10 @@
 //!     );
 //!     let producer = async {
 //!         for i in 1..=4 {
-//!             batcher.add(i).await.unwrap(); // 1, 2, 3 fill a batch at once
+//!             batcher.submit(i).await.unwrap(); // 1, 2, 3 fill a batch at once
 //!         }
 //!         timer.sleep(Duration::from_secs(15)).await; // 4 waits for its interval
-//!         batcher.add(5).await.unwrap();
+//!         batcher.submit(5).await.unwrap();
 //!         batcher.close(); // 5 is flushed at once
 //!     };
 //!     join(driver, producer).await;
@@ -83,80 +163,70 @@
 //! # }
 //! ```
 
-mod error;
+mod builder;
+mod fixed;
 #[cfg(feature = "alloc")]
 mod spawned;
 #[cfg(feature = "alloc")]
 mod stream;
 
-use core::fmt;
 use core::future::Future;
 use core::pin::pin;
 use core::time::Duration;
 
 use heapless::Deque;
-use maitake_sync::WaitQueue;
 use maitake_sync::blocking::Mutex;
+use maitake_sync::semaphore::TryAcquireError;
+use maitake_sync::{Semaphore, WaitQueue};
 
 use crate::queue::{Closed, TrySendError};
-use crate::{Instant, Timer};
+use crate::{ConfigError, Instant, Timer};
 
-pub use error::ConfigError;
-/// A batch of the spawn-free form: a fixed-capacity vector (`heapless::Vec`), holding at most
-/// the batcher's capacity `N`.
-pub use heapless::Vec as FixedBatch;
+pub use builder::Builder;
+pub use fixed::{FixedBatch, FixedBatcher};
 #[cfg(feature = "alloc")]
 pub use spawned::Batcher;
 #[cfg(feature = "alloc")]
-pub use stream::{Batches, batches};
+pub use stream::Batches;
 
 /// When a batch is flushed: at `batch_size` items, or `flush_interval` after its first item.
-/// Both are checked at construction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[must_use = "a configuration does nothing until a batcher is built with it"]
-pub struct BatchConfig {
-    batch_size: usize,
-    flush_interval: Duration,
+pub(crate) struct Config {
+    pub(crate) batch_size: usize,
+    pub(crate) flush_interval: Duration,
 }
 
-impl BatchConfig {
-    /// A batch is flushed when it holds `batch_size` items or `flush_interval` after its first
-    /// item was added, whichever comes first.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError`] naming `batch_size` when it is 0, or `flush_interval` when it is zero.
-    pub const fn new(batch_size: usize, flush_interval: Duration) -> Result<Self, ConfigError> {
-        if batch_size == 0 {
-            return Err(error::invalid("batch_size", "must be at least 1"));
+impl Config {
+    /// Checks the rule's settings, and that `capacity` holds a full batch.
+    pub(crate) const fn check(&self, capacity: usize) -> Result<(), ConfigError> {
+        if self.batch_size == 0 {
+            return Err(invalid("batch_size", "must be at least 1"));
         }
-        if flush_interval.is_zero() {
-            return Err(error::invalid("flush_interval", "must be more than zero"));
+        if self.flush_interval.is_zero() {
+            return Err(invalid("flush_interval", "must be more than zero"));
         }
-        Ok(BatchConfig {
-            batch_size,
-            flush_interval,
-        })
+        if capacity < self.batch_size {
+            return Err(invalid("capacity", "must be at least batch_size"));
+        }
+        if capacity > MAX_CAPACITY {
+            return Err(invalid("capacity", "must be less than usize::MAX"));
+        }
+        Ok(())
     }
+}
 
-    /// The most items in one batch.
-    #[must_use]
-    pub const fn batch_size(&self) -> usize {
-        self.batch_size
-    }
+/// The most items a batcher can hold (its semaphore's limit).
+const MAX_CAPACITY: usize = Semaphore::<maitake_sync::spin::Spinlock>::MAX_PERMITS;
 
-    /// The longest an item waits for its batch to fill, counted from the batch's first item.
-    #[must_use]
-    pub const fn flush_interval(&self) -> Duration {
-        self.flush_interval
-    }
+/// A batcher setting that cannot work.
+pub(crate) const fn invalid(field: &'static str, problem: &'static str) -> ConfigError {
+    ConfigError::new("batcher", field, problem)
 }
 
 /// Where a batcher holds its items, each with the instant it was added.
 pub(crate) trait Store<T> {
     type Batch;
     fn len(&self) -> usize;
-    fn is_full(&self) -> bool;
     fn push(&mut self, stamp: Instant, item: T) -> Result<(), T>;
     fn first_stamp(&self) -> Option<Instant>;
     /// Takes up to `n` of the oldest items, or `None` when there are none.
@@ -168,9 +238,6 @@ impl<T, const N: usize> Store<T> for Deque<(Instant, T), N> {
 
     fn len(&self) -> usize {
         Deque::len(self)
-    }
-    fn is_full(&self) -> bool {
-        Deque::is_full(self)
     }
     fn push(&mut self, stamp: Instant, item: T) -> Result<(), T> {
         self.push_back((stamp, item)).map_err(|(_, item)| item)
@@ -194,83 +261,82 @@ impl<T, const N: usize> Store<T> for Deque<(Instant, T), N> {
     }
 }
 
-struct State<S> {
-    store: S,
-    closed: bool,
+pub(crate) struct State<S> {
+    pub(crate) store: S,
+    pub(crate) closed: bool,
 }
 
 /// The batcher's machinery, shared by the fixed and the spawned forms.
 pub(crate) struct Inner<T, Tm, S> {
     timer: Tm,
-    config: BatchConfig,
-    state: Mutex<State<S>>,
-    /// Producers waiting for room.
-    space: WaitQueue,
+    pub(crate) config: Config,
+    pub(crate) capacity: usize,
+    pub(crate) state: Mutex<State<S>>,
+    /// Free room: a producer takes one permit before it pushes, the driver gives them back as
+    /// it takes batches. FIFO: room freed while producers wait goes to the one that waited
+    /// longest, and a `try_submit` arriving meanwhile finds none.
+    space: Semaphore,
     /// Drivers waiting for a first item, a full batch or the close.
     ready: WaitQueue,
     _items: core::marker::PhantomData<fn(T) -> T>,
 }
 
 impl<T, Tm: Timer, S: Store<T>> Inner<T, Tm, S> {
-    pub(crate) const fn new(timer: Tm, config: BatchConfig, store: S) -> Self {
+    /// A batcher over an empty `store` of `capacity` items; the settings were checked.
+    pub(crate) const fn new(timer: Tm, config: Config, capacity: usize, store: S) -> Self {
         Inner {
             timer,
             config,
+            capacity,
             state: Mutex::new(State {
                 store,
                 closed: false,
             }),
-            space: WaitQueue::new(),
+            space: Semaphore::new(capacity),
             ready: WaitQueue::new(),
             _items: core::marker::PhantomData,
         }
     }
 
-    /// Pushes the item out of `slot` unless full (`None`) or closed (`Some(())`, item left).
-    fn try_push(&self, slot: &mut Option<T>) -> Option<()> {
+    /// Pushes `item` (room for it is held) unless closed, in which case it is handed back.
+    fn push(&self, item: T) -> Result<(), Closed<T>> {
         let stamp = self.timer.now();
         let len = self.state.with_lock(|s| {
             if s.closed {
-                return Some(None);
+                return Err(Closed(item));
             }
-            if s.store.is_full() {
-                return None;
-            }
-            let item = slot.take()?;
-            match s.store.push(stamp, item) {
-                Ok(()) => Some(Some(s.store.len())),
-                Err(item) => {
-                    *slot = Some(item);
-                    None
-                }
-            }
+            s.store.push(stamp, item).map_err(Closed)?;
+            Ok(s.store.len())
         })?;
         // The driver waits for a first item (to start the interval) or a full batch.
-        if let Some(len) = len {
-            if len == 1 || len == self.config.batch_size {
-                self.ready.wake_all();
+        if len == 1 || len == self.config.batch_size {
+            self.ready.wake_all();
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn submit(&self, item: T) -> Result<(), Closed<T>> {
+        match self.space.acquire(1).await {
+            Ok(room) => {
+                self.push(item)?;
+                room.forget();
+                Ok(())
             }
-        }
-        Some(())
-    }
-
-    pub(crate) async fn add(&self, item: T) -> Result<(), Closed<T>> {
-        let mut slot = Some(item);
-        // Room or close: both end the wait. An `Err` means the wait queue was closed.
-        let _ = self.space.wait_for_value(|| self.try_push(&mut slot)).await;
-        match slot {
-            None => Ok(()),
-            Some(item) => Err(Closed(item)),
+            Err(_) => Err(Closed(item)),
         }
     }
 
-    pub(crate) fn try_add(&self, item: T) -> Result<(), TrySendError<T>> {
-        let mut slot = Some(item);
-        let outcome = self.try_push(&mut slot);
-        match (slot, outcome) {
-            (None, _) => Ok(()),
-            (Some(item), Some(())) => Err(TrySendError::Closed(item)),
-            (Some(item), None) => Err(TrySendError::Full(item)),
+    pub(crate) fn try_submit(&self, item: T) -> Result<(), TrySendError<T>> {
+        match self.space.try_acquire(1) {
+            Ok(room) => {
+                self.push(item)
+                    .map_err(|Closed(item)| TrySendError::Closed(item))?;
+                room.forget();
+                Ok(())
+            }
+            Err(TryAcquireError::Closed) => Err(TrySendError::Closed(item)),
+            Err(_) if self.is_closed() => Err(TrySendError::Closed(item)),
+            Err(_) => Err(TrySendError::Full(item)),
         }
     }
 
@@ -284,8 +350,11 @@ impl<T, Tm: Timer, S: Store<T>> Inner<T, Tm, S> {
         self.state.with_lock(|s| s.closed)
     }
 
-    pub(crate) fn held(&self) -> usize {
-        self.state.with_lock(|s| s.store.len())
+    pub(crate) fn metrics(&self) -> Metrics {
+        Metrics {
+            held: self.state.with_lock(|s| s.store.len()),
+            capacity: self.capacity,
+        }
     }
 
     /// The flush loop: returns once closed and everything held was flushed.
@@ -319,8 +388,13 @@ impl<T, Tm: Timer, S: Store<T>> Inner<T, Tm, S> {
                 let due = pin!(self.timer.sleep_until(deadline));
                 futures_util::future::select(full, due).await;
             }
-            let batch = self.state.with_lock(|s| s.store.take(size));
-            self.space.wake_all();
+            let batch = self.state.with_lock(|s| {
+                let before = s.store.len();
+                let batch = s.store.take(size);
+                (batch, before - s.store.len())
+            });
+            let (batch, taken) = batch;
+            self.space.add_permits(taken);
             if let Some(batch) = batch {
                 if let Err(e) = flush(batch).await {
                     on_error(e);
@@ -330,133 +404,14 @@ impl<T, Tm: Timer, S: Store<T>> Inner<T, Tm, S> {
     }
 }
 
-/// A batcher holding up to `N` items in place, with no heap: the spawn-free form. Flushing
-/// runs in the driver future [`run`](Self::run), which you run in your own task. See the
-/// [module docs](self) for the rule and the semantics.
-///
-/// `const fn new` puts it in a `static`:
-///
-/// ```
-/// use core::time::Duration;
-/// use steadfast::batch::{BatchConfig, FixedBatcher};
-/// # #[derive(Clone)] struct MyTimer;
-/// # impl steadfast::Timer for MyTimer {
-/// #     type Sleep = core::future::Pending<()>;
-/// #     fn now(&self) -> steadfast::Instant { steadfast::Instant::ZERO }
-/// #     fn sleep_until(&self, _: steadfast::Instant) -> Self::Sleep { core::future::pending() }
-/// # }
-///
-/// const CONFIG: BatchConfig = match BatchConfig::new(16, Duration::from_millis(500)) {
-///     Ok(config) => config,
-///     Err(_) => panic!("bad batch settings"), // a compile error, in a `const`
-/// };
-/// static READINGS: FixedBatcher<u16, MyTimer, 32> = FixedBatcher::new(MyTimer, CONFIG);
-/// assert_eq!(READINGS.capacity(), 32);
-/// ```
-pub struct FixedBatcher<T, Tm, const N: usize> {
-    inner: Inner<T, Tm, Deque<(Instant, T), N>>,
-}
-
-impl<T, Tm: Timer, const N: usize> FixedBatcher<T, Tm, N> {
-    const CAPACITY_IS_NOT_ZERO: () =
-        assert!(N > 0, "a FixedBatcher needs a capacity of at least 1");
-
-    /// An open batcher with room for `N` items, flushing by `config`, for `static`s and
-    /// `const`s. `N == 0` is a compile-time error.
-    ///
-    /// # Panics
-    ///
-    /// When `N` is smaller than `config.batch_size()` (a batch could never fill). In a `static`
-    /// or `const` that is a compile-time error; at run time use [`try_new`](Self::try_new),
-    /// which returns the error instead.
-    #[must_use]
-    pub const fn new(timer: Tm, config: BatchConfig) -> Self {
-        let () = Self::CAPACITY_IS_NOT_ZERO;
-        assert!(
-            N >= config.batch_size,
-            "FixedBatcher: the capacity N must be at least batch_size"
-        );
-        FixedBatcher {
-            inner: Inner::new(timer, config, Deque::new()),
-        }
-    }
-
-    /// An open batcher with room for `N` items, flushing by `config`; the checked form of
-    /// [`new`](Self::new).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError`] naming `capacity` when `N` is smaller than the batch size.
-    pub fn try_new(timer: Tm, config: BatchConfig) -> Result<Self, ConfigError> {
-        if N < config.batch_size {
-            return Err(error::invalid("capacity", "must be at least batch_size"));
-        }
-        Ok(Self::new(timer, config))
-    }
-
-    /// Adds `item`, waiting while the batcher is full. Hands the item back in [`Closed`] if
-    /// the batcher is closed or closes meanwhile. Cancel-safe (see the [module docs](self)).
-    pub async fn add(&self, item: T) -> Result<(), Closed<T>> {
-        self.inner.add(item).await
-    }
-
-    /// Adds `item` if there is room now; otherwise hands it back, telling full from closed.
-    pub fn try_add(&self, item: T) -> Result<(), TrySendError<T>> {
-        self.inner.try_add(item)
-    }
-
-    /// Stops intake and makes the driver flush everything held at once, then end. Idempotent.
-    pub fn close(&self) {
-        self.inner.close();
-    }
-
-    /// Whether the batcher was closed.
-    #[must_use]
-    pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    /// How many items are held and not yet taken into a flush.
-    #[must_use]
-    pub fn held(&self) -> usize {
-        self.inner.held()
-    }
-
-    /// How many items the batcher holds at most, `N`.
-    #[must_use]
-    pub const fn capacity(&self) -> usize {
-        N
-    }
-
-    /// The settings.
-    pub const fn config(&self) -> BatchConfig {
-        self.inner.config
-    }
-
-    /// The driver: flushes batches by the rule, one at a time, passing every error `flush`
-    /// returns to `on_error`. Completes once the batcher is closed and everything held was
-    /// flushed. Run one driver per batcher.
-    pub async fn run<E, Fut>(
-        &self,
-        flush: impl FnMut(FixedBatch<T, N>) -> Fut,
-        on_error: impl FnMut(E),
-    ) where
-        Fut: Future<Output = Result<(), E>>,
-    {
-        self.inner.run(flush, on_error).await;
-    }
-}
-
-impl<T, Tm, const N: usize> fmt::Debug for FixedBatcher<T, Tm, N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (held, closed) = self.inner.state.with_lock(|s| (s.store.len(), s.closed));
-        f.debug_struct("FixedBatcher")
-            .field("held", &held)
-            .field("capacity", &N)
-            .field("closed", &closed)
-            .field("config", &self.inner.config)
-            .finish()
-    }
+/// A batcher's counters at one instant, from `metrics()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Items held and not yet taken into a flush.
+    pub held: usize,
+    /// The most items the batcher holds.
+    pub capacity: usize,
 }
 
 #[cfg(test)]

@@ -8,61 +8,8 @@ use core::task::{Context, Poll};
 use futures_util::Stream;
 use pin_project_lite::pin_project;
 
-use super::BatchConfig;
-use crate::Timer;
-
-/// Batches the items of `stream` by the [batching rule](super#the-rule): a batch is yielded
-/// when it holds `batch_size` items, or `flush_interval` after its first item arrived,
-/// whichever comes first; never an empty one. When `stream` ends, the partial batch is yielded,
-/// then the batches stream ends.
-///
-/// The interval counts from the moment the first item of a batch is taken from `stream`.
-/// Batching happens as the consumer polls: a consumer that stops polling holds up the batches
-/// (and the source stream) meanwhile, which is the stream's own backpressure; a batch due while
-/// nobody polled is yielded at the next poll. Dropping the adapter drops the partial batch with
-/// the source stream.
-///
-/// ```
-/// use core::time::Duration;
-/// use futures_util::StreamExt;
-/// use steadfast::batch::{BatchConfig, batches};
-/// use steadfast::{Timer, VirtualTimer};
-///
-/// let timer = VirtualTimer::new();
-/// let t = timer.clone();
-/// // Items 0..5, one per second.
-/// let items = futures_util::stream::unfold(0u32, move |i| {
-///     let t = t.clone();
-///     async move {
-///         if i == 5 { return None; }
-///         t.sleep(Duration::from_secs(1)).await;
-///         Some((i, i + 1))
-///     }
-/// });
-/// let config = BatchConfig::new(3, Duration::from_millis(1500)).unwrap();
-/// let out: Vec<(u64, Vec<u32>)> = futures_executor::block_on(timer.auto_advance(
-///     batches(items, timer.clone(), config)
-///         .map(|b| (timer.now().as_nanos() / 1_000_000, b))
-///         .collect(),
-/// ));
-/// // Item 0 arrives at 1 s, so its batch is due at 2.5 s; item 2 at 3 s, due at 4.5 s; the
-/// // stream ends at 5 s with item 4 held.
-/// assert_eq!(out, [(2500, vec![0, 1]), (4500, vec![2, 3]), (5000, vec![4])]);
-/// ```
-pub fn batches<St: Stream, Tm: Timer>(
-    stream: St,
-    timer: Tm,
-    config: BatchConfig,
-) -> Batches<St, Tm> {
-    Batches {
-        stream,
-        sleep: Arm::Idle,
-        timer,
-        config,
-        batch: Vec::new(),
-        done: false,
-    }
-}
+use super::{Builder, Config};
+use crate::{ConfigError, Timer};
 
 /// The most items a new batch reserves room for up front.
 const MAX_PREALLOCATED: usize = 1024;
@@ -76,7 +23,47 @@ pin_project! {
 }
 
 pin_project! {
-    /// The stream returned by [`batches`].
+    /// A stream adapter: the items of a stream in, batches out, by the
+    /// [batching rule](super#the-rule): a batch is yielded when it holds `batch_size` items,
+    /// or `flush_interval` after its first item arrived, whichever comes first; never an
+    /// empty one. When the source stream ends, the partial batch is yielded, then this stream
+    /// ends. Built with [`Batches::builder`].
+    ///
+    /// The interval counts from the moment the first item of a batch is taken from the
+    /// source. Batching happens as the consumer polls: a consumer that stops polling holds up
+    /// the batches (and the source stream) meanwhile, which is the stream's own backpressure;
+    /// a batch due while nobody polled is yielded at the next poll. Dropping the adapter drops
+    /// the partial batch with the source stream.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use futures_util::StreamExt;
+    /// use steadfast::batch::Batches;
+    /// use steadfast::{Timer, VirtualTimer};
+    ///
+    /// let timer = VirtualTimer::new();
+    /// let t = timer.clone();
+    /// // Items 0..5, one per second.
+    /// let items = futures_util::stream::unfold(0u32, move |i| {
+    ///     let t = t.clone();
+    ///     async move {
+    ///         if i == 5 { return None; }
+    ///         t.sleep(Duration::from_secs(1)).await;
+    ///         Some((i, i + 1))
+    ///     }
+    /// });
+    /// let batches = Batches::builder(timer.clone())
+    ///     .batch_size(3)
+    ///     .flush_interval(Duration::from_millis(1500))
+    ///     .build(items)
+    ///     .unwrap();
+    /// let out: Vec<(u64, Vec<u32>)> = futures_executor::block_on(timer.auto_advance(
+    ///     batches.map(|b| (timer.now().as_nanos() / 1_000_000, b)).collect(),
+    /// ));
+    /// // Item 0 arrives at 1 s, so its batch is due at 2.5 s; item 2 at 3 s, due at 4.5 s; the
+    /// // stream ends at 5 s with item 4 held.
+    /// assert_eq!(out, [(2500, vec![0, 1]), (4500, vec![2, 3]), (5000, vec![4])]);
+    /// ```
     #[must_use = "streams do nothing unless polled"]
     pub struct Batches<St: Stream, Tm: Timer> {
         #[pin]
@@ -84,9 +71,36 @@ pin_project! {
         #[pin]
         sleep: Arm<Tm::Sleep>,
         timer: Tm,
-        config: BatchConfig,
+        config: Config,
         batch: Vec<St::Item>,
         done: bool,
+    }
+}
+
+impl<St: Stream, Tm: Timer> Batches<St, Tm> {
+    /// The builder: set the batch size and the flush interval, then `build` over a stream.
+    pub const fn builder(timer: Tm) -> Builder<Self, Tm> {
+        Builder::new(timer)
+    }
+}
+
+impl<St: Stream, Tm: Timer> Builder<Batches<St, Tm>, Tm> {
+    /// Checks the settings and batches the items of `stream`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming `batch_size` when it is 0 (or unset), or `flush_interval` when
+    /// it is zero (or unset).
+    pub fn build(self, stream: St) -> Result<Batches<St, Tm>, ConfigError> {
+        self.config.check(self.config.batch_size)?;
+        Ok(Batches {
+            stream,
+            sleep: Arm::Idle,
+            timer: self.timer,
+            config: self.config,
+            batch: Vec::new(),
+            done: false,
+        })
     }
 }
 
@@ -105,12 +119,12 @@ impl<St: Stream, Tm: Timer> Stream for Batches<St, Tm> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
-        let size = this.config.batch_size();
+        let size = this.config.batch_size;
         while !*this.done {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     if this.batch.is_empty() {
-                        let deadline = this.timer.now() + this.config.flush_interval();
+                        let deadline = this.timer.now() + this.config.flush_interval;
                         this.sleep.set(Arm::Armed {
                             sleep: this.timer.sleep_until(deadline),
                         });
@@ -149,7 +163,7 @@ impl<St: Stream, Tm: Timer> Stream for Batches<St, Tm> {
             );
         }
         let (_, upper) = self.stream.size_hint();
-        let size = self.config.batch_size();
+        let size = self.config.batch_size;
         let held = self.batch.len();
         (0, upper.map(|u| u.saturating_add(held).div_ceil(size)))
     }

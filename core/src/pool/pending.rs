@@ -4,7 +4,7 @@
 use maitake_sync::WaitQueue;
 use maitake_sync::util::CachePadded;
 
-use crate::loom::{AtomicUsize, Ordering};
+use crate::loom::{AtomicUsize, Ordering, fence};
 
 /// Counts items accepted and not yet finished, and wakes `wait_idle` when none is left.
 ///
@@ -53,7 +53,9 @@ impl Pending {
         }
         self.ended.fetch_add(n, Ordering::SeqCst);
         // Either a watcher counted itself in before this load and is woken here, or it did so
-        // after the `fetch_add` above and its own check sees the count this left.
+        // after the `fetch_add` above and its own check sees the count this left. The fences
+        // (here and in `wait_idle`) make that so whatever the accesses' own ordering.
+        fence(Ordering::SeqCst);
         if self.watchers.load(Ordering::SeqCst) != 0 && self.get() == 0 {
             self.idle.wake_all();
         }
@@ -67,6 +69,7 @@ impl Pending {
 
     pub(crate) async fn wait_idle(&self) {
         self.watchers.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         let _watching = Watching(&self.watchers);
         // The queue is never closed, so `wait_for` only returns `Ok`.
         let _ = self.idle.wait_for(|| self.get() == 0).await;
@@ -104,4 +107,3 @@ impl Drop for PendingGuard<'_> {
         }
     }
 }
-

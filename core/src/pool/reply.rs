@@ -11,7 +11,6 @@ use maitake_sync::blocking::Mutex;
 
 use super::WorkError;
 
-
 enum Slot<O> {
     Waiting,
     Done(Result<O, WorkError>),

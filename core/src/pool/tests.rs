@@ -42,10 +42,7 @@ fn shutdown_returns_the_unstarted_items() {
         pool.try_submit(i).unwrap();
     }
     // One worker, whose work never finishes: item 0 is started, 1..5 are not.
-    let mut driver = Box::pin(pool.run::<1, _, _>(
-        |_: u32| core::future::pending::<()>(),
-        |_| {},
-    ));
+    let mut driver = Box::pin(pool.run::<1, _, _>(|_: u32| core::future::pending::<()>(), |_| {}));
     assert!(poll(driver.as_mut()).is_pending());
     let undone: Vec<u32> = pool.shutdown().collect();
     assert_eq!(undone, [1, 2, 3, 4]);
@@ -81,13 +78,13 @@ fn a_dropped_driver_reports_its_item_and_leaves_the_queue() {
     assert_eq!(*reports.borrow(), [Err(WorkError::Cancelled)]);
     assert_eq!(pool.metrics().pending, 2, "items 1 and 2 are still pending");
     let mut idle = Box::pin(pool.wait_idle());
-    assert!(poll(idle.as_mut()).is_pending(), "not idle: two items undone");
+    assert!(
+        poll(idle.as_mut()).is_pending(),
+        "not idle: two items undone"
+    );
     let mut driver = Box::pin(pool.run::<1, _, _>(|n: u32| async move { n }, &report));
     assert!(poll(driver.as_mut()).is_pending());
-    assert_eq!(
-        *reports.borrow(),
-        [Err(WorkError::Cancelled), Ok(1), Ok(2)]
-    );
+    assert_eq!(*reports.borrow(), [Err(WorkError::Cancelled), Ok(1), Ok(2)]);
     assert!(poll(idle.as_mut()).is_ready());
 }
 
@@ -104,7 +101,11 @@ fn a_panic_in_the_work_is_reported_and_the_driver_goes_on() {
             assert!(n != 1, "one is bad");
             n
         },
-        |o| reports.borrow_mut().push(o.map_err(|e| e.panic_message().map(Into::into)))
+        |o| {
+            reports
+                .borrow_mut()
+                .push(o.map_err(|e| e.panic_message().map(Into::into)))
+        }
     ));
     assert!(poll(driver.as_mut()).is_ready());
     let expected: [Result<u32, Option<std::string::String>>; 3] =
@@ -132,25 +133,8 @@ mod spawners {
     use core::future::Future;
     use core::pin::Pin;
     use core::task::{Context, Poll};
-    use std::boxed::Box;
-    use std::sync::{Arc, Mutex};
-    use std::vec::Vec;
 
-    /// A handle that never resolves: the pools detach their workers.
-    pub(super) struct Detached<T>(core::marker::PhantomData<fn() -> T>);
-    impl<T> Unpin for Detached<T> {}
-    impl<T> Future for Detached<T> {
-        type Output = Result<T, JoinError>;
-        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
-            Poll::Pending
-        }
-    }
-    impl<T> TaskHandle<T> for Detached<T> {
-        fn abort(&mut self) {}
-        fn is_finished(&self) -> bool {
-            false
-        }
-    }
+    use crate::test_util::spawn::Detached;
 
     /// A spawner whose tasks never run: the queue only moves when the test moves it.
     #[derive(Clone)]
@@ -164,32 +148,6 @@ mod spawners {
             F::Output: Send + 'static,
         {
             drop(future);
-            Detached(core::marker::PhantomData)
-        }
-    }
-
-    pub(super) type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-    /// A spawner that collects its tasks, for a test to run them (in a `Sim`).
-    #[derive(Clone, Default)]
-    pub(super) struct Inbox(pub(super) Arc<Mutex<Vec<Task>>>);
-
-    impl Inbox {
-        pub(super) fn take(&self) -> Vec<Task> {
-            core::mem::take(&mut *self.0.lock().unwrap())
-        }
-    }
-
-    impl Spawn for Inbox {
-        type Handle<T: Send + 'static> = Detached<T>;
-        fn spawn<F>(&self, future: F) -> Detached<F::Output>
-        where
-            F: Future + Send + 'static,
-            F::Output: Send + 'static,
-        {
-            self.0.lock().unwrap().push(Box::pin(async move {
-                future.await;
-            }));
             Detached(core::marker::PhantomData)
         }
     }
@@ -231,8 +189,9 @@ mod spawners {
 }
 
 #[cfg(feature = "alloc")]
-use spawners::{Inbox, Never, Threads};
-
+use crate::test_util::spawn::Inbox;
+#[cfg(feature = "alloc")]
+use spawners::{Never, Threads};
 
 // Random schedules, shared by the three forms.
 
@@ -304,7 +263,10 @@ impl Book {
                 .copied()
                 .filter(|i| accepted.contains(i))
                 .collect();
-            assert_eq!(*accepted, arrived, "seed {seed}: not first come first served");
+            assert_eq!(
+                *accepted, arrived,
+                "seed {seed}: not first come first served"
+            );
         }
         assert_eq!(
             started,
@@ -439,11 +401,9 @@ mod spawned {
     }
 
     fn detached(capacity: usize) -> Result<DetachedPool<u32>, crate::ConfigError> {
-        DetachedPool::builder().capacity(capacity).spawn(
-            &Never,
-            |n: u32| async move { n },
-            |_| {},
-        )
+        DetachedPool::builder()
+            .capacity(capacity)
+            .spawn(&Never, |n: u32| async move { n }, |_| {})
     }
 
     #[test]
@@ -467,7 +427,10 @@ mod spawned {
     #[test]
     fn a_huge_capacity_is_an_error_or_grows_as_needed() {
         let e = pool(usize::MAX).unwrap_err();
-        assert_eq!((e.field(), e.problem()), ("capacity", "must be less than usize::MAX"));
+        assert_eq!(
+            (e.field(), e.problem()),
+            ("capacity", "must be less than usize::MAX")
+        );
         assert_eq!(detached(usize::MAX).unwrap_err().field(), "capacity");
         let big = 1 << 40;
         let p = pool(big).unwrap();
@@ -489,12 +452,20 @@ mod spawned {
         let _zero = pool.try_submit(0).unwrap();
         let (woken, w) = counter();
         let mut waiter = Box::pin(pool.submit(1));
-        assert!(waiter.as_mut().poll(&mut Context::from_waker(&w)).is_pending());
+        assert!(
+            waiter
+                .as_mut()
+                .poll(&mut Context::from_waker(&w))
+                .is_pending()
+        );
         // A worker takes item 0: the slot goes to the waiter, which has not run yet.
         let job = pool.intake.shared().chan.try_recv().ok().unwrap();
         assert_eq!(job.item, 0);
         assert_eq!(woken.0.load(Ordering::SeqCst), 1);
-        assert!(pool.try_submit(2).unwrap_err().is_full(), "the newcomer barged");
+        assert!(
+            pool.try_submit(2).unwrap_err().is_full(),
+            "the newcomer barged"
+        );
         assert!(matches!(
             waiter.as_mut().poll(&mut Context::from_waker(&w)),
             Poll::Ready(Ok(_))
@@ -504,9 +475,17 @@ mod spawned {
         let pool = detached(1).unwrap();
         pool.try_submit(0).unwrap();
         let mut waiter = Box::pin(pool.submit(1));
-        assert!(waiter.as_mut().poll(&mut Context::from_waker(&w)).is_pending());
+        assert!(
+            waiter
+                .as_mut()
+                .poll(&mut Context::from_waker(&w))
+                .is_pending()
+        );
         assert_eq!(pool.intake.shared().chan.try_recv(), Ok(0));
-        assert!(pool.try_submit(2).unwrap_err().is_full(), "the newcomer barged");
+        assert!(
+            pool.try_submit(2).unwrap_err().is_full(),
+            "the newcomer barged"
+        );
         assert!(matches!(
             waiter.as_mut().poll(&mut Context::from_waker(&w)),
             Poll::Ready(Ok(()))
@@ -522,20 +501,37 @@ mod spawned {
         let (b_woken, b) = counter();
         let mut first = Box::pin(pool.submit(1));
         let mut second = Box::pin(pool.submit(2));
-        assert!(first.as_mut().poll(&mut Context::from_waker(&a)).is_pending());
-        assert!(second.as_mut().poll(&mut Context::from_waker(&b)).is_pending());
+        assert!(
+            first
+                .as_mut()
+                .poll(&mut Context::from_waker(&a))
+                .is_pending()
+        );
+        assert!(
+            second
+                .as_mut()
+                .poll(&mut Context::from_waker(&b))
+                .is_pending()
+        );
         assert_eq!(pool.metrics().pending, 3);
         // A worker takes item 0: the slot goes to the head waiter, which is dropped unpolled.
         let job = pool.intake.shared().chan.try_recv().ok().unwrap();
         assert_eq!(job.item, 0);
         assert_eq!(a_woken.0.load(Ordering::SeqCst), 1);
         drop(first);
-        assert!(b_woken.0.load(Ordering::SeqCst) >= 1, "the wake-up was passed on");
+        assert!(
+            b_woken.0.load(Ordering::SeqCst) >= 1,
+            "the wake-up was passed on"
+        );
         assert!(matches!(
             second.as_mut().poll(&mut Context::from_waker(&b)),
             Poll::Ready(Ok(_))
         ));
-        assert_eq!(pool.metrics().pending, 2, "the dropped submission counts off");
+        assert_eq!(
+            pool.metrics().pending,
+            2,
+            "the dropped submission counts off"
+        );
         // Shutdown hands back item 2; its handle says `Cancelled`.
         assert_eq!(pool.shutdown(), [2]);
         drop(job);
@@ -626,7 +622,10 @@ mod spawned {
         assert!(poll(blocked.as_mut()).is_pending());
         assert_eq!(pool.metrics().pending, 3, "a submission in progress counts");
         assert_eq!(pool.shutdown(), [0, 1]);
-        assert!(matches!(poll(blocked.as_mut()), Poll::Ready(Err(Closed(3)))));
+        assert!(matches!(
+            poll(blocked.as_mut()),
+            Poll::Ready(Err(Closed(3)))
+        ));
         drop(blocked);
         assert_eq!(pool.metrics().pending, 0);
         assert!(pool.is_closed());
@@ -646,7 +645,10 @@ mod spawned {
         drop(pool);
         let mut workers = inbox.take();
         assert_eq!(workers.len(), 1);
-        assert!(poll(workers[0].as_mut()).is_ready(), "the worker drained and ended");
+        assert!(
+            poll(workers[0].as_mut()).is_ready(),
+            "the worker drained and ended"
+        );
         assert_eq!(futures_executor::block_on(done), Ok(7));
     }
 
@@ -658,7 +660,7 @@ mod spawned {
                 sim.spawn(task, cancellable);
             }
             if n >= max || !sim.step() {
-                if inbox.0.lock().unwrap().is_empty() {
+                if inbox.is_empty() {
                     return;
                 }
                 continue;
@@ -821,7 +823,10 @@ mod spawned {
             };
             let ok = outs.iter().filter(|o| o.is_ok()).count();
             let cancelled = outs.iter().filter(|o| o.is_err()).count();
-            assert!(outs.iter().all(|o| matches!(o, Ok(_) | Err(WorkError::Cancelled))));
+            assert!(
+                outs.iter()
+                    .all(|o| matches!(o, Ok(_) | Err(WorkError::Cancelled)))
+            );
             let handed_back = if detached_form { 0 } else { returned.len() };
             assert_eq!(
                 ok + cancelled,
@@ -835,6 +840,9 @@ mod spawned {
             assert_eq!(seen.live.load(Ordering::SeqCst), 0, "seed {seed}");
             book.check(seed, capacity, &started, &returned);
         }
-        assert!(cancellations > schedules(10_000) as usize, "cancellations were exercised");
+        assert!(
+            cancellations > schedules(10_000) as usize,
+            "cancellations were exercised"
+        );
     }
 }

@@ -89,4 +89,3 @@ impl fmt::Display for TryRecvError {
 }
 
 impl core::error::Error for TryRecvError {}
-

@@ -24,6 +24,8 @@ pub(crate) fn counted(
 
 #[cfg(not(loom))]
 pub(crate) mod schedule;
+#[cfg(feature = "alloc")]
+pub(crate) mod spawn;
 
 /// How many random schedules a schedule test runs: `STEADFAST_SCHEDULES` when set (`ci/check`
 /// sets 100,000 in release mode), else `default`; a handful under Miri, which is slow.

@@ -19,6 +19,7 @@
 //! | [`batch`] | items in, batches out: flush at `batch_size` items or `flush_interval` after a batch's first item, bounded intake, close flushes the rest; spawned, spawn-free, or as a stream adapter |
 //! | [`queue`] | the bounded, closeable, cancel-safe MPMC queue with fixed capacity under the spawn-free pool, usable on its own |
 //! | [`retry`] | retry with backoff, jitter, a deadline, per-attempt timeouts and a shared retry budget; gives up with the last error, the attempt count and the reason |
+//! | [`breaker`] | circuit breaker: stop calling a failing dependency, probe it after a while, close when it answers; no heap, `static`-able |
 //! | [`bracket`] | acquire, use, release exactly once: after success, error, panic or cancellation |
 //! | [`events`] | typed event emitter: async handlers run concurrently, each one's success, failure, panic or timeout reported; a fixed-capacity form without a heap |
 //! | [`pitfalls`] | guards for the async pitfalls: a slow-poll detector for blocking code, and where the others are covered |
@@ -64,6 +65,7 @@ extern crate std;
 
 pub mod batch;
 pub mod bracket;
+pub mod breaker;
 pub mod bulkhead;
 pub mod concurrency;
 mod error;

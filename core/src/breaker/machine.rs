@@ -1,0 +1,359 @@
+//! The breaker's state machine: plain data fed `Instant`s, no lock, no clock, no allocation.
+//! The handle in `mod.rs` keeps one behind a lock and calls these with the time.
+
+use core::time::Duration;
+
+use super::builder::{HalfOpenRule, Model, Settings};
+use super::window::Window;
+use super::{Outcome, State, Transition};
+use crate::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Closed,
+    Open {
+        until: Instant,
+    },
+    HalfOpen {
+        in_flight: u16,
+        successes: u16,
+        failures: u16,
+        /// When the outstanding probes' lease runs out (meaningful while `in_flight > 0`).
+        lease_until: Instant,
+    },
+    ForcedOpen,
+    Disabled,
+}
+
+/// What an admitted call holds: the epoch of the state that admitted it, and whether it is a
+/// half-open probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Ticket {
+    pub(super) epoch: u32,
+    pub(super) probe: bool,
+    pub(super) recorded: bool,
+}
+
+/// Why a call was turned away, and when to come back if that is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Refusal {
+    pub(super) state: State,
+    pub(super) retry_after: Option<Duration>,
+}
+
+/// Counters read by `metrics`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Counts {
+    pub(super) state: State,
+    pub(super) calls: u32,
+    pub(super) failures: u32,
+    pub(super) slow: u32,
+    pub(super) consecutive_failures: u32,
+    pub(super) probes_in_flight: u16,
+}
+
+#[derive(Debug)]
+pub(super) struct Machine<const N: usize> {
+    mode: Mode,
+    /// Bumped on every change of state: a result carrying an older epoch is discarded.
+    epoch: u32,
+    consecutive_failures: u32,
+    /// Re-opens from half-open since the last close: the open duration grows with them.
+    reopens: u32,
+    window: Window<N>,
+}
+
+const fn public(mode: Mode) -> State {
+    match mode {
+        Mode::Closed => State::Closed,
+        Mode::Open { .. } => State::Open,
+        Mode::HalfOpen { .. } => State::HalfOpen,
+        Mode::ForcedOpen => State::ForcedOpen,
+        Mode::Disabled => State::Disabled,
+    }
+}
+
+impl<const N: usize> Machine<N> {
+    pub(super) const fn new() -> Self {
+        Machine {
+            mode: Mode::Closed,
+            epoch: 0,
+            consecutive_failures: 0,
+            reopens: 0,
+            window: Window::new(),
+        }
+    }
+
+    /// The state a call at `now` would meet, without changing anything: an open breaker
+    /// whose time is up reads half-open, a half-open one whose probe lease ran out reads open.
+    pub(super) fn state(&self, now: Instant) -> State {
+        match self.mode {
+            Mode::Open { until } if now >= until => State::HalfOpen,
+            Mode::HalfOpen {
+                in_flight,
+                lease_until,
+                ..
+            } if in_flight > 0 && now >= lease_until => State::Open,
+            mode => public(mode),
+        }
+    }
+
+    pub(super) fn counts(&self, s: &Settings, now: Instant) -> Counts {
+        let t = self.window.totals(s.shape, now.as_nanos());
+        let probes_in_flight = match self.mode {
+            Mode::HalfOpen { in_flight, .. } if self.state(now) == State::HalfOpen => in_flight,
+            _ => 0,
+        };
+        Counts {
+            state: self.state(now),
+            calls: t.calls,
+            failures: t.failures,
+            slow: t.slow,
+            consecutive_failures: self.consecutive_failures,
+            probes_in_flight,
+        }
+    }
+
+    /// Admits a call at `now`, or says why not.
+    pub(super) fn admit(
+        &mut self,
+        s: &Settings,
+        now: Instant,
+    ) -> (Result<Ticket, Refusal>, Option<Transition>) {
+        let transition = self.catch_up(s, now);
+        let ticket = |epoch, probe| Ticket {
+            epoch,
+            probe,
+            recorded: false,
+        };
+        let result = match &mut self.mode {
+            Mode::Closed | Mode::Disabled => Ok(ticket(self.epoch, false)),
+            Mode::Open { until } => Err(Refusal {
+                state: State::Open,
+                retry_after: Some(until.saturating_duration_since(now)),
+            }),
+            Mode::ForcedOpen => Err(Refusal {
+                state: State::ForcedOpen,
+                retry_after: None,
+            }),
+            Mode::HalfOpen {
+                in_flight,
+                successes,
+                failures,
+                lease_until,
+            } => {
+                if *in_flight + *successes + *failures < s.probes {
+                    if *in_flight == 0 {
+                        *lease_until =
+                            now.saturating_add(Duration::from_nanos(s.probe_timeout_nanos));
+                    }
+                    *in_flight += 1;
+                    Ok(ticket(self.epoch, true))
+                } else {
+                    Err(Refusal {
+                        state: State::HalfOpen,
+                        retry_after: None,
+                    })
+                }
+            }
+        };
+        (result, transition)
+    }
+
+    /// Records the result of an admitted call that took `elapsed`. A result from an older
+    /// state (its epoch passed) is discarded.
+    pub(super) fn record(
+        &mut self,
+        s: &Settings,
+        ticket: Ticket,
+        now: Instant,
+        elapsed: Duration,
+        outcome: Outcome,
+    ) -> Option<Transition> {
+        if let Some(t) = self.catch_up(s, now) {
+            // The lease ran out before this result came: it is discarded with its epoch.
+            return Some(t);
+        }
+        if ticket.epoch != self.epoch {
+            return None;
+        }
+        let slow = s
+            .slow
+            .is_some_and(|(threshold, _)| elapsed > Duration::from_nanos(threshold));
+        let failure = match outcome {
+            Outcome::Ignored => return self.release(ticket),
+            Outcome::Failure => true,
+            Outcome::Success => false,
+        };
+        match &mut self.mode {
+            Mode::Closed => {
+                self.consecutive_failures = if failure {
+                    self.consecutive_failures.saturating_add(1)
+                } else {
+                    0
+                };
+                self.window.record(s.shape, now.as_nanos(), failure, slow);
+                if (failure || slow) && self.should_trip(s, now) {
+                    return Some(self.open(s, now, false));
+                }
+                None
+            }
+            Mode::HalfOpen {
+                in_flight,
+                successes,
+                failures,
+                ..
+            } if ticket.probe => {
+                *in_flight -= 1;
+                // In half-open a slow probe is as bad as a failed one.
+                if failure || slow {
+                    *failures += 1;
+                } else {
+                    *successes += 1;
+                }
+                let decided = *successes + *failures >= s.probes;
+                let reopen = match s.half_open {
+                    HalfOpenRule::FirstFailure => *failures > 0,
+                    HalfOpenRule::Rate(pct) => {
+                        decided && (*failures as u32) * 100 >= pct as u32 * s.probes as u32
+                    }
+                };
+                if reopen {
+                    Some(self.open(s, now, true))
+                } else if decided {
+                    Some(self.close(now))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Frees a probe slot without a result (the call was cancelled, or its outcome ignored).
+    pub(super) fn release(&mut self, ticket: Ticket) -> Option<Transition> {
+        if let Mode::HalfOpen { in_flight, .. } = &mut self.mode {
+            if ticket.probe && ticket.epoch == self.epoch {
+                *in_flight -= 1;
+            }
+        }
+        None
+    }
+
+    /// Opens until `until`, whatever the state (an external trip, e.g. a 429's Retry-After).
+    pub(super) fn trip_until(&mut self, until: Instant, now: Instant) -> Option<Transition> {
+        self.set(Mode::Open { until }, now)
+    }
+
+    /// Holds the breaker open until it is reset or disabled.
+    pub(super) fn force_open(&mut self, now: Instant) -> Option<Transition> {
+        self.set(Mode::ForcedOpen, now)
+    }
+
+    /// Admits every call and records nothing until it is reset or forced open.
+    pub(super) fn disable(&mut self, now: Instant) -> Option<Transition> {
+        self.set(Mode::Disabled, now)
+    }
+
+    /// Closed, with an empty window.
+    pub(super) fn reset(&mut self, now: Instant) -> Option<Transition> {
+        Some(self.close(now))
+    }
+
+    fn set(&mut self, mode: Mode, now: Instant) -> Option<Transition> {
+        let from = self.state(now);
+        self.mode = mode;
+        self.epoch = self.epoch.wrapping_add(1);
+        Some(Transition {
+            from,
+            to: public(mode),
+            at: now,
+        })
+    }
+
+    /// Moves the state on with time: open → half-open when its time is up, and an expired
+    /// probe lease counts as a failed probe (re-open).
+    fn catch_up(&mut self, s: &Settings, now: Instant) -> Option<Transition> {
+        match self.mode {
+            Mode::Open { until } if now >= until => {
+                self.mode = Mode::HalfOpen {
+                    in_flight: 0,
+                    successes: 0,
+                    failures: 0,
+                    lease_until: Instant::MAX,
+                };
+                self.epoch = self.epoch.wrapping_add(1);
+                Some(Transition {
+                    from: State::Open,
+                    to: State::HalfOpen,
+                    at: now,
+                })
+            }
+            Mode::HalfOpen {
+                in_flight,
+                lease_until,
+                ..
+            } if in_flight > 0 && now >= lease_until => Some(self.open(s, now, true)),
+            _ => None,
+        }
+    }
+
+    fn should_trip(&self, s: &Settings, now: Instant) -> bool {
+        match s.model {
+            Model::Consecutive(k) => self.consecutive_failures >= k,
+            Model::Rate => {
+                let t = self.window.totals(s.shape, now.as_nanos());
+                let calls = t.calls as u64;
+                calls >= s.min_calls as u64
+                    && (t.failures as u64 * 100 >= s.failure_pct as u64 * calls
+                        || s.slow
+                            .is_some_and(|(_, pct)| t.slow as u64 * 100 >= pct as u64 * calls))
+            }
+        }
+    }
+
+    /// Opens for the base duration, doubled for each re-open since the last close, capped.
+    fn open(&mut self, s: &Settings, now: Instant, reopen: bool) -> Transition {
+        let from = public(self.mode);
+        self.reopens = if reopen {
+            self.reopens.saturating_add(1)
+        } else {
+            0
+        };
+        let shift = self.reopens.min(63);
+        let nanos = s
+            .open_nanos
+            .checked_shl(shift)
+            .filter(|n| n >> shift == s.open_nanos)
+            .unwrap_or(u64::MAX)
+            .min(s.max_open_nanos);
+        self.mode = Mode::Open {
+            until: now.saturating_add(Duration::from_nanos(nanos)),
+        };
+        self.epoch = self.epoch.wrapping_add(1);
+        Transition {
+            from,
+            to: State::Open,
+            at: now,
+        }
+    }
+
+    fn close(&mut self, now: Instant) -> Transition {
+        let from = public(self.mode);
+        self.mode = Mode::Closed;
+        self.epoch = self.epoch.wrapping_add(1);
+        self.consecutive_failures = 0;
+        self.reopens = 0;
+        self.window.clear();
+        Transition {
+            from,
+            to: State::Closed,
+            at: now,
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn window(&self) -> &Window<N> {
+        &self.window
+    }
+}

@@ -1,0 +1,99 @@
+//! The future of [`CircuitBreaker::run`](super::CircuitBreaker::run).
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use super::{BreakerError, Core, Outcome, Permit};
+use crate::Timer;
+
+fn by_result<V, E>(result: &Result<V, E>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Success,
+        Err(_) => Outcome::Failure,
+    }
+}
+
+pin_project! {
+    /// A call run through a breaker: admitted on its first poll, its outcome recorded when it
+    /// ends; dropped before that, it records nothing.
+    #[must_use = "futures do nothing unless awaited or polled"]
+    pub struct Run<'a, T, F>
+    where
+        F: Future,
+    {
+        breaker: &'a dyn Core,
+        timer: T,
+        permit: Option<Permit<'a>>,
+        started: bool,
+        classify: fn(&F::Output) -> Outcome,
+        #[pin]
+        work: F,
+    }
+}
+
+impl<'a, T, F, V, E> Run<'a, T, F>
+where
+    F: Future<Output = Result<V, E>>,
+{
+    pub(super) fn new(breaker: &'a dyn Core, timer: T, work: F) -> Self {
+        Run {
+            breaker,
+            timer,
+            permit: None,
+            started: false,
+            classify: by_result::<V, E>,
+            work,
+        }
+    }
+
+    /// Counts outcomes with `classify` instead of "an `Err` is a failure": for instance, a
+    /// 404 as [`Outcome::Ignored`] and a 503 as [`Outcome::Failure`].
+    pub fn classify(mut self, classify: fn(&Result<V, E>) -> Outcome) -> Self {
+        self.classify = classify;
+        self
+    }
+}
+
+impl<T, F, V, E> Future for Run<'_, T, F>
+where
+    T: Timer,
+    F: Future<Output = Result<V, E>>,
+{
+    type Output = Result<V, BreakerError<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if !*this.started {
+            *this.started = true;
+            let now = this.timer.now();
+            let ticket = this.breaker.admit(now)?;
+            *this.permit = Some(Permit {
+                breaker: *this.breaker,
+                ticket,
+                admitted: now,
+            });
+        }
+        if this.permit.is_none() {
+            panic!("`breaker::Run` polled after completion");
+        }
+        let out = core::task::ready!(this.work.poll(cx));
+        let outcome = (this.classify)(&out);
+        if let Some(permit) = this.permit.take() {
+            permit.record(this.timer.now(), outcome);
+        }
+        Poll::Ready(out.map_err(BreakerError::Failed))
+    }
+}
+
+impl<T, F: Future> fmt::Debug for Run<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("started", &self.started)
+            .field("admitted", &self.permit.is_some())
+            .finish_non_exhaustive()
+    }
+}

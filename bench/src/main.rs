@@ -6,6 +6,7 @@
 //! `target/bench/summary.json`. `--quick` is a smoke run (CI asserts only that it ran).
 
 mod batch;
+mod breaker;
 mod bulkhead;
 mod pool;
 mod retry;
@@ -160,10 +161,11 @@ fn main() {
         .skip_while(|a| a != "--only")
         .nth(1)
         .unwrap_or_default();
-    let groups: [(&str, Cases); 5] = [
+    let groups: [(&str, Cases); 6] = [
         ("timeout", timeout::cases),
         ("bulkhead", bulkhead::cases),
         ("retry", retry::cases),
+        ("breaker", breaker::cases),
         ("pool", pool::cases),
         ("batch", batch::cases),
     ];

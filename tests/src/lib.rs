@@ -22,6 +22,7 @@ extern crate std;
 
 pub mod batch;
 pub mod bracket;
+pub mod breaker;
 pub mod bulkhead;
 pub mod concurrency;
 pub mod events;
@@ -175,6 +176,9 @@ macro_rules! timer_scenarios {
         }
         mod bulkhead {
             $crate::bulkhead_scenarios!(super::$run);
+        }
+        mod breaker {
+            $crate::breaker_scenarios!(super::$run);
         }
         mod concurrency {
             $crate::concurrency_scenarios!(super::$run);

@@ -343,7 +343,7 @@ impl<const N: usize> fmt::Debug for CircuitBreaker<N> {
 /// cancelled), it records nothing and frees its probe slot.
 #[must_use = "a permit records nothing unless `record` is called; dropping it counts the call as never made"]
 pub struct Permit<'a> {
-    breaker: &'a dyn Core,
+    breaker: &'a (dyn Core + Sync),
     ticket: Ticket,
     admitted: Instant,
 }

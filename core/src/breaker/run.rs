@@ -25,7 +25,7 @@ pin_project! {
     where
         F: Future,
     {
-        breaker: &'a dyn Core,
+        breaker: &'a (dyn Core + Sync),
         timer: T,
         permit: Option<Permit<'a>>,
         started: bool,
@@ -39,7 +39,7 @@ impl<'a, T, F, V, E> Run<'a, T, F>
 where
     F: Future<Output = Result<V, E>>,
 {
-    pub(super) fn new(breaker: &'a dyn Core, timer: T, work: F) -> Self {
+    pub(super) fn new(breaker: &'a (dyn Core + Sync), timer: T, work: F) -> Self {
         Run {
             breaker,
             timer,

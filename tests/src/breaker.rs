@@ -1,0 +1,186 @@
+//! Circuit breaker scenarios: each trip rule, open → half-open on the runtime's clock, probes,
+//! re-opening, manual control, late results discarded, the probe lease. No std, no heap.
+
+use core::future::{Future, pending, poll_fn};
+use core::pin::pin;
+use core::task::Poll;
+
+use steadfast::Timer;
+use steadfast::breaker::{CircuitBreaker, Outcome, State};
+
+use crate::Env;
+
+async fn fail<T: Timer>(b: &CircuitBreaker<2>, t: &T) -> bool {
+    b.run(t, async { Err::<(), u8>(1) }).await.is_ok()
+}
+
+async fn succeed<T: Timer>(b: &CircuitBreaker<2>, t: &T) -> bool {
+    b.run(t, async { Ok::<(), u8>(()) }).await.is_ok()
+}
+
+/// Consecutive failures trip it; open, it turns calls away without running them and says how
+/// long to wait; after that wait on the runtime's clock one probe closes it again.
+pub async fn consecutive_failures_trip_then_a_probe_closes<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let b: CircuitBreaker<2> = CircuitBreaker::builder()
+        .consecutive_failures(3)
+        .open_for(env.units(5))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        assert!(!fail(&b, t).await);
+    }
+    assert_eq!(b.state(t.now()), State::Open);
+    let mut ran = false;
+    let open = b
+        .run(t, async {
+            ran = true;
+            Ok::<(), u8>(())
+        })
+        .await
+        .unwrap_err();
+    assert!(!ran, "an open breaker does not run the call");
+    let wait = open.circuit_open().unwrap().retry_after().unwrap();
+    assert!(wait <= env.units(5));
+    t.sleep(wait).await;
+    assert_eq!(b.state(t.now()), State::HalfOpen);
+    assert!(succeed(&b, t).await);
+    assert_eq!(b.state(t.now()), State::Closed);
+}
+
+/// The failure rate over a count window trips it once enough calls are in the window.
+pub async fn count_window_rate_trips<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let b: CircuitBreaker<2> = CircuitBreaker::builder()
+        .count_window(10, 6)
+        .failure_rate(50)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        succeed(&b, t).await;
+        fail(&b, t).await;
+    }
+    // 3 of 6 failed: 50 %.
+    assert_eq!(b.state(t.now()), State::Open);
+}
+
+/// A time window forgets what is older than the window on the runtime's clock.
+pub async fn time_window_forgets_on_the_clock<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let b: CircuitBreaker<2> = CircuitBreaker::builder()
+        .time_window(env.units(4), 2, 3)
+        .failure_rate(100)
+        .build()
+        .unwrap();
+    fail(&b, t).await;
+    fail(&b, t).await;
+    t.sleep(env.units(5)).await;
+    assert_eq!(b.metrics(t.now()).failures, 0, "the failures aged out");
+    fail(&b, t).await;
+    assert_eq!(b.state(t.now()), State::Closed);
+    fail(&b, t).await;
+    fail(&b, t).await;
+    assert_eq!(b.state(t.now()), State::Open);
+}
+
+/// A failed probe re-opens it for twice as long; a half-open breaker admits no more probes
+/// than allowed, and a cancelled probe frees its slot without deciding anything.
+pub async fn probes_reopen_and_a_cancelled_probe_frees_its_slot<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let b: CircuitBreaker<2> = CircuitBreaker::builder()
+        .consecutive_failures(1)
+        .open_for(env.units(2))
+        .max_open_for(env.units(8))
+        .build()
+        .unwrap();
+    fail(&b, t).await;
+    t.sleep(env.units(2)).await;
+    {
+        let mut probe = pin!(b.run(t, pending::<Result<(), u8>>()));
+        poll_fn(|cx| Poll::Ready(assert!(probe.as_mut().poll(cx).is_pending()))).await;
+        let busy = b.run(t, async { Ok::<(), u8>(()) }).await.unwrap_err();
+        assert_eq!(busy.circuit_open().unwrap().state(), State::HalfOpen);
+    }
+    assert!(b.would_admit(t.now()), "the cancelled probe freed its slot");
+    assert!(!fail(&b, t).await);
+    let after = b.try_acquire(t.now()).unwrap_err().retry_after().unwrap();
+    assert!(
+        after <= env.units(4) && after > env.units(3),
+        "re-opened for twice as long: {after:?}"
+    );
+}
+
+/// A call admitted before the trip that ends after it does not count; neither does a probe
+/// whose lease ran out.
+pub async fn late_results_and_expired_leases_are_discarded<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let b: CircuitBreaker<2> = CircuitBreaker::builder()
+        .consecutive_failures(1)
+        .open_for(env.units(2))
+        .probe_timeout(env.units(3))
+        .build()
+        .unwrap();
+    let early = b.try_acquire(t.now()).unwrap();
+    fail(&b, t).await;
+    early.record(t.now(), Outcome::Success);
+    assert_eq!(
+        b.state(t.now()),
+        State::Open,
+        "the success from before the trip is discarded"
+    );
+    t.sleep(env.units(2)).await;
+    let hung = b.try_acquire(t.now()).unwrap();
+    t.sleep(env.units(3)).await;
+    assert_eq!(b.state(t.now()), State::Open, "the lease ran out");
+    hung.record(t.now(), Outcome::Success);
+    assert!(
+        b.try_acquire(t.now()).is_err(),
+        "the late success is discarded"
+    );
+}
+
+/// Tripped from outside for a while, forced open, disabled, reset.
+pub async fn manual_control<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let b: CircuitBreaker<2> = CircuitBreaker::builder()
+        .consecutive_failures(1)
+        .build()
+        .unwrap();
+    b.trip_for(t.now(), env.units(3));
+    assert!(!succeed(&b, t).await);
+    t.sleep(env.units(3)).await;
+    assert!(
+        succeed(&b, t).await,
+        "half-open after the trip; the probe closes it"
+    );
+    b.force_open(t.now());
+    t.sleep(env.units(100)).await;
+    assert_eq!(b.state(t.now()), State::ForcedOpen);
+    b.disable(t.now());
+    assert!(!fail(&b, t).await);
+    assert_eq!(b.state(t.now()), State::Disabled);
+    b.reset(t.now());
+    assert!(succeed(&b, t).await);
+    assert_eq!(b.state(t.now()), State::Closed);
+}
+
+/// Every breaker scenario.
+#[macro_export]
+macro_rules! breaker_scenarios {
+    (list $callback:ident ! ($($args:tt)*)) => {
+        $crate::breaker_scenarios!(@names $callback ($($args)*));
+    };
+    ($run:path) => {
+        $crate::breaker_scenarios!(@names each_test ($run;));
+    };
+    (@names $callback:ident ($($args:tt)*)) => {
+        $crate::__conformance_dispatch!($callback ($($args)*) breaker;
+            consecutive_failures_trip_then_a_probe_closes,
+            count_window_rate_trips,
+            time_window_forgets_on_the_clock,
+            probes_reopen_and_a_cancelled_probe_frees_its_slot,
+            late_results_and_expired_leases_are_discarded,
+            manual_control,
+        );
+    };
+}

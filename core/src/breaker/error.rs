@@ -4,6 +4,14 @@ use core::fmt;
 use core::time::Duration;
 
 use super::State;
+use crate::time::div_rem_with_reciprocal;
+
+/// A duration of `n` nanoseconds, split without a 64-bit division.
+const fn nanos_to_duration(n: u64) -> Duration {
+    const NANOS: u64 = 1_000_000_000;
+    let (secs, nanos) = div_rem_with_reciprocal(n, NANOS, u64::MAX / NANOS);
+    Duration::new(secs, nanos as u32)
+}
 use super::machine::Refusal;
 
 /// A call the breaker turned away without running it: why, and when to come back if that is
@@ -11,7 +19,8 @@ use super::machine::Refusal;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CircuitOpen {
     state: State,
-    retry_after: Option<Duration>,
+    /// Nanoseconds: made a `Duration` only when asked for (no 64-bit division on the way).
+    retry_after: Option<u64>,
 }
 
 impl CircuitOpen {
@@ -27,7 +36,10 @@ impl CircuitOpen {
     /// its deadline.
     #[must_use]
     pub const fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        match self.retry_after {
+            Some(n) => Some(nanos_to_duration(n)),
+            None => None,
+        }
     }
 }
 
@@ -45,7 +57,7 @@ impl fmt::Display for CircuitOpen {
         match (self.state, self.retry_after) {
             (State::HalfOpen, _) => f.write_str("circuit half-open: every probe slot is taken"),
             (State::ForcedOpen, _) => f.write_str("circuit forced open"),
-            (_, Some(d)) => write!(f, "circuit open; retry after {d:?}"),
+            (_, Some(n)) => write!(f, "circuit open; retry after {:?}", nanos_to_duration(n)),
             (_, None) => f.write_str("circuit open"),
         }
     }

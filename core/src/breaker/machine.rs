@@ -1,8 +1,6 @@
 //! The breaker's state machine: plain data fed `Instant`s, no lock, no clock, no allocation.
 //! The handle in `mod.rs` keeps one behind a lock and calls these with the time.
 
-use core::time::Duration;
-
 use super::builder::{HalfOpenRule, Model, Settings};
 use super::window::Window;
 use super::{Outcome, State, Transition};
@@ -34,11 +32,11 @@ pub(super) struct Ticket {
     pub(super) recorded: bool,
 }
 
-/// Why a call was turned away, and when to come back if that is known.
+/// Why a call was turned away, and when to come back (in nanoseconds) if that is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Refusal {
     pub(super) state: State,
-    pub(super) retry_after: Option<Duration>,
+    pub(super) retry_after: Option<u64>,
 }
 
 /// Counters read by `metrics`.
@@ -61,6 +59,11 @@ pub(super) struct Machine<const N: usize> {
     /// Re-opens from half-open since the last close: the open duration grows with them.
     reopens: u32,
     window: Window<N>,
+}
+
+/// `now` plus `nanos`, saturating at [`Instant::MAX`] ("never").
+const fn later(now: Instant, nanos: u64) -> Instant {
+    Instant::from_nanos(now.as_nanos().saturating_add(nanos))
 }
 
 const fn public(mode: Mode) -> State {
@@ -130,7 +133,7 @@ impl<const N: usize> Machine<N> {
             Mode::Closed | Mode::Disabled => Ok(ticket(self.epoch, false)),
             Mode::Open { until } => Err(Refusal {
                 state: State::Open,
-                retry_after: Some(until.saturating_duration_since(now)),
+                retry_after: Some(until.as_nanos().saturating_sub(now.as_nanos())),
             }),
             Mode::ForcedOpen => Err(Refusal {
                 state: State::ForcedOpen,
@@ -144,8 +147,7 @@ impl<const N: usize> Machine<N> {
             } => {
                 if *in_flight + *successes + *failures < s.probes {
                     if *in_flight == 0 {
-                        *lease_until =
-                            now.saturating_add(Duration::from_nanos(s.probe_timeout_nanos));
+                        *lease_until = later(now, s.probe_timeout_nanos);
                     }
                     *in_flight += 1;
                     Ok(ticket(self.epoch, true))
@@ -160,14 +162,14 @@ impl<const N: usize> Machine<N> {
         (result, transition)
     }
 
-    /// Records the result of an admitted call that took `elapsed`. A result from an older
-    /// state (its epoch passed) is discarded.
+    /// Records the result of an admitted call that took `elapsed` nanoseconds. A result from
+    /// an older state (its epoch passed) is discarded.
     pub(super) fn record(
         &mut self,
         s: &Settings,
         ticket: Ticket,
         now: Instant,
-        elapsed: Duration,
+        elapsed: u64,
         outcome: Outcome,
     ) -> Option<Transition> {
         if let Some(t) = self.catch_up(s, now) {
@@ -177,9 +179,7 @@ impl<const N: usize> Machine<N> {
         if ticket.epoch != self.epoch {
             return None;
         }
-        let slow = s
-            .slow
-            .is_some_and(|(threshold, _)| elapsed > Duration::from_nanos(threshold));
+        let slow = s.slow.is_some_and(|(threshold, _)| elapsed > threshold);
         let failure = match outcome {
             Outcome::Ignored => return self.release(ticket),
             Outcome::Failure => true,
@@ -328,7 +328,7 @@ impl<const N: usize> Machine<N> {
             .unwrap_or(u64::MAX)
             .min(s.max_open_nanos);
         self.mode = Mode::Open {
-            until: now.saturating_add(Duration::from_nanos(nanos)),
+            until: later(now, nanos),
         };
         self.epoch = self.epoch.wrapping_add(1);
         Transition {

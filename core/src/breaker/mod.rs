@@ -308,7 +308,7 @@ impl<const N: usize> CircuitBreaker<N> {
 /// What a permit and a run need of their breaker, whatever its size.
 trait Core {
     fn admit(&self, now: Instant) -> Result<Ticket, CircuitOpen>;
-    fn record(&self, ticket: Ticket, now: Instant, elapsed: Duration, outcome: Outcome);
+    fn record(&self, ticket: Ticket, now: Instant, elapsed: u64, outcome: Outcome);
     fn release(&self, ticket: Ticket);
 }
 
@@ -319,7 +319,7 @@ impl<const N: usize> Core for CircuitBreaker<N> {
         admitted.map_err(CircuitOpen::from)
     }
 
-    fn record(&self, ticket: Ticket, now: Instant, elapsed: Duration, outcome: Outcome) {
+    fn record(&self, ticket: Ticket, now: Instant, elapsed: u64, outcome: Outcome) {
         let t = self
             .machine
             .with_lock(|m| m.record(&self.settings, ticket, now, elapsed, outcome));
@@ -353,7 +353,7 @@ impl Permit<'_> {
     /// for the slow-call rule).
     pub fn record(mut self, now: Instant, outcome: Outcome) {
         self.ticket.recorded = true;
-        let elapsed = now.saturating_duration_since(self.admitted);
+        let elapsed = now.as_nanos().saturating_sub(self.admitted.as_nanos());
         self.breaker.record(self.ticket, now, elapsed, outcome);
     }
 

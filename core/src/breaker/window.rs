@@ -107,7 +107,9 @@ impl<const N: usize> Window<N> {
                     buckets,
                     div_rem_with_reciprocal(now_nanos, bucket_nanos, recip).0,
                 );
-                let slot = &mut self.slots[self.head as usize];
+                let Some(slot) = self.slots.get_mut(self.head as usize) else {
+                    return;
+                };
                 let mut b = unpack(*slot);
                 // A bucket's counters saturate at 2^21 - 1; the totals follow the buckets.
                 if b.calls < FIELD as u32 {
@@ -144,8 +146,12 @@ impl<const N: usize> Window<N> {
         // less than the number of buckets.
         let mut k = 0;
         while (age + k as u64) < buckets as u64 {
-            let slot = (self.head + buckets - k) % buckets;
-            let b = unpack(self.slots[slot as usize]);
+            let slot = if self.head >= k {
+                self.head - k
+            } else {
+                self.head + buckets - k
+            };
+            let b = unpack(self.slots.get(slot as usize).copied().unwrap_or(0));
             t.calls += b.calls;
             t.failures += b.failures;
             t.slow += b.slow;
@@ -166,7 +172,11 @@ impl<const N: usize> Window<N> {
             } else {
                 self.head + 1
             };
-            let old = unpack(core::mem::take(&mut self.slots[self.head as usize]));
+            let old = unpack(
+                self.slots
+                    .get_mut(self.head as usize)
+                    .map_or(0, core::mem::take),
+            );
             self.totals.calls -= old.calls;
             self.totals.failures -= old.failures;
             self.totals.slow -= old.slow;
@@ -175,13 +185,15 @@ impl<const N: usize> Window<N> {
     }
 
     fn bits(&self, i: u32) -> (bool, bool) {
-        let word = self.slots[(i / 32) as usize];
+        let word = self.slots.get((i / 32) as usize).copied().unwrap_or(0);
         let shift = (i % 32) * 2;
         ((word >> shift) & 1 == 1, (word >> (shift + 1)) & 1 == 1)
     }
 
     fn set_bits(&mut self, i: u32, failure: bool, slow: bool) {
-        let word = &mut self.slots[(i / 32) as usize];
+        let Some(word) = self.slots.get_mut((i / 32) as usize) else {
+            return;
+        };
         let shift = (i % 32) * 2;
         *word &= !(0b11 << shift);
         *word |= ((failure as u64) | ((slow as u64) << 1)) << shift;

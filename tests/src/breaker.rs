@@ -97,7 +97,8 @@ pub async fn probes_reopen_and_a_cancelled_probe_frees_its_slot<T: Timer>(env: E
     t.sleep(env.units(2)).await;
     {
         let mut probe = pin!(b.run(t, pending::<Result<(), u8>>()));
-        poll_fn(|cx| Poll::Ready(assert!(probe.as_mut().poll(cx).is_pending()))).await;
+        let pending = poll_fn(|cx| Poll::Ready(probe.as_mut().poll(cx).is_pending())).await;
+        assert!(pending, "the probe waits forever");
         let busy = b.run(t, async { Ok::<(), u8>(()) }).await.unwrap_err();
         assert_eq!(busy.circuit_open().unwrap().state(), State::HalfOpen);
     }

@@ -7,7 +7,7 @@
 //! [`half_open_probes`] calls go through as probes; when that many succeed it closes, and a
 //! failed probe opens it again (for longer each time, up to [`max_open_for`], if set).
 //!
-//! It is a plain state machine fed the [`Timer`](crate::Timer)'s monotonic [`Instant`]s,
+//! It is a plain state machine fed the [`Timer`]'s monotonic [`Instant`]s,
 //! behind one short lock: no heap, no timer of its own, `const`-constructible into a `static`.
 //!
 //! # Trip rules

@@ -1,7 +1,11 @@
-//! [`steadfast`]'s clock seam on embassy: [`EmbassyTimer`], a [`Timer`] on `embassy-time`.
+//! steadfast on embassy: the whole steadfast core (re-exported, so firmware adds this one
+//! dependency) and its clock seam, [`EmbassyTimer`], a [`Timer`] on `embassy-time`.
 //!
-//! `#![no_std]`, no heap needed. This crate re-exports the whole core, so firmware adds one
-//! dependency.
+//! `#![no_std]`, no heap needed. Every pattern module of the core is here under the same
+//! name (`steadfast_embassy::timeout`, `steadfast_embassy::retry`,
+//! `steadfast_embassy::bulkhead`, ...). The timer reads the clock without a trait import
+//! (`EmbassyTimer.now()`), and its sleeps ([`EmbassySleep`]) are ready on their first poll once
+//! their deadline has passed.
 //!
 //! # Time driver
 //!
@@ -23,8 +27,11 @@
 //!
 //! async fn read_sensor() -> u16 { 42 }
 //!
-//! async fn sample() -> Option<u16> {
-//!     read_sensor().timeout(&EmbassyTimer, Duration::from_millis(50)).await.ok()
+//! /// A reading bounded to 50 ms, and how long it took.
+//! async fn sample() -> Option<(u16, Duration)> {
+//!     let start = EmbassyTimer.now();
+//!     let value = read_sensor().timeout(&EmbassyTimer, Duration::from_millis(50)).await.ok()?;
+//!     Some((value, EmbassyTimer.now() - start))
 //! }
 //! ```
 //!
@@ -39,6 +46,15 @@
 //! cortex-m = { version = "0.7", features = ["critical-section-single-core"] }
 //! ```
 //!
+//! # Features
+//!
+//! - `no-cache-pad` (default): forwarded to the core; no cache-line padding in its
+//!   semaphores and wait queues, which saves hundreds of bytes per bulkhead where there is no
+//!   cache to share falsely. Turn default features off to keep the padding (multi-core
+//!   targets with caches).
+//! - `alloc`: forwarded to the core; the heap-backed parts (the `Spawn` seam, `VirtualTimer`,
+//!   the spawned pool, batcher and task group) for firmware with an allocator.
+//!
 //! [`Timer`]: steadfast::Timer
 #![no_std]
 
@@ -46,8 +62,36 @@ pub use steadfast::*;
 
 /// A [`Timer`] on `embassy-time`'s global clock. A zero-sized value: copy
 /// it freely. Its sleeps ([`EmbassySleep`]) allocate nothing.
+///
+/// Its clock is readable without importing [`Timer`]: [`now`](EmbassyTimer::now),
+/// [`sleep`](EmbassyTimer::sleep) and [`sleep_until`](EmbassyTimer::sleep_until) are also
+/// inherent.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EmbassyTimer;
+
+impl EmbassyTimer {
+    /// The current instant on embassy's clock, exact to the tick.
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        Instant::from_nanos(ticks_to_nanos(embassy_time::Instant::now().as_ticks()))
+    }
+
+    /// A sleep until `deadline`, rounded up to the next tick; ready on its first poll if the
+    /// deadline has passed.
+    pub fn sleep_until(&self, deadline: Instant) -> EmbassySleep {
+        let at = if deadline == Instant::MAX {
+            u64::MAX
+        } else {
+            nanos_to_ticks(deadline.as_nanos())
+        };
+        EmbassySleep { at }
+    }
+
+    /// A sleep of `duration` from now, saturating: an unrepresentable end never comes.
+    pub fn sleep(&self, duration: core::time::Duration) -> EmbassySleep {
+        self.sleep_until(self.now().saturating_add(duration))
+    }
+}
 
 const NANOS_PER_SEC: u128 = 1_000_000_000;
 
@@ -99,16 +143,11 @@ impl Timer for EmbassyTimer {
     type Sleep = EmbassySleep;
 
     fn now(&self) -> Instant {
-        Instant::from_nanos(ticks_to_nanos(embassy_time::Instant::now().as_ticks()))
+        EmbassyTimer::now(self)
     }
 
     fn sleep_until(&self, deadline: Instant) -> EmbassySleep {
-        let at = if deadline == Instant::MAX {
-            u64::MAX
-        } else {
-            nanos_to_ticks(deadline.as_nanos())
-        };
-        EmbassySleep { at }
+        EmbassyTimer::sleep_until(self, deadline)
     }
 }
 

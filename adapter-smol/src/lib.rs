@@ -1,60 +1,115 @@
-//! [`steadfast`]'s seams on the smol family: [`AsyncIoTimer`] (a [`Timer`] on `async-io`, the
-//! reactor under both smol and async-std) and [`SmolSpawner`] (a [`Spawn`] on smol's global
-//! executor or on an `async_executor::Executor` you supply).
+//! steadfast on the smol family: the whole steadfast core (re-exported, so this crate is the
+//! one dependency an application needs) and its two seams:
 //!
-//! This crate re-exports the whole core, so one dependency is enough:
+//! - [`AsyncIoTimer`], a [`Timer`] on `async-io`, the reactor under smol and async-std; it
+//!   works under any executor, since async-io drives its own reactor thread when needed. Every
+//!   `AsyncIoTimer` of the process counts from one origin, so instants from any two are
+//!   comparable.
+//! - [`SmolSpawner`], a [`Spawn`] on smol's global executor or on an
+//!   `async_executor::Executor` you supply; its task handles ([`SmolTask`]) report a panic as
+//!   [`JoinError::Panicked`] with its message.
+//!
+//! Every pattern module of the core is here under the same name (`steadfast_smol::timeout`,
+//! `steadfast_smol::retry`, `steadfast_smol::bulkhead`, ...), as are [`Instant`],
+//! [`JoinError`] and the rest.
 //!
 //! ```
 //! use std::time::Duration;
-//! use steadfast_smol::{AsyncIoTimer, timeout::TimeoutExt};
+//! use steadfast_smol::{AsyncIoTimer, Spawn, SmolSpawner, timeout::TimeoutExt};
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! smol::block_on(async {
 //!     let timer = AsyncIoTimer::new();
+//!     // Bound a call; the error says what was waited for, and how long.
 //!     let err = std::future::pending::<()>()
 //!         .timeout(&timer, Duration::from_millis(5))
 //!         .context("waiting for the sensor")
 //!         .await
 //!         .unwrap_err();
 //!     assert_eq!(err.to_string(), "waiting for the sensor: timed out after 5ms");
-//! });
+//!
+//!     // Spawn on smol's executor; a panic or an abort comes back as a `JoinError`.
+//!     let handle = SmolSpawner::global().spawn(async { 6 * 7 });
+//!     assert_eq!(handle.await?, 42);
+//!     Ok(())
+//! })
+//! # }
 //! ```
 //!
-//! [`Timer`]: steadfast::Timer
-//! [`Spawn`]: steadfast::Spawn
+//! # async-std
+//!
+//! async-std is discontinued upstream; its maintainers point to smol. This crate serves
+//! async-std programs all the same: async-std runs on async-io, so [`AsyncIoTimer`] is its
+//! timer, and [`SmolSpawner::global`] spawns on smol's global executor from inside async-std
+//! tasks. There is no separate async-std adapter.
+//!
+//! # Features
+//!
+//! - `smol` (default): [`SmolSpawner::global`], on smol's global executor. Without it the
+//!   crate needs only `async-io` and `async-executor`, and spawns on an executor you supply
+//!   ([`SmolSpawner::new`], [`SmolSpawner::from_static`]).
+//!
+//! The crate turns on the core's `std` feature (panic containment, the heap-backed patterns).
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use async_executor::{Executor, FallibleTask};
+use futures_util::FutureExt as _;
+use futures_util::future::{CatchUnwind, Map};
 pub use steadfast::*;
+
+/// The one origin of every [`AsyncIoTimer`] in the process: its first use.
+fn origin() -> std::time::Instant {
+    static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(std::time::Instant::now)
+}
 
 /// A [`Timer`] on `async-io`: works under smol, under async-std (which runs
 /// on async-io) and under any executor, since async-io drives its own reactor.
 ///
-/// Its [`Instant`]s count from the moment the timer was created; clones share that origin.
-/// Deadlines past what the OS clock can represent become `async_io::Timer::never()`.
-#[derive(Clone, Copy, Debug)]
+/// Every `AsyncIoTimer` in the process counts its [`Instant`]s from one origin (the first use
+/// of any of them), so a timer made per request and one shared timer read the same clock. A
+/// zero-sized `Copy` value. Its clock is readable without importing [`Timer`]:
+/// [`now`](AsyncIoTimer::now), [`sleep`](AsyncIoTimer::sleep) and
+/// [`sleep_until`](AsyncIoTimer::sleep_until) are also inherent. Deadlines past what the OS
+/// clock can represent become `async_io::Timer::never()`.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct AsyncIoTimer {
-    origin: std::time::Instant,
+    _private: (),
 }
 
 impl AsyncIoTimer {
-    /// A timer whose origin is now.
+    /// A timer on the OS's monotonic clock. Every timer shares one origin, so this is as good
+    /// as a clone of any other; usable in a `static`.
     #[must_use]
-    pub fn new() -> Self {
-        AsyncIoTimer {
-            origin: std::time::Instant::now(),
-        }
+    pub const fn new() -> Self {
+        AsyncIoTimer { _private: () }
     }
-}
 
-impl Default for AsyncIoTimer {
-    fn default() -> Self {
-        Self::new()
+    /// The current instant.
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        let nanos = origin().elapsed().as_nanos();
+        Instant::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
+    /// A sleep until `deadline`; ready on its first poll if the deadline has passed.
+    pub fn sleep_until(&self, deadline: Instant) -> AsyncIoSleep {
+        let at = (deadline != Instant::MAX)
+            .then(|| origin().checked_add(deadline.since_origin()))
+            .flatten();
+        AsyncIoSleep(at.map_or_else(async_io::Timer::never, async_io::Timer::at))
+    }
+
+    /// A sleep of `duration` from now, saturating: an unrepresentable end never comes.
+    pub fn sleep(&self, duration: Duration) -> AsyncIoSleep {
+        self.sleep_until(self.now().saturating_add(duration))
     }
 }
 
@@ -62,15 +117,11 @@ impl Timer for AsyncIoTimer {
     type Sleep = AsyncIoSleep;
 
     fn now(&self) -> Instant {
-        let nanos = self.origin.elapsed().as_nanos();
-        Instant::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        AsyncIoTimer::now(self)
     }
 
     fn sleep_until(&self, deadline: Instant) -> AsyncIoSleep {
-        let at = (deadline != Instant::MAX)
-            .then(|| self.origin.checked_add(deadline.since_origin()))
-            .flatten();
-        AsyncIoSleep(at.map_or_else(async_io::Timer::never, async_io::Timer::at))
+        AsyncIoTimer::sleep_until(self, deadline)
     }
 }
 
@@ -133,7 +184,20 @@ impl SmolSpawner {
     }
 }
 
-type Payload = Box<dyn Any + Send + 'static>;
+/// A spawned future: its panics caught, the payload turned into [`Panicked`] in the task.
+type Contained<F> = Map<
+    CatchUnwind<AssertUnwindSafe<F>>,
+    fn(Result<<F as Future>::Output, Box<dyn Any + Send>>) -> Output<<F as Future>::Output>,
+>;
+
+fn contain<F: Future>(future: F) -> Contained<F> {
+    fn keep_message<T>(r: Result<T, Box<dyn Any + Send>>) -> Output<T> {
+        r.map_err(|payload| Panicked::from_payload(&*payload))
+    }
+    AssertUnwindSafe(future)
+        .catch_unwind()
+        .map(keep_message::<F::Output> as fn(_) -> _)
+}
 
 impl Spawn for SmolSpawner {
     type Handle<T: Send + 'static> = SmolTask<T>;
@@ -143,7 +207,7 @@ impl Spawn for SmolSpawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let future = CatchUnwind { future };
+        let future = contain(future);
         let task = match &self.target {
             #[cfg(feature = "smol")]
             Target::Global => smol::spawn(future),
@@ -154,8 +218,8 @@ impl Spawn for SmolSpawner {
     }
 }
 
-/// What a task's future gives: its value, or the payload of its panic.
-type Output<T> = Result<T, Payload>;
+/// What a task's future gives: its value, or its panic.
+type Output<T> = Result<T, Panicked>;
 
 /// async-task's cancellation: resolves once the task's future has been dropped, with the
 /// output if the task had finished first.
@@ -196,7 +260,7 @@ impl<T> std::fmt::Debug for SmolTask<T> {
 fn outcome<T>(output: Option<Output<T>>) -> Result<T, JoinError> {
     match output {
         Some(Ok(value)) => Ok(value),
-        Some(Err(payload)) => Err(JoinError::Panicked(payload)),
+        Some(Err(panicked)) => Err(JoinError::Panicked(panicked)),
         None => Err(JoinError::Cancelled),
     }
 }
@@ -247,27 +311,6 @@ impl<T> Drop for SmolTask<T> {
     fn drop(&mut self) {
         if let State::Running(task) = std::mem::replace(&mut self.0, State::Ended(None)) {
             task.detach();
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Runs a future, turning a panic in any poll into `Err(payload)`.
-    struct CatchUnwind<F> {
-        #[pin]
-        future: F,
-    }
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Payload>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let future = self.project().future;
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(payload)),
         }
     }
 }

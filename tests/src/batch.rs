@@ -545,7 +545,7 @@ mod with_alloc {
             .expect("valid settings");
         batcher.submit(13).await.unwrap();
         let err = task.await.expect_err("the flush panicked");
-        assert_eq!(err.panic_message().as_deref(), Some("unlucky batch"));
+        assert_eq!(err.panic_message(), Some("unlucky batch"));
         assert!(batcher.is_closed(), "a batcher with no flushing closes");
         assert!(batcher.submit(14).await.is_err(), "the item comes back");
     }

@@ -1,11 +1,11 @@
 //! The `Spawn` contract: what every spawner and its task handles promise, checked the same
-//! way on every runtime. A new spawner runs it with one [`spawn_contract!`] call.
+//! way on every runtime. A new spawner runs it with one [`spawn_contract!`](crate::spawn_contract) call.
 
 use alloc::sync::Arc;
 use core::future::pending;
 use portable_atomic::{AtomicBool, Ordering};
 
-use steadfast::{Spawn, TaskHandle};
+use steadfast::{JoinError, Spawn, TaskHandle};
 
 use crate::{wait_for_flag, yield_now};
 
@@ -18,8 +18,8 @@ pub async fn finished_task_returns_its_value<S: Spawn>(spawner: S) {
     assert_eq!(handle.await.expect("the task finished"), 42);
 }
 
-/// A panic in a task becomes an error of its handle, with the message; the awaiting task
-/// goes on.
+/// A panic in a task becomes [`JoinError::Panicked`] with the panic's message; the awaiting
+/// task goes on.
 pub async fn panic_is_reported_not_propagated<S: Spawn>(spawner: S) {
     let handle = spawner.spawn(async {
         if wait_for_flag(&AtomicBool::new(true), 1).await {
@@ -28,8 +28,12 @@ pub async fn panic_is_reported_not_propagated<S: Spawn>(spawner: S) {
         1u8
     });
     let err = handle.await.expect_err("the task panicked");
-    assert!(err.is_panic(), "{err:?}");
-    assert_eq!(err.panic_message().as_deref(), Some("worker exploded"));
+    match &err {
+        JoinError::Panicked(p) => assert_eq!(p.message(), Some("worker exploded")),
+        other => panic!("a panic was reported as {other:?}"),
+    }
+    assert!(err.is_panic() && !err.is_cancelled());
+    assert_eq!(err.panic_message(), Some("worker exploded"));
 }
 
 /// `abort` on a task that has already finished changes nothing: the handle still gives the

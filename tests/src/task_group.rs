@@ -129,7 +129,7 @@ mod spawned {
         assert_eq!(out[0].as_ref().ok(), Some(&1));
         let err = out[1].as_ref().expect_err("task 1 panicked");
         assert!(err.is_panic());
-        assert_eq!(err.panic_message().as_deref(), Some("task 1 exploded"));
+        assert_eq!(err.panic_message(), Some("task 1 exploded"));
         assert_eq!(out[2].as_ref().ok(), Some(&3));
     }
 

@@ -1,5 +1,5 @@
 //! The `Timer` contract: what every implementation of the clock seam promises, checked the
-//! same way on every runtime. A new timer runs it with one [`timer_contract!`] call.
+//! same way on every runtime. A new timer runs it with one [`timer_contract!`](crate::timer_contract) call.
 
 use core::future::{Future, pending, poll_fn};
 use core::pin::{Pin, pin};

@@ -72,7 +72,6 @@ fn timeout_allocates_nothing_on_either_path() {
 
 #[test]
 fn bulkhead_admission_allocates_nothing() {
-    use steadfast::Timer;
     use steadfast::bulkhead::{Bulkhead, Rejected};
 
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -48,14 +48,10 @@ impl WorkError {
 #[cfg(feature = "alloc")]
 impl From<crate::JoinError> for WorkError {
     fn from(e: crate::JoinError) -> Self {
-        if !e.is_panic() {
-            return WorkError::Cancelled;
+        match e {
+            crate::JoinError::Panicked(p) => WorkError::Panicked(p),
+            _ => WorkError::Cancelled,
         }
-        let message = e.panic_message().map(|m| alloc::string::String::from(&*m));
-        WorkError::Panicked(match message {
-            Some(m) => Panicked::from_payload(&m),
-            None => Panicked::from_payload(&()),
-        })
     }
 }
 

@@ -1,10 +1,9 @@
 //! The spawn seam: run a future as its own task and await its outcome.
 
-use alloc::borrow::Cow;
-use alloc::boxed::Box;
-use core::any::Any;
 use core::fmt;
 use core::future::Future;
+
+use crate::Panicked;
 
 /// Spawns `Send + 'static` futures as tasks of a runtime.
 ///
@@ -14,7 +13,8 @@ use core::future::Future;
 ///
 /// The handle's output tells the three endings apart: `Ok(value)` when the task finished,
 /// [`JoinError::Panicked`] when it panicked (the panic does not reach the awaiting task), and
-/// [`JoinError::Cancelled`] when it was aborted or its runtime shut down.
+/// [`JoinError::Cancelled`] when it was aborted or its runtime shut down. The conformance
+/// crate's `spawn_contract!` checks an implementation against these promises.
 pub trait Spawn: Clone {
     /// The handle of a task whose future outputs `T`.
     type Handle<T: Send + 'static>: TaskHandle<T>;
@@ -30,8 +30,9 @@ pub trait Spawn: Clone {
 /// A spawned task: await it for the outcome, or [`abort`](TaskHandle::abort) it.
 pub trait TaskHandle<T>: Future<Output = Result<T, JoinError>> + Unpin {
     /// Cancels the task: its future is dropped at its next await point (at once if it is not
-    /// running). Awaiting the handle afterwards gives [`JoinError::Cancelled`], unless the task
-    /// had already finished.
+    /// running). Awaiting the handle afterwards gives [`JoinError::Cancelled`], and only once
+    /// the future has been dropped (whatever it held is released by then), unless the task
+    /// had already finished: then the handle still gives its value.
     fn abort(&mut self);
 
     /// Whether the task has ended, in any way.
@@ -39,12 +40,28 @@ pub trait TaskHandle<T>: Future<Output = Result<T, JoinError>> + Unpin {
 }
 
 /// Why a spawned task produced no value.
+///
+/// `Send + Sync + 'static`, so `handle.await?` goes into `anyhow::Error` or
+/// `Box<dyn Error + Send + Sync>`. A panic keeps its message ([`Panicked`]), which is also
+/// the error's [`source`](core::error::Error::source).
+///
+/// ```
+/// use steadfast::{JoinError, Panicked};
+///
+/// let err = JoinError::Panicked(Panicked::from_payload(&"boom"));
+/// assert!(err.is_panic());
+/// assert_eq!(err.panic_message(), Some("boom"));
+/// assert_eq!(err.to_string(), "task panicked");
+/// let boxed: Box<dyn core::error::Error + Send + Sync> = err.into();
+/// assert_eq!(boxed.source().map(|s| s.to_string()).as_deref(), Some("panicked: boom"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JoinError {
     /// The task was aborted, or its runtime shut down before it finished.
     Cancelled,
-    /// The task panicked; the payload is the value given to `panic!`.
-    Panicked(Box<dyn Any + Send + 'static>),
+    /// The task panicked; the panic did not reach the task awaiting the handle.
+    Panicked(Panicked),
 }
 
 impl JoinError {
@@ -60,17 +77,11 @@ impl JoinError {
         matches!(self, JoinError::Cancelled)
     }
 
-    /// The panic message, when the task panicked with a string (as `panic!("...")` does).
+    /// The panic's message, when the task panicked with one (as `panic!("...")` does).
     #[must_use]
-    pub fn panic_message(&self) -> Option<Cow<'_, str>> {
+    pub fn panic_message(&self) -> Option<&str> {
         match self {
-            JoinError::Panicked(p) => p
-                .downcast_ref::<&'static str>()
-                .map(|s| Cow::Borrowed(*s))
-                .or_else(|| {
-                    p.downcast_ref::<alloc::string::String>()
-                        .map(|s| Cow::Borrowed(s.as_str()))
-                }),
+            JoinError::Panicked(p) => p.message(),
             JoinError::Cancelled => None,
         }
     }
@@ -80,31 +91,29 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JoinError::Cancelled => f.write_str("Cancelled"),
-            JoinError::Panicked(_) => f
-                .debug_tuple("Panicked")
-                .field(
-                    &self
-                        .panic_message()
-                        .unwrap_or(Cow::Borrowed("<non-string payload>")),
-                )
-                .finish(),
+            JoinError::Panicked(p) => f.debug_tuple("Panicked").field(p).finish(),
         }
     }
 }
 
+/// The panic's message is the [`source`](core::error::Error::source), not repeated here.
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JoinError::Cancelled => f.write_str("task was cancelled"),
-            JoinError::Panicked(_) => match self.panic_message() {
-                Some(m) => write!(f, "task panicked: {m}"),
-                None => f.write_str("task panicked"),
-            },
+            JoinError::Panicked(_) => f.write_str("task panicked"),
         }
     }
 }
 
-impl core::error::Error for JoinError {}
+impl core::error::Error for JoinError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            JoinError::Panicked(p) => Some(p),
+            JoinError::Cancelled => None,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -112,17 +121,18 @@ mod tests {
     use alloc::string::ToString;
 
     #[test]
-    fn join_error_reports_panic_messages() {
-        let e = JoinError::Panicked(Box::new("boom"));
+    fn join_error_is_sync_and_keeps_the_panic_message() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<JoinError>();
+        let e = JoinError::Panicked(Panicked::from_payload(&alloc::format!("code {}", 7)));
         assert!(e.is_panic() && !e.is_cancelled());
-        assert_eq!(e.to_string(), "task panicked: boom");
-        let e = JoinError::Panicked(Box::new(alloc::format!("code {}", 7)));
-        assert_eq!(e.panic_message().as_deref(), Some("code 7"));
-        assert_eq!(
-            JoinError::Panicked(Box::new(7u8)).to_string(),
-            "task panicked"
-        );
+        assert_eq!(e.panic_message(), Some("code 7"));
+        assert_eq!(e.to_string(), "task panicked");
+        assert_eq!(alloc::format!("{e:?}"), "Panicked(Panicked(\"code 7\"))");
+        let e = JoinError::Panicked(Panicked::from_payload(&7u8));
+        assert_eq!(e.panic_message(), None);
         assert_eq!(JoinError::Cancelled.to_string(), "task was cancelled");
         assert_eq!(alloc::format!("{:?}", JoinError::Cancelled), "Cancelled");
+        assert!(core::error::Error::source(&JoinError::Cancelled).is_none());
     }
 }

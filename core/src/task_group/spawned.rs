@@ -120,7 +120,7 @@ impl<S: Spawn, T: Send + 'static> TaskGroup<S, T> {
     }
 
     /// Waits for every task and returns the outcomes in spawn order: the value, or why there
-    /// is none ([`JoinError::Panicked`] with the panic's payload, [`JoinError::Cancelled`]).
+    /// is none ([`JoinError::Panicked`] with the panic's message, [`JoinError::Cancelled`]).
     /// Dropping the returned future aborts the tasks still running.
     pub fn join(mut self) -> Join<S, T> {
         let tasks = core::mem::take(&mut self.tasks);

@@ -12,7 +12,9 @@ pub(crate) mod virtual_timer;
 ///
 /// Every runtime's clock is expressed with this one type, so policies (retry deadlines, budgets)
 /// are plain state machines fed `Instant`s. The origin is chosen by the [`Timer`] that produced
-/// the value: instants from different timers are not comparable.
+/// the value. The adapters' timers have one origin per clock (any two `TokioTimer`s, any two
+/// `AsyncIoTimer`s, every `EmbassyTimer` agree); a [`VirtualTimer`](crate::VirtualTimer)'s
+/// clones share its own. Instants from different clocks are not comparable.
 ///
 /// All arithmetic saturates: `Instant::MAX` stands for "never", and adding any [`Duration`] to
 /// it, or adding [`Duration::MAX`] to anything, gives `Instant::MAX` instead of panicking.
@@ -143,10 +145,11 @@ pub(crate) const fn div_rem_with_reciprocal(n: u64, d: u64, recip: u64) -> (u64,
 /// and in this crate ([`VirtualTimer`](crate::VirtualTimer), for tests and simulations). A
 /// library written against `Timer` lets its users pick the runtime.
 ///
-/// Contract for implementors:
-/// - [`now`](Timer::now) is monotonic.
+/// Contract for implementors (the conformance crate's `timer_contract!` checks it):
+/// - [`now`](Timer::now) is monotonic, and every value of the type reads the same clock, so
+///   instants from any two are comparable.
 /// - The future from [`sleep_until`](Timer::sleep_until) completes once `now() >= deadline`
-///   (at once if the deadline has passed), allocates nothing, and unregisters itself when
+///   (on its first poll if the deadline has passed), never earlier, allocates nothing, and unregisters itself when
 ///   dropped. A deadline the runtime cannot represent (such as [`Instant::MAX`]) is a sleep
 ///   that, for any practical purpose, never ends; it must not panic.
 /// - Cloning is cheap: patterns keep a clone.

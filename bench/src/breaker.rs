@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use failsafe::CircuitBreaker as _;
-use steadfast::Timer;
 use steadfast::breaker::{CircuitBreaker, Outcome};
 use steadfast_tokio::TokioTimer;
 use tower::{Service, ServiceExt, service_fn};

@@ -1,12 +1,18 @@
 //! Bulkhead admission: acquire + release, uncontended on one thread, and contended (64 tasks
 //! sharing 8 permits on a 2-worker tokio runtime), beside tokio's and async-lock's semaphores
-//! and the raw maitake-sync semaphore the bulkhead is built on (which shows our own overhead).
+//! and the raw maitake-sync semaphore the bulkhead is built on (which shows our own overhead);
+//! and a bounded wait (`acquire_within`) uncontended, beside tokio's semaphore under
+//! `tokio::time::timeout` and our own plain `acquire` (which shows what the bound costs when
+//! a permit is free).
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
+use std::time::Duration;
+
 use steadfast::bulkhead::Bulkhead;
+use steadfast_tokio::TokioTimer;
 
 use crate::{Config, Record, Runner, compare};
 
@@ -65,6 +71,59 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
                         let start = Instant::now();
                         for _ in 0..n {
                             drop(black_box(raw.acquire(1).await.expect("open")));
+                        }
+                        start.elapsed()
+                    })
+                }),
+            ),
+        ],
+    ));
+
+    let clock = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("tokio runtime");
+    let ours = Bulkhead::new(PERMITS);
+    let tokio_sem = tokio::sync::Semaphore::new(PERMITS);
+    let wait = Duration::from_secs(1);
+    let (clock, ours, tokio_sem) = (&clock, &ours, &tokio_sem);
+    out.extend(compare(
+        cfg,
+        "bulkhead acquire_within uncontended",
+        1_000_000,
+        Box::new(move |n: u64| {
+            clock.block_on(async {
+                let timer = TokioTimer::new();
+                let start = Instant::now();
+                for _ in 0..n {
+                    drop(black_box(
+                        ours.acquire_within(&timer, wait).await.expect("open"),
+                    ));
+                }
+                start.elapsed()
+            })
+        }),
+        vec![
+            (
+                "tokio Semaphore + tokio timeout",
+                Box::new(move |n: u64| {
+                    clock.block_on(async {
+                        let start = Instant::now();
+                        for _ in 0..n {
+                            let permit = tokio::time::timeout(wait, tokio_sem.acquire()).await;
+                            drop(black_box(permit.expect("in time").expect("open")));
+                        }
+                        start.elapsed()
+                    })
+                }) as Runner<'_>,
+            ),
+            (
+                "our plain acquire",
+                Box::new(move |n: u64| {
+                    clock.block_on(async {
+                        let start = Instant::now();
+                        for _ in 0..n {
+                            drop(black_box(ours.acquire().await.expect("open")));
                         }
                         start.elapsed()
                     })

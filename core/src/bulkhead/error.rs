@@ -6,8 +6,9 @@ use crate::ConfigError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rejected {
-    /// Every permit was taken and the bulkhead rejects at once when full
-    /// ([`BulkheadBuilder::reject_when_full`](super::BulkheadBuilder::reject_when_full)).
+    /// Every permit was taken and the caller does not wait:
+    /// [`try_acquire`](super::Bulkhead::try_acquire), or a bulkhead built with
+    /// [`reject_when_full`](super::BulkheadBuilder::reject_when_full).
     Full,
     /// Every permit was taken and the wait queue held
     /// [`max_waiting`](super::BulkheadBuilder::max_waiting) callers already.

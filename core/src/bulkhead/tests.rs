@@ -37,6 +37,37 @@ fn invalid_settings_name_the_field() {
 }
 
 #[test]
+fn errors_display_and_name_the_field() {
+    use std::string::ToString;
+    assert_eq!(Rejected::QueueFull.to_string(), "bulkhead wait queue full");
+    let e = error::invalid("max_concurrent", "must be at least 1");
+    assert_eq!(e.field(), "max_concurrent");
+    assert_eq!(
+        e.to_string(),
+        "invalid bulkhead setting `max_concurrent`: must be at least 1"
+    );
+}
+
+#[test]
+fn bulkhead_error_keeps_the_chain_and_is_send_sync() {
+    use core::error::Error as _;
+    use std::string::ToString;
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Rejected>();
+    send_sync::<BulkheadError<std::io::Error>>();
+    let failed: BulkheadError<std::io::Error> =
+        BulkheadError::Failed(std::io::Error::other("upstream down"));
+    assert_eq!(failed.to_string(), "bulkheaded work failed");
+    assert_eq!(failed.source().unwrap().to_string(), "upstream down");
+    assert_eq!(failed.rejected(), None);
+    let shed = BulkheadError::<std::io::Error>::from(Rejected::Full);
+    assert_eq!(shed.to_string(), "bulkhead full");
+    assert!(shed.source().is_none());
+    assert_eq!(shed.rejected(), Some(Rejected::Full));
+    assert!(shed.into_error().is_none());
+}
+
+#[test]
 #[should_panic(expected = "must be at least 1")]
 fn const_constructor_panics_outside_const_contexts() {
     let _ = Bulkhead::new(0);

@@ -15,16 +15,16 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering
 pub(crate) use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
 
 /// `const fn`, except under `cfg(loom)`, where loom's atomics and `maitake-sync`'s
-/// constructors are not `const`.
+/// constructors are not `const`. Generic parameters go in brackets: `fn name[const N: usize](..)`.
 macro_rules! loom_const_fn {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident($($args:tt)*) -> $ret:ty $body:block) => {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident $([$($gen:tt)*])? ($($args:tt)*) -> $ret:ty $body:block) => {
         $(#[$meta])*
         #[cfg(not(loom))]
-        $vis const fn $name($($args)*) -> $ret $body
+        $vis const fn $name $(<$($gen)*>)? ($($args)*) -> $ret $body
 
         $(#[$meta])*
         #[cfg(loom)]
-        $vis fn $name($($args)*) -> $ret $body
+        $vis fn $name $(<$($gen)*>)? ($($args)*) -> $ret $body
     };
 }
 pub(crate) use loom_const_fn;

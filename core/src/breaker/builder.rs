@@ -5,6 +5,7 @@ use core::time::Duration;
 use super::window::Shape;
 use super::{CircuitBreaker, Transition};
 use crate::ConfigError;
+use crate::loom::loom_const_fn;
 use crate::time::duration_to_nanos;
 
 /// How the breaker decides to trip.
@@ -174,26 +175,30 @@ impl CircuitBreakerBuilder {
         self
     }
 
-    /// Checks the settings and builds the breaker.
-    ///
-    /// # Errors
-    ///
-    /// A [`ConfigError`] naming the first impossible setting: a zero count, size, duration or
-    /// probe number, a rate outside 1..=100, a window larger than `N` slots hold, or
-    /// `max_open_for` below `open_for`.
-    pub const fn build<const N: usize>(self) -> Result<CircuitBreaker<N>, ConfigError> {
-        match self.settings(N) {
-            Ok(settings) => Ok(CircuitBreaker::with_settings(settings)),
-            Err(e) => Err(e),
+    loom_const_fn! {
+        /// Checks the settings and builds the breaker.
+        ///
+        /// # Errors
+        ///
+        /// A [`ConfigError`] naming the first impossible setting: a zero count, size, duration
+        /// or probe number, a rate outside 1..=100, a window larger than `N` slots hold, or
+        /// `max_open_for` below `open_for`.
+        pub fn build[const N: usize](self) -> Result<CircuitBreaker<N>, ConfigError> {
+            match self.settings(N) {
+                Ok(settings) => Ok(CircuitBreaker::with_settings(settings)),
+                Err(e) => Err(e),
+            }
         }
     }
 
-    /// [`build`](Self::build) for a `const` or `static`: a bad setting fails const evaluation
-    /// (a compile error); at run time it panics with the error's field.
-    pub const fn build_const<const N: usize>(self) -> CircuitBreaker<N> {
-        match self.build() {
-            Ok(b) => b,
-            Err(e) => panic!("{}", e.field()),
+    loom_const_fn! {
+        /// [`build`](Self::build) for a `const` or `static`: a bad setting fails const
+        /// evaluation (a compile error); at run time it panics with the error's field.
+        pub fn build_const[const N: usize](self) -> CircuitBreaker<N> {
+            match self.build() {
+                Ok(b) => b,
+                Err(e) => panic!("{}", e.field()),
+            }
         }
     }
 

@@ -352,7 +352,7 @@ impl<const N: usize> Machine<N> {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(super) fn window(&self) -> &Window<N> {
         &self.window
     }

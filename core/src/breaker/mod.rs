@@ -124,6 +124,7 @@ pub use run::Run;
 use builder::Settings;
 use machine::{Machine, Ticket};
 
+use crate::loom::loom_const_fn;
 use crate::{Instant, Timer};
 
 /// The state of a breaker.
@@ -199,10 +200,12 @@ impl CircuitBreaker {
 }
 
 impl<const N: usize> CircuitBreaker<N> {
-    const fn with_settings(settings: Settings) -> Self {
-        CircuitBreaker {
-            settings,
-            machine: Mutex::new(Machine::new()),
+    loom_const_fn! {
+        fn with_settings(settings: Settings) -> Self {
+            CircuitBreaker {
+                settings,
+                machine: Mutex::new(Machine::new()),
+            }
         }
     }
 

@@ -200,7 +200,7 @@ impl<const N: usize> Window<N> {
     }
 
     /// Count window: the outcomes held, oldest first, as `(failure, slow)` (for tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(super) fn ring(&self, size: u32) -> std::vec::Vec<(bool, bool)> {
         let start = if self.len == size { self.head } else { 0 };
         (0..self.len)

@@ -1,0 +1,152 @@
+//! Loom models of `steadfast::breaker::CircuitBreaker`, built from its source files with
+//! loom's primitives under maitake-sync's lock.
+//!
+//! The breaker's state sits behind one short lock; these models race what users race on it:
+//! half-open admissions against each other and against a probe's result, and an admission in
+//! closed state against the failure that trips it. They check what the breaker promises: never
+//! more probes in flight than allowed, a result from an older state never counted, and no state
+//! stranded once every permit is gone.
+//!
+//! Without `--cfg loom` this crate checks that the modules build on their own.
+
+// The modules the breaker needs, from the same files as the core and at the same paths.
+#[path = "../../../core/src/error.rs"]
+mod error;
+#[path = "../../../core/src/loom.rs"]
+mod loom;
+// The core's other patterns use the rest of the clock module.
+#[allow(dead_code)]
+#[path = "../../../core/src/time/mod.rs"]
+mod time;
+
+#[path = "../../../core/src/breaker/mod.rs"]
+pub mod breaker;
+
+pub use error::ConfigError;
+pub use time::{Instant, Timer};
+
+#[cfg(all(test, loom))]
+mod models {
+    use super::Instant;
+    use super::breaker::{CircuitBreaker, Outcome, State};
+    use core::time::Duration;
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use loom::thread;
+
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(2);
+        }
+        builder.check(f);
+    }
+
+    const OPEN: Duration = Duration::from_secs(10);
+
+    /// Tripped at 0, so half-open from 10 s.
+    fn tripped(probes: u16) -> Arc<CircuitBreaker<1>> {
+        let b = CircuitBreaker::builder()
+            .consecutive_failures(1)
+            .open_for(OPEN)
+            .half_open_probes(probes)
+            .build()
+            .unwrap();
+        b.try_acquire(Instant::ZERO)
+            .unwrap()
+            .record(Instant::ZERO, Outcome::Failure);
+        Arc::new(b)
+    }
+
+    fn at(secs: u64) -> Instant {
+        Instant::from_nanos(secs * 1_000_000_000)
+    }
+
+    /// Three callers race for one half-open probe slot: never two probes in flight at once,
+    /// whatever the interleaving, and one success closes the breaker.
+    #[test]
+    fn half_open_admits_one_probe_at_a_time() {
+        model(|| {
+            let b = tripped(1);
+            let in_flight = Arc::new(AtomicUsize::new(0));
+            let probed = Arc::new(AtomicUsize::new(0));
+            let call = {
+                let (b, in_flight, probed) = (b.clone(), in_flight.clone(), probed.clone());
+                move || {
+                    if let Ok(p) = b.try_acquire(at(10)) {
+                        if p.is_probe() {
+                            assert_eq!(in_flight.fetch_add(1, SeqCst), 0, "two probes at once");
+                            probed.fetch_add(1, SeqCst);
+                            in_flight.fetch_sub(1, SeqCst);
+                        }
+                        p.record(at(10), Outcome::Success);
+                    }
+                }
+            };
+            let threads: Vec<_> = (0..2).map(|_| thread::spawn(call.clone())).collect();
+            call();
+            for t in threads {
+                t.join().unwrap();
+            }
+            // The first caller to get the slot probed and closed it; the rest were turned away
+            // or admitted closed.
+            assert_eq!(probed.load(SeqCst), 1);
+            assert_eq!(b.state(at(10)), State::Closed);
+        });
+    }
+
+    /// A probe's failure races a second probe's admission with two slots: the admission either
+    /// happens before the re-open (and its late result is discarded) or is turned away.
+    #[test]
+    fn a_failed_probe_races_another_admission() {
+        model(|| {
+            let b = tripped(2);
+            let first = b.try_acquire(at(10)).unwrap();
+            let racer = {
+                let b = b.clone();
+                thread::spawn(move || match b.try_acquire(at(10)) {
+                    Ok(p) => {
+                        p.record(at(11), Outcome::Success);
+                        true
+                    }
+                    Err(e) => {
+                        assert_eq!(e.state(), State::Open);
+                        false
+                    }
+                })
+            };
+            first.record(at(10), Outcome::Failure);
+            racer.join().unwrap();
+            // Whatever the order, the failure re-opened it and no late success closed it.
+            assert_eq!(b.state(at(11)), State::Open);
+        });
+    }
+
+    /// In closed state, an admission races the failure that trips the breaker: the call is
+    /// admitted (its result then belongs to the closed epoch and is discarded) or turned away;
+    /// the breaker ends open either way.
+    #[test]
+    fn an_admission_races_the_trip() {
+        model(|| {
+            let b: Arc<CircuitBreaker<1>> = Arc::new(
+                CircuitBreaker::builder()
+                    .consecutive_failures(1)
+                    .open_for(OPEN)
+                    .build()
+                    .unwrap(),
+            );
+            let tripper = b.try_acquire(at(0)).unwrap();
+            let caller = {
+                let b = b.clone();
+                thread::spawn(move || {
+                    if let Ok(p) = b.try_acquire(at(0)) {
+                        p.record(at(1), Outcome::Success);
+                    }
+                })
+            };
+            tripper.record(at(0), Outcome::Failure);
+            caller.join().unwrap();
+            assert_eq!(b.state(at(1)), State::Open);
+        });
+    }
+}

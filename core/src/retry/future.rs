@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 use super::backoff::Delays;
 use super::budget::RetryBudget;
 use super::error::{GiveUpReason, RetryError};
-use super::notice::{Notice, Outcome, any_error, no_hint, no_notice, no_value};
+use super::notice::{Notice, Outcome};
 use super::policy::RetryPolicy;
 use crate::time::duration_to_nanos;
 use crate::timeout::{Elapsed, Timeout, timeout};
@@ -76,10 +76,10 @@ pub trait MakeAttempt {
             timer: timer.clone(),
             policy,
             budget: None,
-            when: any_error,
-            retry_on: no_value,
-            hint: no_hint,
-            notify: no_notice,
+            when: None,
+            retry_on: None,
+            hint: None,
+            notify: None,
             deadline: None,
             stop_at: Instant::MAX,
             attempts: 0,
@@ -149,10 +149,11 @@ pin_project! {
         timer: T,
         policy: P,
         budget: Option<B>,
-        when: W,
-        retry_on: R,
-        hint: H,
-        notify: N,
+        // `None`: the default, with no call made.
+        when: Option<W>,
+        retry_on: Option<R>,
+        hint: Option<H>,
+        notify: Option<N>,
         deadline: Option<Instant>,
         stop_at: Instant,
         attempts: u32,
@@ -199,7 +200,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
         rebuild!(
             self,
             self.budget,
-            predicate,
+            Some(predicate),
             self.retry_on,
             self.hint,
             self.notify
@@ -217,7 +218,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
             self,
             self.budget,
             self.when,
-            predicate,
+            Some(predicate),
             self.hint,
             self.notify
         )
@@ -236,7 +237,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
             self.budget,
             self.when,
             self.retry_on,
-            hint,
+            Some(hint),
             self.notify
         )
     }
@@ -253,7 +254,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
             self.when,
             self.retry_on,
             self.hint,
-            notify
+            Some(notify)
         )
     }
 
@@ -399,19 +400,26 @@ where
 
             let (hint, outcome) = match outcome {
                 Ok(Ok(value)) => {
-                    if !(this.retry_on)(&value) {
+                    if !this
+                        .retry_on
+                        .as_mut()
+                        .is_some_and(|retry_on| retry_on(&value))
+                    {
                         this.state.set(State::Done);
                         return Poll::Ready(Ok(value));
                     }
                     (None, Ok(Ok(value)))
                 }
                 Ok(Err(error)) => {
-                    if !(this.when)(&error) {
+                    if !this.when.as_mut().is_none_or(|when| when(&error)) {
                         this.state.set(State::Done);
                         let err = RetryError::failed(error, attempt, GiveUpReason::Permanent);
                         return Poll::Ready(Err(err));
                     }
-                    ((this.hint)(&error), Ok(Err(error)))
+                    (
+                        this.hint.as_mut().and_then(|hint| hint(&error)),
+                        Ok(Err(error)),
+                    )
                 }
                 Err(elapsed) => (None, Err(elapsed)),
             };
@@ -440,7 +448,9 @@ where
                         },
                         delay,
                     };
-                    (this.notify)(&notice);
+                    if let Some(notify) = this.notify.as_mut() {
+                        notify(&notice);
+                    }
                     if delay == 0 {
                         Plan::Again
                     } else {

@@ -71,21 +71,3 @@ impl<'a, V, E> Notice<'a, V, E> {
         Duration::from_nanos(self.delay)
     }
 }
-
-/// The default error predicate: every error is transient.
-pub(crate) fn any_error<E>(_: &E) -> bool {
-    true
-}
-
-/// The default value predicate: every value is final.
-pub(crate) fn no_value<V>(_: &V) -> bool {
-    false
-}
-
-/// The default Retry-After hook: errors suggest no delay.
-pub(crate) fn no_hint<E>(_: &E) -> Option<Duration> {
-    None
-}
-
-/// The default notify hook: nothing.
-pub(crate) fn no_notice<V, E>(_: &Notice<'_, V, E>) {}

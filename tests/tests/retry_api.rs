@@ -140,7 +140,7 @@ fn retry_errors_are_send_sync_and_static() {
 }
 
 /// A per-attempt timeout over `io::Error`, which cannot implement anything for timeouts: the
-/// last attempt's timeout is in the error, and in its chain.
+/// error says the last attempt timed out, and after how long.
 #[test]
 fn attempt_timeout_over_io_error() {
     runtime().block_on(async {
@@ -158,12 +158,12 @@ fn attempt_timeout_over_io_error() {
         let err = hung.retry(&policy, &timer).await.unwrap_err();
         assert_eq!(start.elapsed(), Duration::from_millis(20 + 5 + 20));
         assert!(err.error().is_none());
-        assert_eq!(
-            err.timeout().and_then(|e| e.duration()),
-            Some(Duration::from_millis(20))
-        );
+        assert_eq!(err.timeout(), Some(Duration::from_millis(20)));
         let boxed: BoxError = err.into();
-        assert_eq!(boxed.source().unwrap().to_string(), "timed out after 20ms");
+        assert_eq!(
+            boxed.to_string(),
+            "gave up after 2 attempts, the last timed out after 20ms: attempts exhausted"
+        );
     });
 }
 

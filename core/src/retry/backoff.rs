@@ -25,6 +25,7 @@ use crate::time::duration_to_nanos;
 /// the factor rounded down to a multiple of 2⁻³²), which makes it exactly non-decreasing and
 /// constant once it reaches the cap.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Backoff {
     /// The same delay before every retry.
     Constant(Duration),

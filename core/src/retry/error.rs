@@ -1,8 +1,7 @@
 //! What a retry gives back when it gives up.
 
 use core::fmt;
-
-use crate::timeout::Elapsed;
+use core::time::Duration;
 
 /// Why a [`Retry`](super::Retry) stopped trying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,7 +34,8 @@ impl fmt::Display for GiveUpReason {
 #[derive(Clone, PartialEq, Eq)]
 enum Last<E> {
     Failed(E),
-    TimedOut(Elapsed),
+    /// It ran out of its attempt timeout, this long.
+    TimedOut(Duration),
     /// No attempt was made: the deadline had passed at the first poll.
     NotStarted,
 }
@@ -45,13 +45,13 @@ enum Last<E> {
 ///
 /// [`error`](RetryError::error) borrows the last attempt's error and
 /// [`into_error`](RetryError::into_error) hands it back; both are `None` when the last attempt
-/// timed out ([`timeout`](RetryError::timeout) then has the [`Elapsed`]) or when no attempt
-/// was made (a deadline that had passed already).
+/// timed out ([`timeout`](RetryError::timeout) then says after how long, and so does
+/// `Display`) or when no attempt was made (a deadline that had passed already).
 ///
 /// It is a [`core::error::Error`] whenever the operation's error is one (and `'static`):
 /// `?` turns it into `anyhow::Error` or `Box<dyn Error + Send + Sync>`, and
-/// [`source`](core::error::Error::source) is the last attempt's error (or its [`Elapsed`]),
-/// so error chains and downcasts reach it. `Display` does not repeat that error's text (a
+/// [`source`](core::error::Error::source) is the last attempt's error, so error chains and
+/// downcasts reach it. `Display` does not repeat that error's text (a
 /// chain printer such as anyhow's `{:#}` shows it next). For operation errors that are not
 /// [`core::error::Error`] themselves, such as `anyhow::Error` or
 /// `Box<dyn Error + Send + Sync>`, take the error out with
@@ -91,9 +91,9 @@ impl<E> RetryError<E> {
         }
     }
 
-    pub(crate) const fn timed_out(elapsed: Elapsed, attempts: u32, reason: GiveUpReason) -> Self {
+    pub(crate) const fn timed_out(limit: Duration, attempts: u32, reason: GiveUpReason) -> Self {
         RetryError {
-            last: Last::TimedOut(elapsed),
+            last: Last::TimedOut(limit),
             attempts,
             reason,
         }
@@ -126,12 +126,12 @@ impl<E> RetryError<E> {
         }
     }
 
-    /// The timeout of the last attempt, when it ran out of its
-    /// [`attempt_timeout`](super::RetryPolicyBuilder::attempt_timeout).
+    /// The [`attempt_timeout`](super::RetryPolicyBuilder::attempt_timeout) the last attempt
+    /// ran out of, when it did.
     #[must_use]
-    pub const fn timeout(&self) -> Option<&Elapsed> {
-        match &self.last {
-            Last::TimedOut(elapsed) => Some(elapsed),
+    pub const fn timeout(&self) -> Option<Duration> {
+        match self.last {
+            Last::TimedOut(limit) => Some(limit),
             _ => None,
         }
     }
@@ -155,7 +155,7 @@ impl<E: fmt::Debug> fmt::Debug for RetryError<E> {
         let mut s = f.debug_struct("RetryError");
         match &self.last {
             Last::Failed(error) => s.field("error", error),
-            Last::TimedOut(elapsed) => s.field("timeout", elapsed),
+            Last::TimedOut(limit) => s.field("timeout", limit),
             Last::NotStarted => s.field("error", &None::<()>),
         };
         s.field("attempts", &self.attempts)
@@ -170,16 +170,11 @@ impl<E> fmt::Display for RetryError<E> {
             (Last::NotStarted, _) => write!(f, "gave up before the first attempt: {}", self.reason),
             (last, n) => {
                 let plural = if n == 1 { "" } else { "s" };
-                let timed_out = if matches!(last, Last::TimedOut(_)) {
-                    ", the last timed out"
-                } else {
-                    ""
-                };
-                write!(
-                    f,
-                    "gave up after {n} attempt{plural}{timed_out}: {}",
-                    self.reason
-                )
+                write!(f, "gave up after {n} attempt{plural}")?;
+                if let Last::TimedOut(limit) = last {
+                    write!(f, ", the last timed out after {limit:?}")?;
+                }
+                write!(f, ": {}", self.reason)
             }
         }
     }
@@ -189,8 +184,8 @@ impl<E: core::error::Error + 'static> core::error::Error for RetryError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match &self.last {
             Last::Failed(error) => Some(error),
-            Last::TimedOut(elapsed) => Some(elapsed),
-            Last::NotStarted => None,
+            // The timeout is told by this error's own message.
+            Last::TimedOut(_) | Last::NotStarted => None,
         }
     }
 }

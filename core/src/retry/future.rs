@@ -16,7 +16,7 @@ use super::error::{GiveUpReason, RetryError};
 use super::notice::{Notice, Outcome};
 use super::policy::RetryPolicy;
 use crate::time::duration_to_nanos;
-use crate::timeout::{Elapsed, Timeout, timeout};
+use crate::timeout::{Timeout, timeout};
 use crate::{Instant, Timer};
 
 /// An operation to retry: it makes one attempt (a future of `Result<Value, Error>`) each time
@@ -326,7 +326,7 @@ where
         let mut this = self.project();
         loop {
             let policy: &RetryPolicy = (*this.policy).borrow();
-            let outcome: Result<Result<M::Value, M::Error>, Elapsed> =
+            let outcome: Result<Result<M::Value, M::Error>, Duration> =
                 match this.state.as_mut().project() {
                     StateProj::Idle => {
                         if *this.attempts == 0 {
@@ -378,7 +378,10 @@ where
                         }
                     },
                     StateProj::Timed { future } => match future.poll(cx) {
-                        Poll::Ready(outcome) => outcome,
+                        Poll::Ready(Ok(outcome)) => Ok(outcome),
+                        Poll::Ready(Err(_)) => {
+                            Err(policy.attempt_timeout.unwrap_or(Duration::ZERO))
+                        }
                         Poll::Pending => {
                             *this.yielded = true;
                             return Poll::Pending;
@@ -421,7 +424,7 @@ where
                         Ok(Err(error)),
                     )
                 }
-                Err(elapsed) => (None, Err(elapsed)),
+                Err(limit) => (None, Err(limit)),
             };
 
             let plan = if attempt >= policy.max_attempts {
@@ -444,7 +447,7 @@ where
                         outcome: match &outcome {
                             Ok(Ok(value)) => Outcome::Value(value),
                             Ok(Err(error)) => Outcome::Error(error),
-                            Err(elapsed) => Outcome::TimedOut(elapsed),
+                            Err(limit) => Outcome::TimedOut(*limit),
                         },
                         delay,
                     };
@@ -465,7 +468,7 @@ where
                     return Poll::Ready(match outcome {
                         Ok(Ok(value)) => Ok(value),
                         Ok(Err(error)) => Err(RetryError::failed(error, attempt, reason)),
-                        Err(elapsed) => Err(RetryError::timed_out(elapsed, attempt, reason)),
+                        Err(limit) => Err(RetryError::timed_out(limit, attempt, reason)),
                     });
                 }
                 Plan::Again => {}

@@ -25,6 +25,7 @@
 /// No jitter result ever exceeds `max_delay`. A delay suggested by the error itself (see
 /// [`Retry::retry_after`](super::Retry::retry_after)) is used as given, without jitter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Jitter {
     /// The backoff's delays, unchanged.
     #[default]

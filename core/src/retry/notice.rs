@@ -2,14 +2,13 @@
 
 use core::time::Duration;
 
-use crate::timeout::Elapsed;
-
 /// How an attempt that is about to be retried ended.
 #[derive(Debug)]
 pub(crate) enum Outcome<'a, V, E> {
     Value(&'a V),
     Error(&'a E),
-    TimedOut(&'a Elapsed),
+    /// The attempt timeout it ran out of.
+    TimedOut(Duration),
 }
 
 impl<V, E> Clone for Outcome<'_, V, E> {
@@ -55,12 +54,12 @@ impl<'a, V, E> Notice<'a, V, E> {
         }
     }
 
-    /// The timeout, if the attempt ran out of its
-    /// [`attempt_timeout`](super::RetryPolicyBuilder::attempt_timeout).
+    /// The [`attempt_timeout`](super::RetryPolicyBuilder::attempt_timeout) the attempt ran
+    /// out of, if it did.
     #[must_use]
-    pub fn timeout(&self) -> Option<&'a Elapsed> {
+    pub fn timeout(&self) -> Option<Duration> {
         match self.outcome {
-            Outcome::TimedOut(elapsed) => Some(elapsed),
+            Outcome::TimedOut(limit) => Some(limit),
             _ => None,
         }
     }

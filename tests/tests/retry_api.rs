@@ -185,3 +185,42 @@ fn an_owned_retry_spawns_on_tokio() {
         assert_eq!(by_value.await.unwrap(), Ok(8));
     });
 }
+
+/// A named operation, so the retry future has a type a struct (a tower `Service`'s `Future`)
+/// can spell, with the policy shared through an `Arc`.
+struct Fetch {
+    calls: u32,
+}
+
+impl MakeAttempt for Fetch {
+    type Value = u32;
+    type Error = UserError;
+    type Future = std::future::Ready<Result<u32, UserError>>;
+
+    fn make_attempt(&mut self) -> Self::Future {
+        self.calls += 1;
+        std::future::ready(if self.calls < 2 {
+            Err(UserError::Busy)
+        } else {
+            Ok(self.calls)
+        })
+    }
+}
+
+/// What a tower `Service` would return as its `Future`: no box, no closure type.
+type FetchFuture = steadfast::retry::Retry<Fetch, TokioTimer, Arc<RetryPolicy>>;
+
+fn fetch(policy: &Arc<RetryPolicy>, timer: &TokioTimer) -> FetchFuture {
+    Fetch { calls: 0 }.retry(policy.clone(), timer)
+}
+
+#[test]
+fn a_named_retry_future_needs_no_box() {
+    runtime().block_on(async {
+        let timer = TokioTimer::new();
+        let policy = Arc::new(policy());
+        let spawned: tokio::task::JoinHandle<Result<u32, RetryError<UserError>>> =
+            tokio::spawn(fetch(&policy, &timer));
+        assert_eq!(spawned.await.unwrap(), Ok(2));
+    });
+}

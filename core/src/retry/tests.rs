@@ -913,3 +913,15 @@ fn the_future_is_send_when_its_parts_are() {
     assert!(std::format!("{fut:?}").starts_with("Retry"));
     assert_eq!(block_on(fut).unwrap_err().attempts(), 3);
 }
+
+#[test]
+#[should_panic(expected = "must be at least 1")]
+fn build_const_refuses_what_build_refuses() {
+    let _ = RetryPolicy::builder().max_attempts(0).build_const();
+}
+
+#[test]
+#[should_panic(expected = "must be longer than zero")]
+fn budget_build_const_refuses_a_zero_window() {
+    let _ = RetryBudget::builder().window(Duration::ZERO).build_const();
+}

@@ -122,3 +122,106 @@ fn shutdown_returns_exactly_what_is_queued() {
     assert_eq!(q.try_recv(), Err(TryRecvError::Closed));
     assert!(q.is_closed());
 }
+
+/// Random schedules of producers and consumers, either cancelled mid-wait, with a close or a
+/// shutdown at a random step: every item sent is received once or taken back, consumers
+/// receive in the order items were queued, a `try_send` never takes a slot a waiting producer
+/// owns, and at every stall nobody waits next to a free slot or a queued item.
+#[test]
+fn random_schedules_lose_nothing_and_keep_order() {
+    use crate::test_util::schedule::Sim;
+    use crate::test_util::schedules;
+    use core::cell::{Cell, RefCell};
+
+    struct Count<'a>(&'a Cell<usize>);
+    impl Drop for Count<'_> {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() - 1);
+        }
+    }
+    fn count(c: &Cell<usize>) -> Count<'_> {
+        c.set(c.get() + 1);
+        Count(c)
+    }
+
+    let mut cancellations = 0;
+    for seed in 0..schedules(10_000) {
+        let q: BoundedQueue<u32, 2> = BoundedQueue::new();
+        let sent = RefCell::new(Vec::new());
+        let received = RefCell::new(Vec::new());
+        let (sending, receiving) = (Cell::new(0), Cell::new(0));
+        let barged = Cell::new(false);
+        let mut sim = Sim::new(seed, 120);
+        for i in 0..8u32 {
+            let (q, sent, sending, barged) = (&q, &sent, &sending, &barged);
+            if i % 3 == 2 {
+                sim.spawn(
+                    async move {
+                        let room = q.capacity() - q.len();
+                        if q.try_send(i).is_ok() {
+                            barged.set(barged.get() || sending.get() >= room);
+                            sent.borrow_mut().push(i);
+                        }
+                    },
+                    false,
+                );
+            } else {
+                sim.spawn(
+                    async move {
+                        let _waiting = count(sending);
+                        if q.send(i).await.is_ok() {
+                            sent.borrow_mut().push(i);
+                        }
+                    },
+                    true,
+                );
+            }
+        }
+        for _ in 0..3 {
+            let (q, received, receiving) = (&q, &received, &receiving);
+            sim.spawn(
+                async move {
+                    let _waiting = count(receiving);
+                    while let Some(i) = q.recv().await {
+                        received.borrow_mut().push(i);
+                    }
+                },
+                true,
+            );
+        }
+        let limit = sim.rng.below(80);
+        sim.run(limit);
+        let mut taken = Vec::new();
+        match seed % 3 {
+            0 => q.close(),
+            1 => taken.extend(q.shutdown()),
+            _ => {}
+        }
+        sim.run(usize::MAX);
+        // Stalled: a waiting producer means a full queue, a waiting consumer an empty one.
+        assert!(
+            sending.get() == 0 || q.len() == 2,
+            "seed {seed}: a producer waits by a free slot"
+        );
+        assert!(
+            receiving.get() == 0 || q.is_empty(),
+            "seed {seed}: a consumer waits by an item"
+        );
+        assert!(!barged.get(), "seed {seed}: a try_send barged");
+        taken.extend(q.shutdown());
+        sim.run(usize::MAX);
+        assert_eq!(sim.live(), (0, 0), "seed {seed}");
+        cancellations += sim.cancelled;
+        drop(sim);
+        let sent = sent.take();
+        let mut out = received.take();
+        // Received in the order sent (those taken back are the newest).
+        assert_eq!(out, sent[..out.len()], "seed {seed}: out of order");
+        out.extend(taken);
+        assert_eq!(out, sent, "seed {seed}: an item was lost or doubled");
+    }
+    assert!(
+        cancellations > schedules(10_000) as usize,
+        "cancellations were exercised"
+    );
+}

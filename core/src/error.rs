@@ -4,7 +4,7 @@ use core::fmt;
 
 /// An impossible setting, found at construction: names the pattern, the field and what is
 /// wrong with it. Returned by every checked constructor (`Bulkhead::builder(..).build()`,
-/// `BatchConfig::new`, `WorkerPool::spawn`, ...), never a panic at run time.
+/// `WorkerPool::builder()...spawn(..)`, ...), never a panic at run time.
 ///
 /// ```
 /// use steadfast::bulkhead::Bulkhead;

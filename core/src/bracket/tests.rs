@@ -94,5 +94,8 @@ fn random_schedules_release_every_resource_exactly_once() {
         assert!(queue.is_empty(), "seed {seed}");
         assert_eq!(queue.free_slots(), N, "seed {seed}: a slot leaked");
     }
-    assert!(cancelled > 1_000, "cancellations were exercised");
+    assert!(
+        cancelled as u64 > schedules(10_000) / 10,
+        "cancellations were exercised"
+    );
 }

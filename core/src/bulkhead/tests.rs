@@ -295,7 +295,8 @@ mod with_alloc {
     #[test]
     fn close_races_admissions_on_threads() {
         use std::sync::atomic::AtomicBool;
-        for _ in 0..50 {
+        // Miri runs a few rounds: it interprets each thread switch.
+        for _ in 0..if cfg!(miri) { 5 } else { 50 } {
             let b = Arc::new(Bulkhead::new(2));
             let closed = Arc::new(AtomicBool::new(false));
             let threads: Vec<_> = (0..4)
@@ -604,5 +605,8 @@ fn random_schedules_of_run_keep_the_limit_and_return_every_permit() {
             "seed {seed}: a permit leaked"
         );
     }
-    assert!(cancelled > 1_000, "cancellations were exercised");
+    assert!(
+        cancelled as u64 > schedules(10_000) / 10,
+        "cancellations were exercised"
+    );
 }

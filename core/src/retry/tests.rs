@@ -813,11 +813,13 @@ fn decorrelated_jitter_does_not_cluster_at_the_cap() {
         .seed(1)
         .build()
         .unwrap();
-    let draws: Vec<_> = policy.delays(42).take(10_000).collect();
+    // Miri draws fewer: it interprets every draw.
+    let n = if cfg!(miri) { 1_000 } else { 10_000 };
+    let draws: Vec<_> = policy.delays(42).take(n).collect();
     let at_cap = draws.iter().filter(|d| **d == secs(10)).count();
-    assert!(at_cap < 10, "{at_cap} of 10000 delays at the cap");
+    assert!(at_cap * 1_000 < n, "{at_cap} of {n} delays at the cap");
     let high = draws.iter().filter(|d| **d > secs(5)).count();
-    assert!(high > 1_000, "the range is used: {high}");
+    assert!(high * 10 > n, "the range is used: {high} of {n}");
 }
 
 #[test]

@@ -22,6 +22,10 @@ use cortex_m as _;
 static BULKHEAD: Bulkhead = Bulkhead::new(2);
 static BUDGET: RetryBudget = RetryBudget::new();
 static POOL: FixedPool<u32, 4> = FixedPool::new();
+static BATCHER: FixedBatcher<u8, EmbassyTimer, 4> = FixedBatcher::builder(EmbassyTimer)
+    .batch_size(2)
+    .flush_interval(Duration::from_millis(1))
+    .build_const();
 
 /// A time driver whose clock moves one tick per reading; it wakes sleepers at once, so an
 /// executor busy-polls. Enough to link and run the code paths.
@@ -90,22 +94,15 @@ pub extern "C" fn _start() -> ! {
     ));
     core::hint::black_box(total.get());
 
-    let built = FixedBatcher::builder(EmbassyTimer)
-        .batch_size(2)
-        .flush_interval(Duration::from_millis(1))
-        .build();
-    if let Ok(batcher) = built {
-        let batcher: FixedBatcher<u8, EmbassyTimer, 4> = batcher;
-        let _ = batcher.try_submit(1);
-        batcher.close();
-        poll_to_end(batcher.run(
-            |batch: FixedBatch<u8, 4>| {
-                core::hint::black_box(batch.len());
-                async { Ok::<(), ()>(()) }
-            },
-            |_err| {},
-        ));
-    }
+    let _ = BATCHER.try_submit(1);
+    BATCHER.close();
+    poll_to_end(BATCHER.run(
+        |batch: FixedBatch<u8, 4>| {
+            core::hint::black_box(batch.len());
+            async { Ok::<(), ()>(()) }
+        },
+        |_err| {},
+    ));
     #[allow(clippy::empty_loop)]
     loop {}
 }

@@ -2,8 +2,11 @@
 //! `run` (two clock reads) and through the permit API, beside tower-resilience's breaker layer
 //! and failsafe-rs; on one thread and with two worker threads sharing one breaker.
 
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 use failsafe::CircuitBreaker as _;
@@ -113,10 +116,10 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         Box::new(|n: u64| {
             on_threads(2, n, &|n| {
                 let timer = TokioTimer::new();
+                let cx = &mut Context::from_waker(Waker::noop());
                 for i in 0..n {
-                    let p = shared.try_acquire(timer.now()).expect("closed");
-                    black_box(i);
-                    p.record(timer.now(), Outcome::Success);
+                    let run = pin!(shared.run(&timer, async { Ok::<u64, ()>(i) }));
+                    assert!(black_box(run.poll(cx)).is_ready());
                 }
             })
         }),

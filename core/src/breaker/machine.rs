@@ -61,6 +61,42 @@ pub(super) struct Machine<const N: usize> {
     window: Window<N>,
 }
 
+/// The time of an admission or a result, read from the clock only if the machine needs it: a
+/// closed breaker without a time window or a slow-call rule never does.
+pub(super) struct Now<'a> {
+    read: Option<&'a dyn Fn() -> Instant>,
+    at: Instant,
+}
+
+impl<'a> Now<'a> {
+    /// A time already known.
+    pub(super) const fn at(at: Instant) -> Self {
+        Now { read: None, at }
+    }
+
+    /// The clock, read at most once, on first need.
+    pub(super) const fn lazy(read: &'a dyn Fn() -> Instant) -> Self {
+        Now {
+            read: Some(read),
+            at: Instant::ZERO,
+        }
+    }
+
+    pub(super) fn get(&mut self) -> Instant {
+        if let Some(read) = self.read.take() {
+            self.at = read();
+        }
+        self.at
+    }
+}
+
+impl Settings {
+    /// Whether closed-state bookkeeping needs the time: a time window or a slow-call rule.
+    const fn needs_time(&self) -> bool {
+        self.slow.is_some() || matches!(self.shape, super::window::Shape::Time { .. })
+    }
+}
+
 /// `now` plus `nanos`, saturating at [`Instant::MAX`] ("never").
 const fn later(now: Instant, nanos: u64) -> Instant {
     Instant::from_nanos(now.as_nanos().saturating_add(nanos))
@@ -117,20 +153,23 @@ impl<const N: usize> Machine<N> {
         }
     }
 
-    /// Admits a call at `now`, or says why not.
+    /// Admits a call, or says why not. The ticket comes with the admission time (read only
+    /// when the slow-call rule or a time window needs it, [`Instant::ZERO`] otherwise).
     pub(super) fn admit(
         &mut self,
         s: &Settings,
-        now: Instant,
-    ) -> (Result<Ticket, Refusal>, Option<Transition>) {
-        let transition = self.catch_up(s, now);
+        clock: &mut Now<'_>,
+    ) -> (Result<(Ticket, Instant), Refusal>, Option<Transition>) {
+        let quiet = matches!(self.mode, Mode::Closed | Mode::Disabled) && !s.needs_time();
+        let now = if quiet { Instant::ZERO } else { clock.get() };
+        let transition = if quiet { None } else { self.catch_up(s, now) };
         let ticket = |epoch, probe| Ticket {
             epoch,
             probe,
             recorded: false,
         };
         let result = match &mut self.mode {
-            Mode::Closed | Mode::Disabled => Ok(ticket(self.epoch, false)),
+            Mode::Closed | Mode::Disabled => Ok((ticket(self.epoch, false), now)),
             Mode::Open { until } => Err(Refusal {
                 state: State::Open,
                 retry_after: Some(until.as_nanos().saturating_sub(now.as_nanos())),
@@ -150,7 +189,7 @@ impl<const N: usize> Machine<N> {
                         *lease_until = later(now, s.probe_timeout_nanos);
                     }
                     *in_flight += 1;
-                    Ok(ticket(self.epoch, true))
+                    Ok((ticket(self.epoch, true), now))
                 } else {
                     Err(Refusal {
                         state: State::HalfOpen,
@@ -162,24 +201,31 @@ impl<const N: usize> Machine<N> {
         (result, transition)
     }
 
-    /// Records the result of an admitted call that took `elapsed` nanoseconds. A result from
-    /// an older state (its epoch passed) is discarded.
+    /// Records the result of a call admitted at `admitted`. A result from an older state (its
+    /// epoch passed) is discarded.
     pub(super) fn record(
         &mut self,
         s: &Settings,
         ticket: Ticket,
-        now: Instant,
-        elapsed: u64,
+        clock: &mut Now<'_>,
+        admitted: Instant,
         outcome: Outcome,
     ) -> Option<Transition> {
-        if let Some(t) = self.catch_up(s, now) {
-            // The lease ran out before this result came: it is discarded with its epoch.
-            return Some(t);
+        if !matches!(self.mode, Mode::Closed | Mode::Disabled) {
+            if let Some(t) = self.catch_up(s, clock.get()) {
+                // The lease ran out before this result came: it is discarded with its epoch.
+                return Some(t);
+            }
         }
         if ticket.epoch != self.epoch {
             return None;
         }
-        let slow = s.slow.is_some_and(|(threshold, _)| elapsed > threshold);
+        let slow = match s.slow {
+            Some((threshold, _)) => {
+                clock.get().as_nanos().saturating_sub(admitted.as_nanos()) > threshold
+            }
+            None => false,
+        };
         let failure = match outcome {
             Outcome::Ignored => return self.release(ticket),
             Outcome::Failure => true,
@@ -192,9 +238,15 @@ impl<const N: usize> Machine<N> {
                 } else {
                     0
                 };
+                // A count window or a consecutive rule reads the clock only to trip.
+                let now = if s.needs_time() {
+                    clock.get()
+                } else {
+                    Instant::ZERO
+                };
                 self.window.record(s.shape, now.as_nanos(), failure, slow);
                 if (failure || slow) && self.should_trip(s, now) {
-                    return Some(self.open(s, now, false));
+                    return Some(self.open(s, clock.get(), false));
                 }
                 None
             }
@@ -219,9 +271,9 @@ impl<const N: usize> Machine<N> {
                     }
                 };
                 if reopen {
-                    Some(self.open(s, now, true))
+                    Some(self.open(s, clock.get(), true))
                 } else if decided {
-                    Some(self.close(now))
+                    Some(self.close(clock.get()))
                 } else {
                     None
                 }

@@ -122,7 +122,7 @@ pub use error::{BreakerError, CircuitOpen};
 pub use run::Run;
 
 use builder::Settings;
-use machine::{Machine, Ticket};
+use machine::{Machine, Now, Ticket};
 
 use crate::loom::loom_const_fn;
 use crate::{Instant, Timer};
@@ -217,7 +217,7 @@ impl<const N: usize> CircuitBreaker<N> {
     /// [`CircuitOpen`] when the breaker is open or forced open, or half-open with every probe
     /// slot taken.
     pub fn try_acquire(&self, now: Instant) -> Result<Permit<'_>, CircuitOpen> {
-        let ticket = self.admit(now)?;
+        let (ticket, _) = self.admit(&mut Now::at(now))?;
         Ok(Permit {
             breaker: self,
             ticket,
@@ -310,22 +310,22 @@ impl<const N: usize> CircuitBreaker<N> {
 
 /// What a permit and a run need of their breaker, whatever its size.
 trait Core {
-    fn admit(&self, now: Instant) -> Result<Ticket, CircuitOpen>;
-    fn record(&self, ticket: Ticket, now: Instant, elapsed: u64, outcome: Outcome);
+    fn admit(&self, clock: &mut Now<'_>) -> Result<(Ticket, Instant), CircuitOpen>;
+    fn record(&self, ticket: Ticket, clock: &mut Now<'_>, admitted: Instant, outcome: Outcome);
     fn release(&self, ticket: Ticket);
 }
 
 impl<const N: usize> Core for CircuitBreaker<N> {
-    fn admit(&self, now: Instant) -> Result<Ticket, CircuitOpen> {
-        let (admitted, transition) = self.machine.with_lock(|m| m.admit(&self.settings, now));
+    fn admit(&self, clock: &mut Now<'_>) -> Result<(Ticket, Instant), CircuitOpen> {
+        let (admitted, transition) = self.machine.with_lock(|m| m.admit(&self.settings, clock));
         self.notify(transition);
         admitted.map_err(CircuitOpen::from)
     }
 
-    fn record(&self, ticket: Ticket, now: Instant, elapsed: u64, outcome: Outcome) {
+    fn record(&self, ticket: Ticket, clock: &mut Now<'_>, admitted: Instant, outcome: Outcome) {
         let t = self
             .machine
-            .with_lock(|m| m.record(&self.settings, ticket, now, elapsed, outcome));
+            .with_lock(|m| m.record(&self.settings, ticket, clock, admitted, outcome));
         self.notify(t);
     }
 
@@ -354,10 +354,14 @@ pub struct Permit<'a> {
 impl Permit<'_> {
     /// Records how the call ended, at `now` (its duration is `now` less the admission time,
     /// for the slow-call rule).
-    pub fn record(mut self, now: Instant, outcome: Outcome) {
+    pub fn record(self, now: Instant, outcome: Outcome) {
+        self.finish(&mut Now::at(now), outcome);
+    }
+
+    fn finish(mut self, clock: &mut Now<'_>, outcome: Outcome) {
         self.ticket.recorded = true;
-        let elapsed = now.as_nanos().saturating_sub(self.admitted.as_nanos());
-        self.breaker.record(self.ticket, now, elapsed, outcome);
+        self.breaker
+            .record(self.ticket, clock, self.admitted, outcome);
     }
 
     /// Whether this call is a half-open probe.

@@ -7,6 +7,7 @@ use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::machine::Now;
 use super::{BreakerError, Core, Outcome, Permit};
 use crate::Timer;
 
@@ -69,12 +70,12 @@ where
         let this = self.project();
         if !*this.started {
             *this.started = true;
-            let now = this.timer.now();
-            let ticket = this.breaker.admit(now)?;
+            let timer = &*this.timer;
+            let (ticket, admitted) = this.breaker.admit(&mut Now::lazy(&|| timer.now()))?;
             *this.permit = Some(Permit {
                 breaker: *this.breaker,
                 ticket,
-                admitted: now,
+                admitted,
             });
         }
         if this.permit.is_none() {
@@ -83,7 +84,8 @@ where
         let out = core::task::ready!(this.work.poll(cx));
         let outcome = (this.classify)(&out);
         if let Some(permit) = this.permit.take() {
-            permit.record(this.timer.now(), outcome);
+            let timer = &*this.timer;
+            permit.finish(&mut Now::lazy(&|| timer.now()), outcome);
         }
         Poll::Ready(out.map_err(BreakerError::Failed))
     }

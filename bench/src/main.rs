@@ -8,6 +8,7 @@
 mod batch;
 mod breaker;
 mod bulkhead;
+mod limiter;
 mod pool;
 mod retry;
 mod timeout;
@@ -161,11 +162,12 @@ fn main() {
         .skip_while(|a| a != "--only")
         .nth(1)
         .unwrap_or_default();
-    let groups: [(&str, Cases); 6] = [
+    let groups: [(&str, Cases); 7] = [
         ("timeout", timeout::cases),
         ("bulkhead", bulkhead::cases),
         ("retry", retry::cases),
         ("breaker", breaker::cases),
+        ("limiter", limiter::cases),
         ("pool", pool::cases),
         ("batch", batch::cases),
     ];

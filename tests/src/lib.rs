@@ -26,6 +26,7 @@ pub mod breaker;
 pub mod bulkhead;
 pub mod concurrency;
 pub mod events;
+pub mod limiter;
 pub mod pitfalls;
 pub mod pool;
 pub mod retry;
@@ -179,6 +180,9 @@ macro_rules! timer_scenarios {
         }
         mod breaker {
             $crate::breaker_scenarios!(super::$run);
+        }
+        mod limiter {
+            $crate::limiter_scenarios!(super::$run);
         }
         mod concurrency {
             $crate::concurrency_scenarios!(super::$run);

@@ -1,0 +1,88 @@
+//! Loom model of the rate limiter's state, `core/src/limiter/gcra.rs`, built with loom's
+//! lock: concurrent grants never exceed the burst, and a caller entering the queue and
+//! leaving it again leaves the counts as they were, whatever the interleaving.
+//!
+//! Without `--cfg loom` this crate checks that the module builds on its own.
+#![allow(dead_code)]
+
+#[path = "../../../core/src/loom.rs"]
+mod loom;
+// The core's other patterns use the rest of the clock module.
+#[allow(dead_code, unused_imports)]
+#[path = "../../../core/src/time/mod.rs"]
+mod time;
+
+#[path = "../../../core/src/limiter/gcra.rs"]
+mod gcra;
+
+#[cfg(all(test, loom))]
+mod models {
+    use super::gcra::{Entered, Gcra, Params, Refusal};
+    use loom::sync::Arc;
+    use loom::thread;
+
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(2);
+        }
+        builder.check(f);
+    }
+
+    fn gcra(burst: u32) -> Gcra {
+        let t = 10;
+        Gcra::new(Params {
+            t,
+            tau: t * (u64::from(burst) - 1),
+            burst,
+            recip: u64::MAX / t,
+            max_waiters: 8,
+        })
+    }
+
+    /// Three callers race for a burst of two cells at one instant: exactly two get one.
+    #[test]
+    fn racing_grants_never_exceed_the_burst() {
+        model(|| {
+            let g = Arc::new(gcra(2));
+            let threads: Vec<_> = (0..2)
+                .map(|_| {
+                    let g = g.clone();
+                    thread::spawn(move || g.try_acquire(0, 1).is_ok())
+                })
+                .collect();
+            let mine = g.try_acquire(0, 1).is_ok();
+            let granted = threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|&b| b)
+                .count()
+                + usize::from(mine);
+            assert_eq!(granted, 2);
+            assert_eq!(g.snapshot(0), (0, 0, 0));
+        });
+    }
+
+    /// A caller queues and leaves while another tries: the try is refused only while the
+    /// queue is non-empty, and the counts end empty.
+    #[test]
+    fn a_queued_caller_blocks_tries_until_it_leaves() {
+        model(|| {
+            let g = Arc::new(gcra(1));
+            assert_eq!(g.try_acquire(0, 1), Ok(()));
+            let q = g.clone();
+            let waiter = thread::spawn(move || {
+                assert_eq!(q.enter(0, 1, u64::MAX), Ok(Entered::Queued));
+                q.leave(1);
+            });
+            let tried = g.try_acquire(10, 1);
+            waiter.join().unwrap();
+            match tried {
+                Ok(()) => assert_eq!(g.try_acquire(10, 1), Err(Refusal::Wait(10))),
+                Err(Refusal::Wait(_)) => assert_eq!(g.try_acquire(10, 1), Ok(())),
+                Err(other) => panic!("{other:?}"),
+            }
+            assert_eq!(g.snapshot(10).1, 0);
+        });
+    }
+}

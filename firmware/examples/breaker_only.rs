@@ -4,11 +4,9 @@
 use core::time::Duration;
 use cortex_m_rt::entry;
 use steadfast::breaker::CircuitBreaker;
-use steadfast_embassy::{EmbassyTimer, Timer as _};
+use steadfast_embassy::EmbassyTimer;
 use steadfast_firmware_tests::{VirtualDriver, fail, pass, run};
-static BREAKER: CircuitBreaker<2> = CircuitBreaker::builder()
-    .count_window(64, 10)
-    .build_const();
+static BREAKER: CircuitBreaker<2> = CircuitBreaker::builder().count_window(64, 10).build_const();
 embassy_time_driver::time_driver_impl!(static DRIVER: VirtualDriver = VirtualDriver::new());
 #[embassy_executor::task]
 async fn work() {

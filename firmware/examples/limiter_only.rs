@@ -5,7 +5,7 @@
 use core::time::Duration;
 use cortex_m_rt::entry;
 use steadfast::limiter::RateLimiter;
-use steadfast_embassy::{EmbassyTimer, Timer as _};
+use steadfast_embassy::EmbassyTimer;
 use steadfast_firmware_tests::{VirtualDriver, fail, pass, run};
 static LIMITER: RateLimiter = RateLimiter::builder(10, Duration::from_secs(1))
     .burst(2)

@@ -9,7 +9,7 @@ use cortex_m_rt::entry;
 use steadfast::bulkhead::Bulkhead;
 use steadfast::retry::{MakeAttempt, RetryBudget, RetryPolicy};
 use steadfast::timeout::TimeoutExt;
-use steadfast_embassy::{EmbassyTimer, Timer as _};
+use steadfast_embassy::EmbassyTimer;
 use steadfast_firmware_tests::{VirtualDriver, fail, pass, run};
 
 /// Built at compile time, as firmware would: no builder code in the image.

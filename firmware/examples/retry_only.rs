@@ -4,7 +4,7 @@
 use core::time::Duration;
 use cortex_m_rt::entry;
 use steadfast::retry::{MakeAttempt, RetryBudget, RetryPolicy};
-use steadfast_embassy::{EmbassyTimer, Timer as _};
+use steadfast_embassy::EmbassyTimer;
 use steadfast_firmware_tests::{VirtualDriver, fail, pass, run};
 static BUDGET: RetryBudget = RetryBudget::new();
 /// Built at compile time, as firmware would: no builder code in the image.

@@ -4,7 +4,7 @@
 use core::time::Duration;
 use cortex_m_rt::entry;
 use steadfast::timeout::TimeoutExt;
-use steadfast_embassy::{EmbassyTimer, Timer as _};
+use steadfast_embassy::EmbassyTimer;
 use steadfast_firmware_tests::{VirtualDriver, fail, pass, run};
 embassy_time_driver::time_driver_impl!(static DRIVER: VirtualDriver = VirtualDriver::new());
 #[embassy_executor::task]

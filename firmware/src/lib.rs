@@ -38,6 +38,7 @@ macro_rules! run_each {
 #[macro_export]
 macro_rules! run_all {
     ($env:expr) => {
+        steadfast_conformance::timer_contract!(list run_each!($env;));
         steadfast_conformance::timeout_scenarios!(list run_each!($env;));
         steadfast_conformance::bulkhead_scenarios!(list run_each!($env;));
         steadfast_conformance::breaker_scenarios!(list run_each!($env;));

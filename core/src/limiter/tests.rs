@@ -202,7 +202,8 @@ fn saturates_at_the_end_of_the_clock() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    // A few cases under Miri, which is slow.
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
 
     /// Grants and waits equal a token bucket's, exactly; and no interval sees more than
     /// `burst + rate * length` cells.

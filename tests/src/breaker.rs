@@ -6,7 +6,7 @@ use core::pin::pin;
 use core::task::Poll;
 
 use steadfast::Timer;
-use steadfast::breaker::{CircuitBreaker, Outcome, State};
+use steadfast::breaker::{CircuitBreaker, KeyedBreaker, KeyedError, Outcome, State};
 
 use crate::Env;
 
@@ -165,6 +165,42 @@ pub async fn manual_control<T: Timer>(env: Env<T>) {
     assert_eq!(b.state(t.now()), State::Closed);
 }
 
+/// Keyed breakers: one key trips while another stays closed; a full table of tripped keys
+/// refuses a new key; once a key's probe closes it on the runtime's clock, the new key takes
+/// its place.
+pub async fn keyed_breakers_trip_per_key_and_evict_only_fresh_entries<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let b: KeyedBreaker<u8, 1, 2> = CircuitBreaker::builder()
+        .consecutive_failures(2)
+        .open_for(env.units(3))
+        .build_keyed()
+        .unwrap();
+    for _ in 0..2 {
+        let r = b.run(1, t, async { Err::<(), u8>(1) }).await;
+        assert_eq!(r, Err(KeyedError::Failed(1)));
+    }
+    assert_eq!(b.state(&1, t.now()), State::Open);
+    assert_eq!(b.run(2, t, async { Ok::<u8, u8>(2) }).await, Ok(2));
+    assert_eq!(
+        b.state(&2, t.now()),
+        State::Closed,
+        "key 2 is independent of key 1"
+    );
+    // Key 2 has a failure: with key 1 open, no entry can give way to key 3.
+    b.try_acquire(&2, t.now())
+        .unwrap()
+        .record(t.now(), Outcome::Failure);
+    let full = b.run(3, t, async { Ok::<u8, u8>(3) }).await;
+    assert_eq!(full, Err(KeyedError::TableFull));
+    t.sleep(env.units(3)).await;
+    assert_eq!(b.state(&1, t.now()), State::HalfOpen);
+    assert_eq!(b.run(1, t, async { Ok::<u8, u8>(1) }).await, Ok(1));
+    // Key 1 closed with an empty window: key 3 takes its slot; key 2 kept its failure.
+    assert_eq!(b.run(3, t, async { Ok::<u8, u8>(3) }).await, Ok(3));
+    assert!(b.run(2, t, async { Err::<(), u8>(2) }).await.is_err());
+    assert_eq!(b.state(&2, t.now()), State::Open);
+}
+
 /// Every breaker scenario.
 #[macro_export]
 macro_rules! breaker_scenarios {
@@ -182,6 +218,7 @@ macro_rules! breaker_scenarios {
             probes_reopen_and_a_cancelled_probe_frees_its_slot,
             late_results_and_expired_leases_are_discarded,
             manual_control,
+            keyed_breakers_trip_per_key_and_evict_only_fresh_entries,
         );
     };
 }

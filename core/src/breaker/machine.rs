@@ -137,6 +137,14 @@ impl<const N: usize> Machine<N> {
         }
     }
 
+    /// Whether this breaker is indistinguishable from a new one: closed, with no failure or
+    /// slow call in its window and (under the consecutive-failures rule) no failures in a row.
+    pub(super) fn is_fresh(&self, s: &Settings, now: Instant) -> bool {
+        let t = self.window.totals(s.shape, now.as_nanos());
+        let in_a_row = matches!(s.model, Model::Consecutive(_)) && self.consecutive_failures > 0;
+        matches!(self.mode, Mode::Closed) && !in_a_row && t.failures == 0 && t.slow == 0
+    }
+
     pub(super) fn counts(&self, s: &Settings, now: Instant) -> Counts {
         let t = self.window.totals(s.shape, now.as_nanos());
         let probes_in_flight = match self.mode {

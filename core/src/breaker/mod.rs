@@ -113,12 +113,14 @@ use maitake_sync::blocking::Mutex;
 
 mod builder;
 mod error;
+mod keyed;
 mod machine;
 mod run;
 mod window;
 
 pub use builder::CircuitBreakerBuilder;
 pub use error::{BreakerError, CircuitOpen};
+pub use keyed::{KeyedBreaker, KeyedError, KeyedPermit, KeyedRun};
 pub use run::Run;
 
 use builder::Settings;

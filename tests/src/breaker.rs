@@ -165,6 +165,19 @@ pub async fn manual_control<T: Timer>(env: Env<T>) {
     assert_eq!(b.state(t.now()), State::Closed);
 }
 
+/// Runs one call for `key` through `b`: `Some(true)` if it ran and succeeded, `Some(false)` if
+/// it ran and failed, `None` if it was turned away.
+async fn keyed<T: Timer>(b: &KeyedBreaker<u8, 1, 2>, t: &T, key: u8, ok: bool) -> Option<bool> {
+    match b
+        .run(key, t, async move { if ok { Ok(()) } else { Err(()) } })
+        .await
+    {
+        Ok(()) => Some(true),
+        Err(KeyedError::Failed(())) => Some(false),
+        Err(_) => None,
+    }
+}
+
 /// Keyed breakers: one key trips while another stays closed; a full table of tripped keys
 /// refuses a new key; once a key's probe closes it on the runtime's clock, the new key takes
 /// its place.
@@ -176,28 +189,30 @@ pub async fn keyed_breakers_trip_per_key_and_evict_only_fresh_entries<T: Timer>(
         .build_keyed()
         .unwrap();
     for _ in 0..2 {
-        let r = b.run(1, t, async { Err::<(), u8>(1) }).await;
-        assert_eq!(r, Err(KeyedError::Failed(1)));
+        assert!(keyed(&b, t, 1, false).await == Some(false));
     }
     assert_eq!(b.state(&1, t.now()), State::Open);
-    assert_eq!(b.run(2, t, async { Ok::<u8, u8>(2) }).await, Ok(2));
-    assert_eq!(
-        b.state(&2, t.now()),
-        State::Closed,
-        "key 2 is independent of key 1"
+    assert!(keyed(&b, t, 1, true).await.is_none(), "key 1 is open");
+    assert!(
+        keyed(&b, t, 2, true).await == Some(true),
+        "key 2 is independent"
     );
     // Key 2 has a failure: with key 1 open, no entry can give way to key 3.
-    b.try_acquire(&2, t.now())
-        .unwrap()
-        .record(t.now(), Outcome::Failure);
-    let full = b.run(3, t, async { Ok::<u8, u8>(3) }).await;
-    assert_eq!(full, Err(KeyedError::TableFull));
+    assert!(keyed(&b, t, 2, false).await == Some(false));
+    assert!(matches!(
+        b.try_acquire(&3, t.now()),
+        Err(KeyedError::TableFull)
+    ));
+    assert!(keyed(&b, t, 3, true).await.is_none());
     t.sleep(env.units(3)).await;
     assert_eq!(b.state(&1, t.now()), State::HalfOpen);
-    assert_eq!(b.run(1, t, async { Ok::<u8, u8>(1) }).await, Ok(1));
+    assert!(
+        keyed(&b, t, 1, true).await == Some(true),
+        "the probe closes key 1"
+    );
     // Key 1 closed with an empty window: key 3 takes its slot; key 2 kept its failure.
-    assert_eq!(b.run(3, t, async { Ok::<u8, u8>(3) }).await, Ok(3));
-    assert!(b.run(2, t, async { Err::<(), u8>(2) }).await.is_err());
+    assert!(keyed(&b, t, 3, true).await == Some(true));
+    assert!(keyed(&b, t, 2, false).await == Some(false));
     assert_eq!(b.state(&2, t.now()), State::Open);
 }
 

@@ -10,7 +10,7 @@ use heapless::Vec;
 use maitake_sync::blocking::Mutex;
 
 use super::builder::Settings;
-use super::machine::{Machine, Ticket};
+use super::machine::{Machine, Now, Ticket};
 use super::{CircuitBreakerBuilder, CircuitOpen, Outcome, State, Transition};
 use crate::loom::loom_const_fn;
 use crate::{ConfigError, Instant, Timer};
@@ -251,12 +251,12 @@ impl<K: Eq + Clone + Send, const N: usize, const CAP: usize> KeyedBreaker<K, N, 
     /// probe slot taken; [`KeyedError::TableFull`] when `key` is new and no entry can be
     /// evicted for it.
     pub fn try_acquire(&self, key: &K, now: Instant) -> Result<KeyedPermit<'_>, KeyedError> {
-        let (slot, ticket) = self.admit(key, now)?;
+        let (slot, ticket, admitted) = self.admit(key, now)?;
         Ok(KeyedPermit {
             breaker: self,
             slot,
             ticket,
-            admitted: now,
+            admitted,
         })
     }
 
@@ -318,18 +318,19 @@ impl<K: Eq + Clone + Send, const N: usize, const CAP: usize> KeyedBreaker<K, N, 
 
 /// What a keyed permit and a keyed run need of their table, whatever its sizes.
 trait Slots {
-    fn record(&self, slot: Slot, ticket: Ticket, now: Instant, elapsed: u64, outcome: Outcome);
+    fn record(&self, slot: Slot, ticket: Ticket, now: Instant, admitted: Instant, outcome: Outcome);
     fn release(&self, slot: Slot, ticket: Ticket);
 }
 
 /// Admission by key, for [`KeyedRun`].
 trait Admit<K>: Slots {
-    fn admit(&self, key: &K, now: Instant) -> Result<(Slot, Ticket), KeyedError>;
+    /// The entry, the ticket, and the admission time the machine keeps for the result.
+    fn admit(&self, key: &K, now: Instant) -> Result<(Slot, Ticket, Instant), KeyedError>;
     fn slots(&self) -> &(dyn Slots + Sync);
 }
 
 impl<K: Eq + Clone + Send, const N: usize, const CAP: usize> Admit<K> for KeyedBreaker<K, N, CAP> {
-    fn admit(&self, key: &K, now: Instant) -> Result<(Slot, Ticket), KeyedError> {
+    fn admit(&self, key: &K, now: Instant) -> Result<(Slot, Ticket, Instant), KeyedError> {
         let s = &self.settings;
         let (admitted, transition) = self.table.with_lock(|t| {
             let Some(index) = t.entry(s, key, now) else {
@@ -338,10 +339,10 @@ impl<K: Eq + Clone + Send, const N: usize, const CAP: usize> Admit<K> for KeyedB
             let Some(e) = t.entries.get_mut(index) else {
                 return (Err(KeyedError::TableFull), None);
             };
-            let (ticket, transition) = e.machine.admit(s, now);
-            let ticket = ticket.map(|ticket| {
+            let (ticket, transition) = e.machine.admit(s, &mut Now::at(now));
+            let ticket = ticket.map(|(ticket, admitted)| {
                 e.held = e.held.saturating_add(1);
-                (Slot { index, id: e.id }, ticket)
+                (Slot { index, id: e.id }, ticket, admitted)
             });
             (ticket.map_err(|r| KeyedError::Open(r.into())), transition)
         });
@@ -355,12 +356,20 @@ impl<K: Eq + Clone + Send, const N: usize, const CAP: usize> Admit<K> for KeyedB
 }
 
 impl<K: Send, const N: usize, const CAP: usize> Slots for KeyedBreaker<K, N, CAP> {
-    fn record(&self, slot: Slot, ticket: Ticket, now: Instant, elapsed: u64, outcome: Outcome) {
+    fn record(
+        &self,
+        slot: Slot,
+        ticket: Ticket,
+        now: Instant,
+        admitted: Instant,
+        outcome: Outcome,
+    ) {
         let s = &self.settings;
         let t = self.table.with_lock(|t| {
             let e = t.slot(slot)?;
             e.held = e.held.saturating_sub(1);
-            e.machine.record(s, ticket, now, elapsed, outcome)
+            e.machine
+                .record(s, ticket, &mut Now::at(now), admitted, outcome)
         });
         self.notify(t);
     }
@@ -401,9 +410,8 @@ impl KeyedPermit<'_> {
     /// for the slow-call rule).
     pub fn record(mut self, now: Instant, outcome: Outcome) {
         self.ticket.recorded = true;
-        let elapsed = now.as_nanos().saturating_sub(self.admitted.as_nanos());
         self.breaker
-            .record(self.slot, self.ticket, now, elapsed, outcome);
+            .record(self.slot, self.ticket, now, self.admitted, outcome);
     }
 
     /// Whether this call is a half-open probe of its key.

@@ -73,12 +73,12 @@ where
             *this.started = true;
             let now = this.timer.now();
             match this.breaker.admit(this.key, now) {
-                Ok((slot, ticket)) => {
+                Ok((slot, ticket, admitted)) => {
                     *this.permit = Some(KeyedPermit {
                         breaker: this.breaker.slots(),
                         slot,
                         ticket,
-                        admitted: now,
+                        admitted,
                     });
                 }
                 Err(e) => {

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use failsafe::CircuitBreaker as _;
 use steadfast::breaker::{CircuitBreaker, Outcome};
@@ -15,7 +15,7 @@ use steadfast_tokio::TokioTimer;
 use tower::{Service, ServiceExt, service_fn};
 use tower_resilience_circuitbreaker::CircuitBreakerLayer;
 
-use crate::{Config, Record, Runner, compare};
+use crate::{Config, Record, Runner, compare, on_threads};
 
 fn ours() -> CircuitBreaker {
     CircuitBreaker::builder()
@@ -23,17 +23,6 @@ fn ours() -> CircuitBreaker {
         .failure_rate(50)
         .build()
         .expect("breaker")
-}
-
-/// Runs `per_thread(n / threads)` on each of `threads` threads at once; the wall time.
-fn on_threads(threads: u64, n: u64, per_thread: &(dyn Fn(u64) + Sync)) -> Duration {
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| per_thread(n / threads));
-        }
-    });
-    start.elapsed()
 }
 
 pub(crate) fn cases(cfg: &Config) -> Vec<Record> {

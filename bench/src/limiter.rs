@@ -15,7 +15,7 @@ use steadfast::limiter::RateLimiter;
 use steadfast::{Timer, VirtualTimer};
 use steadfast_tokio::TokioTimer;
 
-use crate::{Config, Record, Runner, compare};
+use crate::{Config, Record, Runner, compare, on_threads};
 
 /// A cell a nanosecond, a burst of 10^9: every call is granted.
 fn always() -> RateLimiter {
@@ -31,17 +31,6 @@ fn governor_always() -> governor::DefaultDirectRateLimiter {
 
 const RATE: u32 = 100_000;
 const BURST: u32 = 100;
-
-/// Runs `per_thread(n / threads)` on each of `threads` threads at once; the wall time.
-fn on_threads(threads: u64, n: u64, per_thread: &(dyn Fn(u64) + Sync)) -> Duration {
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| per_thread(n / threads));
-        }
-    });
-    start.elapsed()
-}
 
 /// Timers armed while 1,000 waiters wait on our limiter, counted on the virtual timer.
 fn our_armed_timers() -> usize {

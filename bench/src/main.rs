@@ -73,6 +73,17 @@ pub(crate) struct Record {
     peer_stats: Stats,
 }
 
+/// Runs `per_thread(n / threads)` on each of `threads` threads at once; the wall time.
+pub(crate) fn on_threads(threads: u64, n: u64, per_thread: &(dyn Fn(u64) + Sync)) -> Duration {
+    let start = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| per_thread(n / threads));
+        }
+    });
+    start.elapsed()
+}
+
 /// Runs ours and every peer `cfg.rounds` times each, interleaved, `ops` operations a round.
 pub(crate) fn compare(
     cfg: &Config,

@@ -26,21 +26,18 @@ pub use error::ConfigError;
 pub use time::{Instant, Timer};
 
 #[cfg(all(test, loom))]
+#[path = "../../loom-model.rs"]
+mod model;
+
+#[cfg(all(test, loom))]
 mod models {
     use super::Instant;
     use super::breaker::{CircuitBreaker, Outcome, State};
+    use crate::model::model;
     use core::time::Duration;
     use loom::sync::Arc;
     use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use loom::thread;
-
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut builder = loom::model::Builder::new();
-        if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(2);
-        }
-        builder.check(f);
-    }
 
     const OPEN: Duration = Duration::from_secs(10);
 

@@ -28,20 +28,17 @@ pub use error::ConfigError;
 pub use time::{Instant, Timer};
 
 #[cfg(all(test, loom))]
+#[path = "../../loom-model.rs"]
+mod model;
+
+#[cfg(all(test, loom))]
 mod models {
     use super::Instant;
     use super::budget::RetryBudget;
+    use crate::model::model;
     use core::time::Duration;
     use loom::sync::Arc;
     use loom::thread;
-
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut builder = loom::model::Builder::new();
-        if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(2);
-        }
-        builder.check(f);
-    }
 
     const MS: u64 = 1_000_000;
 

@@ -30,22 +30,19 @@ pub use error::ConfigError;
 pub use time::{Instant, Timer};
 
 #[cfg(all(test, loom))]
+#[path = "../../loom-model.rs"]
+mod model;
+
+#[cfg(all(test, loom))]
 mod models {
     use super::bulkhead::{Bulkhead, Rejected};
+    use crate::model::model;
     use core::pin::pin;
     use core::task::{Context, Poll, Waker};
     use loom::future::block_on;
     use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use loom::sync::{Arc, mpsc};
     use loom::thread;
-
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut builder = loom::model::Builder::new();
-        if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(2);
-        }
-        builder.check(f);
-    }
 
     /// Polls `future` once, with a waker that does nothing.
     fn poll_once<F: Future>(future: core::pin::Pin<&mut F>) -> Poll<F::Output> {

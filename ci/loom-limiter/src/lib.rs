@@ -16,18 +16,15 @@ mod time;
 mod gcra;
 
 #[cfg(all(test, loom))]
+#[path = "../../loom-model.rs"]
+mod model;
+
+#[cfg(all(test, loom))]
 mod models {
     use super::gcra::{Entered, Gcra, Params, Refusal};
+    use crate::model::model;
     use loom::sync::Arc;
     use loom::thread;
-
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut builder = loom::model::Builder::new();
-        if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(2);
-        }
-        builder.check(f);
-    }
 
     fn gcra(burst: u32) -> Gcra {
         let t = 10;

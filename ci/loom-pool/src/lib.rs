@@ -18,20 +18,17 @@ mod loom;
 mod pending;
 
 #[cfg(all(test, loom))]
+#[path = "../../loom-model.rs"]
+mod model;
+
+#[cfg(all(test, loom))]
 mod models {
     use super::pending::Pending;
+    use crate::model::model;
     use loom::future::block_on;
     use loom::sync::Arc;
     use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use loom::thread;
-
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut builder = loom::model::Builder::new();
-        if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(2);
-        }
-        builder.check(f);
-    }
 
     /// A worker finishes the last item while `wait_idle` begins: the watcher is woken (or
     /// sees zero at once), and returns only once the item was counted off.

@@ -10,21 +10,18 @@ mod loom;
 pub mod queue;
 
 #[cfg(all(test, loom))]
+#[path = "../../loom-model.rs"]
+mod model;
+
+#[cfg(all(test, loom))]
 mod models {
     use super::queue::{BoundedQueue, Closed};
+    use crate::model::model;
     use core::pin::pin;
     use core::task::{Context, Poll, Waker};
     use loom::future::block_on;
     use loom::sync::Arc;
     use loom::thread;
-
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut builder = loom::model::Builder::new();
-        if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(2);
-        }
-        builder.check(f);
-    }
 
     /// Two producers race for the one slot while a consumer drains: both items arrive, once.
     #[test]

@@ -51,6 +51,13 @@
 //! and records nothing, [`reset`] closes it with an empty window. [`on_transition`] is called
 //! on every change of state, outside the breaker's lock.
 //!
+//! # One breaker per key, in bounded memory
+//!
+//! [`KeyedBreaker`] keeps up to `CAP` breakers (one per upstream host, say) in a fixed table
+//! with one set of settings. A new key takes the slot of an entry indistinguishable from a fresh
+//! breaker (closed, nothing bad in its window, no permit out); an open or half-open entry is
+//! never evicted, and when none can go the call is refused with [`KeyedError::TableFull`].
+//!
 //! # Example
 //!
 //! ```

@@ -299,7 +299,13 @@ mod with_std {
             .or_else(|| panic.downcast_ref::<&str>().copied());
         assert_eq!(message, Some("use exploded"));
         assert_eq!(count(&releases), 1);
-        env.assert_elapsed(start, env.units(3));
+        if env.clock == crate::Clock::Virtual {
+            env.assert_elapsed(start, env.units(3));
+        } else {
+            // On a real clock the panic hook's own report (a backtrace, with RUST_BACKTRACE)
+            // takes time that is not the bracket's: only the lower bound is the bracket's.
+            assert!(t.now() - start >= env.units(3));
+        }
         assert!(queue.is_empty(), "released in place, not handed off");
         assert_eq!(queue.free_slots(), 1);
     }

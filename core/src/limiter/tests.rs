@@ -351,7 +351,7 @@ fn errors_are_send_sync_errors() {
 /// Random cancellations of waiters with random costs: no grant lost or doubled, the head
 /// never asleep past a due grant, FIFO among the survivors.
 #[test]
-fn random_cancellations_lose_nothing_and_keep_the_order() {
+fn random_schedules_of_cancellations_lose_nothing_and_keep_the_order() {
     for seed in 0..schedules(10_000) {
         let timer = VirtualTimer::new();
         let l = RateLimiter::builder(1, Duration::from_nanos(10))

@@ -1,6 +1,6 @@
 //! Batcher cost per item: a stream of items in, a stream of batches of 100 out, with a flush
 //! interval long enough that every batch is cut by size, on a tokio current-thread runtime.
-//! Ours is [`batches`] on [`TokioTimer`], beside tokio-stream's `chunks_timeout` and
+//! Ours is [`Batches`] on [`TokioTimer`], beside tokio-stream's `chunks_timeout` and
 //! futures-batch's `chunks_timeout`. Every contender gets the same always-ready source stream
 //! and the consumer only looks at each batch.
 

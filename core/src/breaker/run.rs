@@ -11,7 +11,8 @@ use super::machine::Now;
 use super::{BreakerError, Core, Outcome, Permit};
 use crate::Timer;
 
-fn by_result<V, E>(result: &Result<V, E>) -> Outcome {
+/// The default classifier: an `Err` is a failure, an `Ok` a success.
+pub(super) fn by_result<V, E>(result: &Result<V, E>) -> Outcome {
     match result {
         Ok(_) => Outcome::Success,
         Err(_) => Outcome::Failure,

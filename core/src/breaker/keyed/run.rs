@@ -10,13 +10,7 @@ use pin_project_lite::pin_project;
 use super::{Admit, KeyedError, KeyedPermit};
 use crate::Timer;
 use crate::breaker::Outcome;
-
-fn by_result<V, E>(result: &Result<V, E>) -> Outcome {
-    match result {
-        Ok(_) => Outcome::Success,
-        Err(_) => Outcome::Failure,
-    }
-}
+use crate::breaker::run::by_result;
 
 pin_project! {
     /// A call run through a keyed breaker: admitted for its key on its first poll, its outcome

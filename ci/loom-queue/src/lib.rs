@@ -98,4 +98,44 @@ mod models {
             assert_eq!(taken.xor(rest), Some(7));
         });
     }
+
+    /// A consumer taking the only item, racing a producer that looks first: once the queue
+    /// reads empty, its slot is free, so a `try_send` then succeeds.
+    #[test]
+    fn empty_means_room() {
+        model(|| {
+            let q: Arc<BoundedQueue<u32, 1>> = Arc::new(BoundedQueue::new());
+            q.try_send(1).unwrap();
+            let consumer = {
+                let q = q.clone();
+                thread::spawn(move || q.try_recv().unwrap())
+            };
+            if q.is_empty() {
+                q.try_send(2)
+                    .expect("the queue reads empty but has no room");
+            }
+            assert_eq!(consumer.join().unwrap(), 1);
+        });
+    }
+
+    /// A producer queueing an item, racing a consumer that looks first: once the queue reads
+    /// non-empty, `try_recv` then gets the item.
+    #[test]
+    fn non_empty_means_an_item() {
+        model(|| {
+            let q: Arc<BoundedQueue<u32, 1>> = Arc::new(BoundedQueue::new());
+            let producer = {
+                let q = q.clone();
+                thread::spawn(move || q.try_send(1).unwrap())
+            };
+            if !q.is_empty() {
+                assert_eq!(
+                    q.try_recv()
+                        .expect("the queue reads non-empty but gives nothing"),
+                    1
+                );
+            }
+            producer.join().unwrap();
+        });
+    }
 }

@@ -111,7 +111,6 @@ impl<B> Channel<B> {
             Ok(permit) => {
                 self.push(item)?;
                 permit.forget();
-                self.items.add_permits(1);
                 Ok(())
             }
             Err(_) => Err(Closed(item)),
@@ -127,7 +126,6 @@ impl<B> Channel<B> {
                 self.push(item)
                     .map_err(|Closed(item)| TrySendError::Closed(item))?;
                 permit.forget();
-                self.items.add_permits(1);
                 Ok(())
             }
             Err(TryAcquireError::Closed) => Err(TrySendError::Closed(item)),
@@ -141,8 +139,9 @@ impl<B> Channel<B> {
         }
     }
 
-    /// Pushes under the lock, unless closed. Only called with a slot held, so the buffer has
-    /// room.
+    /// Pushes under the lock, unless closed, and adds the item's permit before the lock goes:
+    /// whoever then sees the buffer non-empty can take the item. Only called with a slot
+    /// held, so the buffer has room.
     fn push<T>(&self, item: T) -> Result<(), Closed<T>>
     where
         B: Buf<T>,
@@ -153,7 +152,9 @@ impl<B> Channel<B> {
             }
             // A slot is held: there is room. Should that ever fail, the item goes back to the
             // caller as if the channel were closed, rather than being lost.
-            s.buf.push_back(item).map_err(Closed)
+            s.buf.push_back(item).map_err(Closed)?;
+            self.items.add_permits(1);
+            Ok(())
         })
     }
 
@@ -193,15 +194,19 @@ impl<B> Channel<B> {
         }
     }
 
+    /// Pops under the lock and frees the item's slot before the lock goes: whoever then sees
+    /// the buffer with room can fill it.
     fn pop<T>(&self) -> Option<T>
     where
         B: Buf<T>,
     {
-        let item = self.state.with_lock(|s| s.buf.pop_front());
-        if item.is_some() {
-            self.slots.add_permits(1);
-        }
-        item
+        self.state.with_lock(|s| {
+            let item = s.buf.pop_front();
+            if item.is_some() {
+                self.slots.add_permits(1);
+            }
+            item
+        })
     }
 
     pub(crate) fn close(&self) {

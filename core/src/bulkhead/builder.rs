@@ -83,6 +83,12 @@ impl BulkheadBuilder {
         /// Builds the bulkhead in a `const` context, such as a `static`'s initializer, where
         /// a bad setting is a compile error. Elsewhere a bad setting panics: use
         /// [`build`](BulkheadBuilder::build) for settings known only at run time.
+        ///
+        /// ```compile_fail,E0080
+        /// use steadfast::bulkhead::Bulkhead;
+        /// // Nobody may wait where callers are turned away at once.
+        /// static RADIO: Bulkhead = Bulkhead::builder(1).reject_when_full().max_waiting(4).build_const();
+        /// ```
         #[must_use]
         pub fn build_const(self) -> Bulkhead {
             if let Err(e) = self.check() {

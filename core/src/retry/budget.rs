@@ -274,7 +274,13 @@ impl RetryBudgetBuilder {
         /// # Panics
         ///
         /// On a setting [`build`](Self::build) refuses; in a `static`, that is a compile
-        /// error.
+        /// error:
+        ///
+        /// ```compile_fail,E0080
+        /// use core::time::Duration;
+        /// use steadfast::retry::RetryBudget;
+        /// static NO_WINDOW: RetryBudget = RetryBudget::builder().window(Duration::ZERO).build_const();
+        /// ```
         pub fn build_const(self) -> RetryBudget {
             match self.build() {
                 Ok(budget) => budget,

@@ -359,7 +359,23 @@ impl RetryPolicyBuilder {
     /// # Panics
     ///
     /// On a setting [`build`](Self::build) refuses, with its message; in a `static` or
-    /// `const`, that is a compile error.
+    /// `const`, that is a compile error:
+    ///
+    /// ```compile_fail,E0080
+    /// use steadfast::retry::RetryPolicy;
+    /// // error[E0080]: evaluation of constant value failed: must be at least 1
+    /// static NEVER: RetryPolicy = RetryPolicy::builder().max_attempts(0).build_const();
+    /// ```
+    ///
+    /// ```compile_fail,E0080
+    /// use core::time::Duration;
+    /// use steadfast::retry::RetryPolicy;
+    /// // A cap below the base delay.
+    /// static CAPPED: RetryPolicy = RetryPolicy::builder()
+    ///     .exponential(Duration::from_millis(100), 2.0)
+    ///     .max_delay(Duration::from_millis(10))
+    ///     .build_const();
+    /// ```
     pub const fn build_const(self) -> RetryPolicy {
         match self.build() {
             Ok(policy) => policy,

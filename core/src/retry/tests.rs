@@ -927,3 +927,33 @@ fn build_const_refuses_what_build_refuses() {
 fn budget_build_const_refuses_a_zero_window() {
     let _ = RetryBudget::builder().window(Duration::ZERO).build_const();
 }
+
+#[test]
+fn build_const_builds_in_a_static_what_build_builds() {
+    const fn settings() -> crate::retry::RetryPolicyBuilder {
+        RetryPolicy::builder()
+            .max_attempts(6)
+            .exponential(Duration::from_millis(20), 3.0)
+            .max_delay(Duration::from_secs(1))
+            .jitter(Jitter::Full)
+            .max_elapsed(Duration::from_secs(5))
+            .attempt_timeout(Duration::from_millis(300))
+            .seed(7)
+    }
+    static POLICY: RetryPolicy = settings().build_const();
+    static BUDGET: RetryBudget = RetryBudget::builder()
+        .percent(50)
+        .min_retries(1)
+        .window(Duration::from_secs(1))
+        .build_const();
+    let built = settings().build().unwrap();
+    assert_eq!(std::format!("{POLICY:?}"), std::format!("{built:?}"));
+    let a: Vec<_> = POLICY.delays(3).take(6).collect();
+    let b: Vec<_> = built.delays(3).take(6).collect();
+    assert_eq!(a, b);
+    // 1 + 50% of 4 calls.
+    for _ in 0..4 {
+        BUDGET.deposit(Instant::ZERO);
+    }
+    assert_eq!(BUDGET.available(Instant::ZERO), 3);
+}

@@ -54,6 +54,9 @@
 //!   targets with caches).
 //! - `alloc`: forwarded to the core; the heap-backed parts (the `Spawn` seam, `VirtualTimer`,
 //!   the spawned pool, batcher and task group) for firmware with an allocator.
+//! - `defmt`: `defmt::Format` for every error, state and metrics type of the core (and
+//!   `Instant`, the retry's `Backoff` and `Jitter`), so firmware logs them with
+//!   `defmt::warn!("{}", err)`; also turns on embassy-time's `defmt`.
 //!
 //! [`Timer`]: steadfast::Timer
 #![no_std]
@@ -67,6 +70,7 @@ pub use steadfast::*;
 /// [`sleep`](EmbassyTimer::sleep) and [`sleep_until`](EmbassyTimer::sleep_until) are also
 /// inherent.
 #[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct EmbassyTimer;
 
 impl EmbassyTimer {

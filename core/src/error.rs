@@ -14,6 +14,7 @@ use core::fmt;
 /// assert_eq!(err.to_string(), "invalid bulkhead setting `max_concurrent`: must be at least 1");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ConfigError {
     pattern: &'static str,
     field: &'static str,

@@ -31,6 +31,10 @@
 //!   `join_settled_all`, the spawned `TaskGroup`, `WorkerPool` and `Batcher`, and the
 //!   `batches` stream adapter.
 //! - `std`: implies `alloc`.
+//! - `defmt`: `defmt::Format` for every error, state and metrics type, [`Instant`], and the
+//!   retry's `Backoff` and `Jitter`, for firmware that logs with defmt.
+//! - `no-cache-pad`: no cache-line padding in the semaphores and wait queues (smaller statics
+//!   on microcontrollers; `steadfast-embassy` turns it on).
 //!
 //! # Example
 //!
@@ -86,6 +90,9 @@ pub mod timeout;
 
 #[cfg(feature = "alloc")]
 mod spawn;
+
+#[cfg(all(test, feature = "defmt"))]
+mod defmt_tests;
 
 pub use error::ConfigError;
 pub use panic::Panicked;

@@ -47,6 +47,16 @@ impl fmt::Debug for Panicked {
     }
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for Panicked {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self.message() {
+            Some(message) => defmt::write!(f, "Panicked({=str})", message),
+            None => defmt::write!(f, "Panicked"),
+        }
+    }
+}
+
 impl fmt::Display for Panicked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.message() {

@@ -407,6 +407,7 @@ impl<T, Tm: Timer, S: Store<T>> Inner<T, Tm, S> {
 /// A batcher's counters at one instant, from `metrics()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Metrics {
     /// Items held and not yet taken into a flush.
     pub held: usize,

@@ -211,6 +211,7 @@ where
 /// The use's value and the release's result, side by side: [`bracket`]'s success.
 #[must_use = "the release may have failed: look at `release`"]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Outcome<T, E> {
     /// What `use` returned (itself a `Result` when `use` can fail).
     pub value: T,

@@ -17,6 +17,7 @@ use super::machine::Refusal;
 /// A call the breaker turned away without running it: why, and when to come back if that is
 /// known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CircuitOpen {
     state: State,
     /// Nanoseconds: made a `Duration` only when asked for (no 64-bit division on the way).
@@ -69,6 +70,7 @@ impl core::error::Error for CircuitOpen {}
 /// breaker turned it away, or the call itself failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum BreakerError<E> {
     /// Turned away; the call was not made.
     Open(CircuitOpen),

@@ -139,6 +139,7 @@ use crate::{Instant, Timer};
 /// The state of a breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum State {
     /// Calls go through; their outcomes are recorded.
     Closed,
@@ -154,6 +155,7 @@ pub enum State {
 
 /// How a call ended, as the breaker should count it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Outcome {
     /// The dependency did its job.
     Success,
@@ -167,6 +169,7 @@ pub enum Outcome {
 /// A change of state, given to the [`on_transition`](CircuitBreakerBuilder::on_transition)
 /// callback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transition {
     /// The state before.
     pub from: State,
@@ -178,6 +181,7 @@ pub struct Transition {
 
 /// A snapshot for health endpoints, from [`CircuitBreaker::metrics`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Metrics {
     /// The state a call would meet now.
     pub state: State,

@@ -5,6 +5,7 @@ use crate::ConfigError;
 /// Why a bulkhead turned a caller away. The caller's work was not started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Rejected {
     /// Every permit was taken and the caller does not wait:
     /// [`try_acquire`](super::Bulkhead::try_acquire), or a bulkhead built with
@@ -55,6 +56,7 @@ impl core::error::Error for Rejected {}
 /// For work whose error is `anyhow::Error` or `Box<dyn Error + Send + Sync>` (which are not
 /// `Error` themselves), use [`run`](super::Bulkhead::run) and `?` twice: `.await??`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum BulkheadError<E> {
     /// The caller was turned away; the work was not started.
     Rejected(Rejected),

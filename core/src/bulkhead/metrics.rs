@@ -8,6 +8,7 @@ use crate::loom::{AtomicBool, AtomicUsize, Ordering, loom_const_fn};
 /// The counts of rejections wrap around on overflow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Metrics {
     /// Permits held now.
     pub in_flight: usize,

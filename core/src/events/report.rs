@@ -8,6 +8,7 @@ use crate::Panicked;
 /// How one handler (or subscriber) handled one emitted event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Handled<Er> {
     /// It returned (or settled with) `Ok(())`.
     Succeeded,
@@ -48,6 +49,7 @@ impl<Er> Handled<Er> {
 /// Subscribing to a [`FixedEmitter`](super::FixedEmitter) failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SubscribeError {
     /// All places are taken.
     Full,
@@ -109,6 +111,13 @@ pub struct EmitReport<Er> {
     pub(super) outcomes: alloc::vec::Vec<(u64, Handled<Er>)>,
 }
 
+#[cfg(all(feature = "alloc", feature = "defmt"))]
+impl<Er: defmt::Format> defmt::Format for EmitReport<Er> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "EmitReport {{ outcomes: {} }}", self.outcomes.as_slice());
+    }
+}
+
 #[cfg(feature = "alloc")]
 impl<Er> EmitReport<Er> {
     /// Each handler's id and outcome, in registration order.
@@ -135,6 +144,7 @@ impl<Er> EmitReport<Er> {
 /// [`Subscriber::id`](super::Subscriber::id), its place.
 #[must_use = "the report says which handlers failed"]
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FixedReport<Er, const N: usize> {
     pub(super) outcomes: [Option<Handled<Er>>; N],
 }

@@ -16,6 +16,7 @@ const fn nanos_to_duration(n: u64) -> Duration {
 /// Cells the limiter did not grant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum LimitError {
     /// Not now: the cells are not there yet, or others are waiting ahead (first come, first
     /// served), or, for a bounded wait, the predicted wait exceeds the bound. `retry_after` is

@@ -139,6 +139,7 @@ use crate::{Instant, Timer};
 /// A snapshot for health endpoints, from [`RateLimiter::metrics`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Metrics {
     /// Cells that could be taken now, if nobody were waiting (0 to the burst).
     pub available: u32,

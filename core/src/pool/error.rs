@@ -13,6 +13,7 @@ use crate::Panicked;
 /// without the `alloc` feature.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum WorkError {
     /// The work panicked (caught with the `std` feature; see the [module docs](super)).
     Panicked(Panicked),

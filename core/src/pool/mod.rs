@@ -197,6 +197,7 @@ pub use worker_pool::WorkerPool;
 /// A pool's counters at one instant, from `metrics()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Metrics {
     /// Items waiting in the queue, not counting those running.
     pub queued: usize,

@@ -4,6 +4,7 @@ use core::fmt;
 
 /// The queue is closed: the item is handed back.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Closed<T>(pub T);
 
 impl<T> Closed<T> {
@@ -29,6 +30,7 @@ impl<T> core::error::Error for Closed<T> {}
 
 /// Why [`try_send`](super::BoundedQueue::try_send) did not queue an item; the item is handed back.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum TrySendError<T> {
     /// Every slot is taken.
     Full(T),
@@ -72,6 +74,7 @@ impl<T> core::error::Error for TrySendError<T> {}
 
 /// Why [`try_recv`](super::BoundedQueue::try_recv) returned no item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum TryRecvError {
     /// Nothing is queued now.
     Empty,

@@ -49,6 +49,28 @@ pub enum Backoff {
     Custom(fn(u32) -> Duration),
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for Backoff {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match *self {
+            Backoff::Constant(d) => defmt::write!(f, "Constant({})", d),
+            Backoff::Linear { base, step } => {
+                defmt::write!(f, "Linear {{ base: {}, step: {} }}", base, step);
+            }
+            Backoff::Exponential { base, factor } => {
+                defmt::write!(
+                    f,
+                    "Exponential {{ base: {}, factor: {=f64} }}",
+                    base,
+                    factor
+                );
+            }
+            Backoff::Sequence(delays) => defmt::write!(f, "Sequence({})", delays),
+            Backoff::Custom(_) => defmt::write!(f, "Custom(fn)"),
+        }
+    }
+}
+
 impl Backoff {
     /// The base delay that `max_delay` is checked against (`None` for shapes without one).
     pub(crate) const fn base(&self) -> Option<Duration> {

@@ -6,6 +6,7 @@ use core::time::Duration;
 /// Why a [`Retry`](super::Retry) stopped trying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum GiveUpReason {
     /// The last allowed attempt failed: [`max_attempts`](super::RetryPolicyBuilder::max_attempts)
     /// attempts were made.
@@ -32,6 +33,7 @@ impl fmt::Display for GiveUpReason {
 
 /// How the last attempt ended.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Last<E> {
     Failed(E),
     /// It ran out of its attempt timeout, this long.
@@ -76,6 +78,7 @@ enum Last<E> {
 /// # }
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RetryError<E> {
     last: Last<E>,
     attempts: u32,

@@ -26,6 +26,7 @@
 /// [`Retry::retry_after`](super::Retry::retry_after)) is used as given, without jitter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Jitter {
     /// The backoff's delays, unchanged.
     #[default]

@@ -57,6 +57,7 @@ pub trait TaskHandle<T>: Future<Output = Result<T, JoinError>> + Unpin {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum JoinError {
     /// The task was aborted, or its runtime shut down before it finished.
     Cancelled,

@@ -118,6 +118,7 @@ pub use spawned::{Join, TaskGroup, TaskGroupBuilder};
 /// The outcome of a task that was cancelled before it finished, because another task of its
 /// group failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Cancelled;
 
 impl fmt::Display for Cancelled {

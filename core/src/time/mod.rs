@@ -98,6 +98,17 @@ impl Sub<Instant> for Instant {
     }
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for Instant {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        if *self == Instant::MAX {
+            defmt::write!(f, "Instant::MAX");
+        } else {
+            defmt::write!(f, "Instant({=u64} ns)", self.0);
+        }
+    }
+}
+
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if *self == Instant::MAX {

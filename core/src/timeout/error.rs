@@ -47,6 +47,18 @@ impl fmt::Debug for Elapsed {
     }
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for Elapsed {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Elapsed {{ duration: {}, context: {} }}",
+            self.duration,
+            self.context()
+        );
+    }
+}
+
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(context) = self.context() {

@@ -442,6 +442,7 @@ impl fmt::Debug for KeyedPermit<'_> {
 /// error. [`try_acquire`](KeyedBreaker::try_acquire) never fails with [`Failed`](Self::Failed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum KeyedError<E = Infallible> {
     /// The key's breaker turned the call away; the call was not made.
     Open(CircuitOpen),

@@ -14,6 +14,31 @@
 //! from steadfast's nanosecond [`Instant`] are exact to the tick (sub-millisecond at any tick
 //! rate above 1 kHz), round deadlines up so a sleep never ends early, and saturate.
 //!
+//! # embassy-time's types
+//!
+//! [`EmbassyTimer::sleep`] and [`EmbassyTimer::sleep_until`] take `embassy_time::Duration`
+//! and `embassy_time::Instant` as they are (their ticks, no conversion), beside steadfast's
+//! `core::time::Duration` and [`Instant`]. [`with_timeout`] and [`with_deadline`] have
+//! `embassy_time`'s signatures and need no timer value; they return steadfast's
+//! [`Timeout`](timeout::Timeout), which counts from the first poll and fails with
+//! [`Elapsed`](timeout::Elapsed):
+//!
+//! ```no_run
+//! use embassy_time::{Duration, Instant};
+//! use steadfast_embassy::{EmbassyTimer, with_deadline, with_timeout};
+//!
+//! # async fn read_sensor() -> u16 { 42 }
+//! # async fn f() {
+//! let reading = with_timeout(Duration::from_millis(50), read_sensor()).await;
+//! let by_then = with_deadline(Instant::now() + Duration::from_secs(1), read_sensor()).await;
+//! EmbassyTimer.sleep(Duration::from_millis(5)).await;
+//! # }
+//! ```
+//!
+//! With a tick rate that divides a second (1 MHz, 32.768 kHz does not), none of this divides
+//! by 64 bits: a `core::time::Duration` becomes ticks by a 32-bit division by a constant
+//! (a multiplication), and a timeout converts its duration once, when it first waits.
+//!
 //! # Spawning
 //!
 //! embassy's task functions are not generic, so there is no generic spawner here. Every
@@ -61,6 +86,9 @@
 //! [`Timer`]: steadfast::Timer
 #![no_std]
 
+mod native;
+
+pub use native::{Deadline, Span, with_deadline, with_timeout};
 pub use steadfast::*;
 
 /// A [`Timer`] on `embassy-time`'s global clock. A zero-sized value: copy
@@ -80,20 +108,23 @@ impl EmbassyTimer {
         Instant::from_nanos(ticks_to_nanos(embassy_time::Instant::now().as_ticks()))
     }
 
-    /// A sleep until `deadline`, rounded up to the next tick; ready on its first poll if the
-    /// deadline has passed.
-    pub fn sleep_until(&self, deadline: Instant) -> EmbassySleep {
-        let at = if deadline == Instant::MAX {
-            u64::MAX
-        } else {
-            nanos_to_ticks(deadline.as_nanos())
-        };
-        EmbassySleep { at }
+    /// A sleep until `deadline`, a steadfast [`Instant`] (rounded up to the next tick) or an
+    /// [`embassy_time::Instant`] (taken as it is); ready on its first poll if the deadline has
+    /// passed.
+    pub fn sleep_until(&self, deadline: impl Deadline) -> EmbassySleep {
+        EmbassySleep {
+            at: deadline.to_ticks(),
+        }
     }
 
-    /// A sleep of `duration` from now, saturating: an unrepresentable end never comes.
-    pub fn sleep(&self, duration: core::time::Duration) -> EmbassySleep {
-        self.sleep_until(self.now().saturating_add(duration))
+    /// A sleep of `duration` from now, a `core::time::Duration` (rounded up to whole ticks)
+    /// or an [`embassy_time::Duration`] (taken as it is), saturating: an unrepresentable end
+    /// never comes.
+    pub fn sleep(&self, duration: impl Span) -> EmbassySleep {
+        let now = embassy_time::Instant::now().as_ticks();
+        EmbassySleep {
+            at: now.saturating_add(duration.to_ticks()),
+        }
     }
 }
 
@@ -152,6 +183,11 @@ impl Timer for EmbassyTimer {
 
     fn sleep_until(&self, deadline: Instant) -> EmbassySleep {
         EmbassyTimer::sleep_until(self, deadline)
+    }
+
+    /// In ticks: the duration is converted once, the clock reading not at all.
+    fn sleep(&self, duration: core::time::Duration) -> EmbassySleep {
+        EmbassyTimer::sleep(self, duration)
     }
 }
 

@@ -79,3 +79,86 @@ fn run<F: Future<Output = ()>>(scenario: impl FnOnce(Env<EmbassyTimer>) -> F) {
 }
 
 timer_scenarios!(run);
+
+/// embassy-time's own types, taken as they are by the adapter.
+mod native_types {
+    use core::time::Duration as StdDuration;
+
+    use embassy_time::{Duration, Instant};
+    use steadfast_embassy::{EmbassyTimer, with_deadline, with_timeout};
+
+    use super::run;
+
+    #[test]
+    fn with_timeout_drops_the_future_after_the_embassy_duration() {
+        run(|_env| async {
+            let start = Instant::now();
+            let err = with_timeout(Duration::from_millis(50), core::future::pending::<()>())
+                .context("reading the sensor")
+                .await
+                .unwrap_err();
+            assert_eq!(Instant::now() - start, Duration::from_millis(50));
+            assert_eq!(err.duration(), Some(StdDuration::from_millis(50)));
+            assert_eq!(err.context(), Some("reading the sensor"));
+        });
+    }
+
+    #[test]
+    fn with_timeout_lets_a_future_that_finishes_in_time_win() {
+        run(|_env| async {
+            let start = Instant::now();
+            let work = async {
+                EmbassyTimer.sleep(Duration::from_millis(49)).await;
+                7
+            };
+            assert_eq!(with_timeout(Duration::from_millis(50), work).await, Ok(7));
+            assert_eq!(Instant::now() - start, Duration::from_millis(49));
+            // Sub-millisecond spans keep their ticks.
+            let err = with_timeout(Duration::from_micros(3), core::future::pending::<()>())
+                .await
+                .unwrap_err();
+            assert_eq!(err.duration(), Some(StdDuration::from_micros(3)));
+            assert_eq!(Instant::now() - start, Duration::from_micros(49_003));
+        });
+    }
+
+    #[test]
+    fn with_deadline_ends_at_the_embassy_instant_to_the_tick() {
+        run(|_env| async {
+            let deadline = Instant::now() + Duration::from_ticks(12_345);
+            let err = with_deadline(deadline, core::future::pending::<()>())
+                .await
+                .unwrap_err();
+            assert_eq!(Instant::now(), deadline);
+            assert_eq!(err.duration(), None);
+            // A deadline already passed still polls the future once.
+            assert_eq!(with_deadline(deadline, async { 1 }).await, Ok(1));
+            assert!(
+                with_deadline(deadline, core::future::pending::<()>())
+                    .await
+                    .is_err()
+            );
+            assert_eq!(Instant::now(), deadline);
+        });
+    }
+
+    #[test]
+    fn sleeps_take_embassy_and_core_types_alike() {
+        run(|_env| async {
+            let start = Instant::now();
+            EmbassyTimer.sleep(Duration::from_ticks(3)).await;
+            assert_eq!(Instant::now() - start, Duration::from_ticks(3));
+            EmbassyTimer.sleep(StdDuration::from_nanos(1_001)).await;
+            assert_eq!(Instant::now() - start, Duration::from_ticks(5));
+            EmbassyTimer
+                .sleep_until(start + Duration::from_ticks(9))
+                .await;
+            assert_eq!(Instant::now() - start, Duration::from_ticks(9));
+            let later = EmbassyTimer
+                .now()
+                .saturating_add(StdDuration::from_micros(1));
+            EmbassyTimer.sleep_until(later).await;
+            assert_eq!(Instant::now() - start, Duration::from_ticks(10));
+        });
+    }
+}

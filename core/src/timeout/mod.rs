@@ -227,11 +227,13 @@ impl<F: Future, T: Timer> Future for Timeout<F, T> {
             InnerProj::Done => panic!("`Timeout` polled after completion"),
         }
         if let ArmProj::Idle = this.sleep.as_mut().project() {
-            let deadline = match *this.limit {
-                Limit::After(d) => this.timer.now().saturating_add(d),
-                Limit::At(deadline) => deadline,
+            // `sleep(d)` rather than `sleep_until(now + d)`: a timer that counts in its own
+            // ticks (embassy's) then converts the duration once, not the clock reading and
+            // the deadline.
+            let sleep = match *this.limit {
+                Limit::After(d) => this.timer.sleep(d),
+                Limit::At(deadline) => this.timer.sleep_until(deadline),
             };
-            let sleep = this.timer.sleep_until(deadline);
             this.sleep.set(Arm::Armed { sleep });
         }
         if let ArmProj::Armed { sleep } = this.sleep.as_mut().project() {

@@ -85,11 +85,17 @@
 //!
 //! [`Timer`]: steadfast::Timer
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod native;
 
 pub use native::{Deadline, Span, with_deadline, with_timeout};
 pub use steadfast::*;
+
+// The README's examples are compiled (and, where they can run, run) with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// A [`Timer`] on `embassy-time`'s global clock. A zero-sized value: copy
 /// it freely. Its sleeps ([`EmbassySleep`]) allocate nothing.

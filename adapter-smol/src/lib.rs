@@ -51,6 +51,8 @@
 //!
 //! The crate turns on the core's `std` feature (panic containment, the heap-backed patterns).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -63,6 +65,11 @@ use async_executor::{Executor, FallibleTask};
 use futures_util::FutureExt as _;
 use futures_util::future::{CatchUnwind, Map};
 pub use steadfast::*;
+
+// The README's examples are compiled (and, where they can run, run) with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// The one origin of every [`AsyncIoTimer`] in the process: its first use.
 fn origin() -> std::time::Instant {

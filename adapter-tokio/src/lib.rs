@@ -44,6 +44,8 @@
 //! containment, the heap-backed patterns) and needs tokio's `rt` and `time`; a sleep must be
 //! polled inside a tokio runtime with time enabled.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
@@ -51,6 +53,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub use steadfast::*;
+
+// The README's examples are compiled (and, where they can run, run) with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 use tokio::runtime::Handle;
 
 /// How far ahead a deadline that tokio's clock cannot represent is put: about 30 years, as

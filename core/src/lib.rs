@@ -102,3 +102,8 @@ pub use time::{Instant, Timer};
 
 #[cfg(feature = "alloc")]
 pub use spawn::{JoinError, Spawn, TaskHandle};
+
+// The README's example is compiled and run with the doc tests.
+#[cfg(all(doctest, feature = "alloc"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

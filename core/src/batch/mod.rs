@@ -50,6 +50,9 @@
 //!   item and nothing else: the item is either held by the batcher (the future completed) or
 //!   not; room granted to it passes to the next waiting producer.
 //!
+//! Runnable example: `cargo run -p steadfast-tokio --example batch` (flushes by size and by time,
+//! and on close).
+//!
 //! # Example
 //!
 //! On tokio (`steadfast-tokio`), the background form:

@@ -47,6 +47,9 @@
 //! the target's panic strategy says; when it unwinds, the bracket is dropped on the way out
 //! and `release` goes to `on_cancel`.
 //!
+//! Runnable example: `cargo run -p steadfast-tokio --example bracket` (a release awaited in place,
+//! and one handed to the spawner when a timeout cancels the use).
+//!
 //! # Examples
 //!
 //! On tokio (`steadfast-tokio`), with the runtime's spawner as the cancel target: a bracket

@@ -58,6 +58,9 @@
 //! breaker (closed, nothing bad in its window, no permit out); an open or half-open entry is
 //! never evicted, and when none can go the call is refused with [`KeyedError::TableFull`].
 //!
+//! Runnable example: `cargo run -p steadfast-tokio --example breaker` (trip, refuse, probe, close,
+//! with a transition callback).
+//!
 //! # Example
 //!
 //! ```

@@ -59,6 +59,9 @@
 //! targets without compare-and-swap (Cortex-M0) the firmware enables its `critical-section`
 //! feature and links a critical-section implementation.
 //!
+//! Runnable example: `cargo run -p steadfast-tokio --example bulkhead` (a `static` bulkhead in
+//! front of a slow dependency, bounded waits, metrics).
+//!
 //! # Examples
 //!
 //! On tokio (`steadfast-tokio`): two calls at once, one more may wait, for at most a second.

@@ -29,6 +29,9 @@
 //! Dropping the stream drops the futures still running; items not yet taken from the input
 //! stay there.
 //!
+//! Runnable example: `cargo run -p steadfast-smol --example map_bounded` (at most three at once, in
+//! order and unordered, in virtual time).
+//!
 //! # On tokio
 //!
 //! ```

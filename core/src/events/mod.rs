@@ -195,6 +195,9 @@
 //! ```
 //!
 //! [`emit`]: Emitter::emit
+//!
+//! Runnable example: `cargo run -p steadfast-tokio --example events` (a failing handler and a
+//! hanging one, each reported).
 
 mod fixed;
 mod report;

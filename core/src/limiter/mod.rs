@@ -49,6 +49,9 @@
 //! `critical-section` feature is on), on every target: Cortex-M0 and M3 have no 64-bit
 //! atomics, and the lock keeps the TAT and the counts consistent with each other.
 //!
+//! Runnable example: `cargo run -p steadfast-tokio --example limiter` (a burst, a bounded wait
+//! refused at once, FIFO waiters).
+//!
 //! # Example
 //!
 //! ```

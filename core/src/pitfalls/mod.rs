@@ -118,6 +118,9 @@
 //! assert_eq!((report.poll, report.ready), (1, true));
 //! # }
 //! ```
+//!
+//! Runnable example: `cargo run -p steadfast-tokio --example slow_poll` (a blocking call inside a
+//! handler, reported).
 
 use core::future::{Future, IntoFuture};
 use core::pin::Pin;

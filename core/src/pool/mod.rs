@@ -62,6 +62,13 @@
 //! `report` propagates out of the driver. In every case the pool stays consistent: queued
 //! items stay queued.
 //!
+//! Runnable examples:
+//!
+//! - `cargo run -p steadfast-tokio --example pool`: `WorkerPool` with a panicking item and a
+//!   `shutdown` that hands back the undone items.
+//! - `cargo run -p steadfast-smol --example fixed_pool`: the spawn-free `FixedPool` in a `static`,
+//!   in virtual time.
+//!
 //! # Example
 //!
 //! On tokio (`steadfast-tokio`):

@@ -22,6 +22,9 @@
 //! future never loses an item: a dropped `send` drops (only) the item it owned, a dropped
 //! `recv` leaves the item queued.
 //!
+//! Runnable example: `cargo run -p steadfast-smol --example fixed_pool` (the spawn-free pool over
+//! this queue, in virtual time).
+//!
 //! # Example
 //!
 //! ```

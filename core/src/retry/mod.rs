@@ -88,6 +88,13 @@
 //! Dropping it cancels the call: the running attempt or the sleep is dropped and nothing else
 //! starts.
 //!
+//! Runnable examples:
+//!
+//! - `cargo run -p steadfast-tokio --example retry`: backoff with full jitter, transient against
+//!   permanent errors, a budget, a notify hook.
+//! - `cargo run -p steadfast-smol --example retry_budget`: a hundred callers against a service that
+//!   is down, their retries held to the budget, in virtual time.
+//!
 //! # Example
 //!
 //! On tokio (`steadfast-tokio`): a flaky call that fails three times, then succeeds; retries

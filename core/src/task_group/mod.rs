@@ -29,6 +29,9 @@
 //! return a [`ConfigError`] for 0, and the spawned group for more than
 //! `usize::MAX / 2` (the most its bulkhead counts). No limit is the default of both forms.
 //!
+//! Runnable example: `cargo run -p steadfast-tokio --example task_group` (every outcome with a
+//! panic among them, then cancel-on-error).
+//!
 //! # On tokio
 //!
 //! ```

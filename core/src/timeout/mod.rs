@@ -25,6 +25,9 @@
 //! - No allocation, whatever the timer (the sleep is stored inline and created only when the
 //!   inner future first has to wait).
 //!
+//! Runnable example: `cargo run -p steadfast-tokio --example timeout` (a per-call bound, a context
+//! message, one deadline shared by two steps).
+//!
 //! # Examples
 //!
 //! On tokio (`steadfast-tokio`):

@@ -21,6 +21,7 @@
 //! | [`retry`] | retry with backoff, jitter, a deadline, per-attempt timeouts and a shared retry budget; gives up with the last error, the attempt count and the reason |
 //! | [`breaker`] | circuit breaker: stop calling a failing dependency, probe it after a while, close when it answers; no heap, `static`-able |
 //! | [`limiter`] | rate limiter (GCRA): bursts, costs, fair FIFO waiting with one timer for any number of waiters, fail-fast bounded waits; no heap, `static`-able |
+//! | [`pipeline`] | timeout, retry, breaker, limiter and bulkhead composed in one checked order, with one error type and a fallback; no heap, `static`-able |
 //! | [`bracket`] | acquire, use, release exactly once: after success, error, panic or cancellation |
 //! | [`events`] | typed event emitter: async handlers run concurrently, each one's success, failure, panic or timeout reported; a fixed-capacity form without a heap |
 //! | [`pitfalls`] | guards for the async pitfalls: a slow-poll detector for blocking code, and where the others are covered |
@@ -78,6 +79,7 @@ pub mod events;
 pub mod limiter;
 mod loom;
 mod panic;
+pub mod pipeline;
 pub mod pitfalls;
 pub mod pool;
 pub mod queue;

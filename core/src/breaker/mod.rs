@@ -316,11 +316,60 @@ impl<const N: usize> CircuitBreaker<N> {
         self.notify(t);
     }
 
+    /// The length of the time window in nanoseconds, when the breaker judges one: the longest
+    /// window its buckets could come from (a bucket is the window divided by their number,
+    /// truncated to whole nanoseconds).
+    #[allow(dead_code)] // Read by the pipeline's checks; unused where the module builds alone.
+    pub(crate) const fn time_window_nanos(&self) -> Option<u64> {
+        match self.settings.shape {
+            window::Shape::Time {
+                buckets,
+                bucket_nanos,
+                ..
+            } => Some(
+                bucket_nanos
+                    .saturating_add(1)
+                    .saturating_mul(buckets as u64)
+                    .saturating_sub(1),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The slow-call threshold in nanoseconds, when the breaker has a slow-call rule.
+    #[allow(dead_code)] // Read by the pipeline's checks; unused where the module builds alone.
+    pub(crate) const fn slow_threshold_nanos(&self) -> Option<u64> {
+        match self.settings.slow {
+            Some((threshold, _)) => Some(threshold),
+            None => None,
+        }
+    }
+
     /// Called with the lock released.
     fn notify(&self, transition: Option<Transition>) {
         if let (Some(t), Some(f)) = (transition, self.settings.on_transition) {
             f(&t);
         }
+    }
+}
+
+/// A breaker of any size, for the pipeline, which holds one without naming `N`.
+#[derive(Clone, Copy)]
+pub(crate) struct AnyBreaker<'a>(&'a (dyn Core + Sync));
+
+impl<'a> AnyBreaker<'a> {
+    /// The breaker behind a reference.
+    pub(crate) const fn new<const N: usize>(breaker: &'a CircuitBreaker<N>) -> Self {
+        AnyBreaker(breaker)
+    }
+
+    /// [`CircuitBreaker::run`].
+    pub(crate) fn run<T, F, V, E>(self, timer: &T, work: F) -> Run<'a, T, F>
+    where
+        T: Timer,
+        F: Future<Output = Result<V, E>>,
+    {
+        Run::new(self.0, timer.clone(), work)
     }
 }
 

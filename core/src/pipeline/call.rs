@@ -1,0 +1,267 @@
+//! The future of one pipeline call: the outer stages (bulkhead when outermost, total timeout,
+//! retry) around the attempts.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use core::time::Duration;
+
+use pin_project_lite::pin_project;
+
+use super::attempt::{Admit, Attempts, Bounded, Hooks, Refusal, retryable, suggested_delay};
+use super::fallback::{Fallback, Plan};
+use super::{Pipeline, PipelineError};
+use crate::breaker::Outcome;
+use crate::bulkhead;
+use crate::retry::{GiveUpReason, MakeAttempt, Retry, RetryBudget, RetryError, RetryPolicy};
+use crate::timeout::timeout_at;
+use crate::{Instant, Timer};
+
+/// The policy of a pipeline without a retry stage: one attempt.
+static SINGLE: RetryPolicy = RetryPolicy::builder().max_attempts(1).build_const();
+
+type RetryFut<'p, T, M> = Retry<Attempts<'p, T, M>, T, &'p RetryPolicy, &'p RetryBudget>;
+
+pin_project! {
+    #[project = StateProj]
+    enum State<'p, T: Timer, M: MakeAttempt> {
+        Start,
+        Admitting { #[pin] admit: Admit<'p, T> },
+        Running { #[pin] run: Bounded<RetryFut<'p, T, M>, T> },
+        Done,
+    }
+}
+
+pin_project! {
+    /// The future of [`Pipeline::call`]: the operation run through every stage of the
+    /// pipeline, with one error, [`PipelineError`].
+    ///
+    /// Set on it what depends on the operation's error type: which errors to retry
+    /// ([`retry_when`](Call::retry_when)), the delay an error suggests
+    /// ([`retry_after`](Call::retry_after)), how the breaker counts an error
+    /// ([`classify`](Call::classify)), and a [`fallback`](Call::fallback). The hooks are
+    /// function pointers, so the type stays nameable: `Call<'static, TokioTimer, MyOp>`.
+    ///
+    /// Nothing runs until it is polled. Dropping it at any point cancels the call: the
+    /// running attempt, a wait or a sleep is dropped, and every stage gets back what it lent
+    /// (the bulkhead permit, the breaker's probe slot unrecorded, the limiter's place in
+    /// line). It allocates nothing, and is `Send` when the timer and the operation are.
+    #[must_use = "a pipeline call does nothing unless awaited"]
+    pub struct Call<'p, T: Timer, M: MakeAttempt> {
+        // First: the call's stages go before the outermost bulkhead's permit.
+        #[pin]
+        state: State<'p, T, M>,
+        permit: Option<bulkhead::Permit<'p>>,
+        pipeline: &'p Pipeline<'p>,
+        timer: T,
+        make: Option<M>,
+        hooks: Hooks<M::Error>,
+    }
+}
+
+impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
+    pub(super) fn new(pipeline: &'p Pipeline<'p>, timer: &T, make: M) -> Self {
+        Call {
+            state: State::Start,
+            permit: None,
+            pipeline,
+            timer: timer.clone(),
+            make: Some(make),
+            hooks: Hooks::default(),
+        }
+    }
+
+    /// Retries only the operation's errors for which `predicate` is `true` (transient ones);
+    /// another error ends the call with [`PipelineError::Failed`]. By default every error is
+    /// retried (within the retry policy). An attempt timeout is always retried; the stages'
+    /// own refusals follow the pipeline's rule (see the [module docs](super#retry-and-the-stages-refusals)).
+    pub fn retry_when(mut self, predicate: fn(&M::Error) -> bool) -> Self {
+        self.hooks.when = predicate;
+        self
+    }
+
+    /// Lets the operation's error suggest the delay before the next attempt (Retry-After):
+    /// it replaces the policy's delay, and the call gives up when it would end past the
+    /// deadline.
+    pub fn retry_after(mut self, hint: fn(&M::Error) -> Option<Duration>) -> Self {
+        self.hooks.hint = hint;
+        self
+    }
+
+    /// How the breaker counts an error of the operation (by default every error is a
+    /// [`Outcome::Failure`]; a 404, say, could be [`Outcome::Ignored`]). A value is a
+    /// success, an attempt timeout a failure.
+    pub fn classify(mut self, classify: fn(&M::Error) -> Outcome) -> Self {
+        self.hooks.classify = classify;
+        self
+    }
+
+    /// Outermost of all: when the call fails with an error for which `when` is `true`, runs
+    /// the future `fallback(error)` makes and returns its output instead (it may give the
+    /// error back). Other errors, and values, pass through.
+    pub fn fallback<F, Fut>(
+        self,
+        when: fn(&PipelineError<M::Error>) -> bool,
+        fallback: F,
+    ) -> Fallback<'p, T, M, F, Fut>
+    where
+        F: FnOnce(PipelineError<M::Error>) -> Fut,
+        Fut: Future<Output = Result<M::Value, PipelineError<M::Error>>>,
+    {
+        Fallback::new(self, when, Plan::Make(fallback))
+    }
+
+    /// Outermost of all: when the call fails with an error for which `when` is `true`,
+    /// returns `value` instead.
+    pub fn fallback_value(
+        self,
+        when: fn(&PipelineError<M::Error>) -> bool,
+        value: M::Value,
+    ) -> Fallback<'p, T, M> {
+        Fallback::new(self, when, Plan::Value(value))
+    }
+}
+
+impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
+    /// The retry stage around the attempts, under the total timeout: started at the call's
+    /// first poll (or once the outermost bulkhead admitted it).
+    fn start(
+        pipeline: &'p Pipeline<'p>,
+        timer: &T,
+        make: M,
+        hooks: Hooks<M::Error>,
+    ) -> Bounded<RetryFut<'p, T, M>, T> {
+        let policy: &'p RetryPolicy = match &pipeline.retry {
+            Some(policy) => policy,
+            None => &SINGLE,
+        };
+        let (mut total, mut deadline) = (None, None);
+        if pipeline.total_timeout.is_some() || policy.max_elapsed().is_some() {
+            let now = timer.now();
+            total = pipeline.total_timeout.map(|d| now.saturating_add(d));
+            let elapsed = policy.max_elapsed().map(|d| now.saturating_add(d));
+            deadline = earlier(total, elapsed);
+        }
+        let attempts = Attempts {
+            pipeline,
+            timer: timer.clone(),
+            make,
+            hooks,
+            deadline,
+        };
+        let retry: RetryFut<'p, T, M> = attempts
+            .retry(policy, timer)
+            .when(retryable::<M::Error> as fn(&Refusal<M::Error>) -> bool)
+            .retry_after(suggested_delay::<M::Error> as fn(&Refusal<M::Error>) -> _);
+        let retry = match pipeline.budget {
+            Some(budget) => retry.budget(budget),
+            None => retry,
+        };
+        match total {
+            Some(at) => Bounded::Timed {
+                future: timeout_at(timer, at, retry.deadline(at)),
+            },
+            None => Bounded::Free { future: retry },
+        }
+    }
+}
+
+fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The retry stage's verdict as the pipeline's error.
+fn gave_up<E>(err: RetryError<Refusal<E>>, pipeline: &Pipeline<'_>) -> PipelineError<E> {
+    let (attempts, reason) = (err.attempts(), err.reason());
+    let retrying = pipeline.retry.is_some();
+    match err.into_error() {
+        Some(Refusal::Failed { error, .. }) => {
+            if retrying && reason != GiveUpReason::Permanent {
+                PipelineError::RetriesExhausted(RetryError::failed(error, attempts, reason))
+            } else {
+                PipelineError::Failed(error)
+            }
+        }
+        Some(Refusal::TimedOut(limit)) if retrying => {
+            PipelineError::RetriesExhausted(RetryError::timed_out(limit, attempts, reason))
+        }
+        Some(Refusal::TimedOut(limit)) => PipelineError::AttemptTimeout(limit),
+        Some(Refusal::Open { open, .. }) => PipelineError::CircuitOpen(open),
+        Some(Refusal::Limited { limit, .. }) => PipelineError::RateLimited(limit),
+        Some(Refusal::Full(why)) => PipelineError::BulkheadRejected(why),
+        // No attempt was made: the deadline had passed at the start.
+        None => PipelineError::Timeout(pipeline.total_timeout.unwrap_or(Duration::ZERO)),
+    }
+}
+
+impl<T: Timer, M: MakeAttempt> Future for Call<'_, T, M> {
+    type Output = Result<M::Value, PipelineError<M::Error>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let pipeline = *this.pipeline;
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Start => match pipeline.bulkhead {
+                    Some((bulkhead, max_wait)) if pipeline.bulkhead_outermost => {
+                        let admit = Admit::new(bulkhead, max_wait, this.timer);
+                        this.state.set(State::Admitting { admit });
+                    }
+                    _ => {
+                        let Some(make) = this.make.take() else {
+                            panic!("a pipeline call polled after completion");
+                        };
+                        let run = Self::start(pipeline, this.timer, make, *this.hooks);
+                        this.state.set(State::Running { run });
+                    }
+                },
+                StateProj::Admitting { admit } => match ready!(admit.poll(cx)) {
+                    Ok(permit) => {
+                        *this.permit = Some(permit);
+                        let Some(make) = this.make.take() else {
+                            panic!("a pipeline call polled after completion");
+                        };
+                        let run = Self::start(pipeline, this.timer, make, *this.hooks);
+                        this.state.set(State::Running { run });
+                    }
+                    Err(why) => {
+                        this.state.set(State::Done);
+                        return Poll::Ready(Err(PipelineError::BulkheadRejected(why)));
+                    }
+                },
+                StateProj::Running { run } => {
+                    let out = ready!(run.poll(cx));
+                    // Everything inside goes first, then the outermost permit.
+                    this.state.set(State::Done);
+                    *this.permit = None;
+                    return Poll::Ready(match out {
+                        Some(Ok(value)) => Ok(value),
+                        Some(Err(err)) => Err(gave_up(err, pipeline)),
+                        None => Err(PipelineError::Timeout(
+                            pipeline.total_timeout.unwrap_or(Duration::ZERO),
+                        )),
+                    });
+                }
+                StateProj::Done => panic!("a pipeline call polled after completion"),
+            }
+        }
+    }
+}
+
+impl<T: Timer, M: MakeAttempt> fmt::Debug for Call<'_, T, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Start => "start",
+            State::Admitting { .. } => "waiting for the bulkhead",
+            State::Running { .. } => "running",
+            State::Done => "done",
+        };
+        f.debug_struct("Call")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}

@@ -6,7 +6,7 @@
 //! firmware. Each runtime's test file supplies a `run` function that builds an [`Env`] for its
 //! timer and drives the scenario to completion, then expands [`timeout_scenarios!`],
 //! [`bulkhead_scenarios!`], [`concurrency_scenarios!`], [`map_bounded_scenarios!`],
-//! [`scoped_group_scenarios!`] (and [`spawn_contract!`] and [`task_group_scenarios!`] where the
+//! [`pipeline_scenarios!`], [`scoped_group_scenarios!`] (and [`spawn_contract!`] and [`task_group_scenarios!`] where the
 //! runtime can spawn) to get one `#[test]` per scenario.
 //!
 //! Two of them are contracts of the seams themselves: [`timer_contract!`] (every [`Timer`]) and
@@ -27,6 +27,7 @@ pub mod bulkhead;
 pub mod concurrency;
 pub mod events;
 pub mod limiter;
+pub mod pipeline;
 pub mod pitfalls;
 pub mod pool;
 pub mod retry;
@@ -183,6 +184,9 @@ macro_rules! timer_scenarios {
         }
         mod limiter {
             $crate::limiter_scenarios!(super::$run);
+        }
+        mod pipeline {
+            $crate::pipeline_scenarios!(super::$run);
         }
         mod concurrency {
             $crate::concurrency_scenarios!(super::$run);

@@ -113,3 +113,67 @@ fn bulkhead_admission_allocates_nothing() {
         assert_eq!(allocations() - before, 0, "waiting admission allocated");
     });
 }
+
+#[test]
+fn a_pipeline_call_allocates_nothing_on_the_happy_path_or_through_retries() {
+    use steadfast::breaker::CircuitBreaker;
+    use steadfast::bulkhead::Bulkhead;
+    use steadfast::limiter::RateLimiter;
+    use steadfast::pipeline::Pipeline;
+    use steadfast::retry::{RetryBudget, RetryPolicy};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let breaker: CircuitBreaker = CircuitBreaker::builder()
+        .consecutive_failures(1_000)
+        .build()
+        .unwrap();
+    let limiter = RateLimiter::builder(1_000_000, Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let bulkhead = Bulkhead::new(4);
+    let budget = RetryBudget::builder().min_retries(1_000).build().unwrap();
+    let p = Pipeline::builder()
+        .total_timeout(Duration::from_secs(10))
+        .retry(
+            RetryPolicy::builder()
+                .max_attempts(3)
+                .constant(Duration::from_millis(1))
+                .build()
+                .unwrap(),
+        )
+        .budget(&budget)
+        .breaker(&breaker)
+        .limiter(&limiter)
+        .bulkhead(&bulkhead)
+        .attempt_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let timer = TokioTimer::new();
+        // Warm up: the runtime's lazily built structures are not ours to count.
+        let _ = p.call(&timer, || ready(Err::<u32, u8>(1))).await;
+
+        let before = allocations();
+        for i in 0..1_000u32 {
+            assert_eq!(p.call(&timer, || ready(Ok::<_, u8>(i))).await, Ok(i));
+        }
+        assert_eq!(allocations() - before, 0, "happy path allocated");
+
+        let before = allocations();
+        for _ in 0..100 {
+            let mut n = 0;
+            let out = p
+                .call(&timer, || {
+                    n += 1;
+                    ready(if n < 3 { Err(1u8) } else { Ok(n) })
+                })
+                .await;
+            assert_eq!(out, Ok(3));
+        }
+        assert_eq!(allocations() - before, 0, "retries allocated");
+    });
+}

@@ -355,8 +355,10 @@ impl<const N: usize> CircuitBreaker<N> {
 
 /// A breaker of any size, for the pipeline, which holds one without naming `N`.
 #[derive(Clone, Copy)]
+#[allow(dead_code)] // Used by the pipeline; unused where the module builds alone (loom).
 pub(crate) struct AnyBreaker<'a>(&'a (dyn Core + Sync));
 
+#[allow(dead_code)] // Used by the pipeline; unused where the module builds alone (loom).
 impl<'a> AnyBreaker<'a> {
     /// The breaker behind a reference.
     pub(crate) const fn new<const N: usize>(breaker: &'a CircuitBreaker<N>) -> Self {

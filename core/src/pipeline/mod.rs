@@ -6,10 +6,10 @@
 //! attempt each time it is asked (a closure returning a future, or any
 //! [`MakeAttempt`]). Every stage is optional, and each is the crate's own pattern, used as it
 //! is used alone: [`timeout`](crate::timeout), [`Retry`](crate::retry::Retry) with its
-//! [`RetryBudget`](crate::retry::RetryBudget),
+//! [`RetryBudget`],
 //! [`CircuitBreaker::run`](crate::breaker::CircuitBreaker::run),
-//! [`RateLimiter::acquire`](crate::limiter::RateLimiter::acquire) and
-//! [`Bulkhead::acquire`](crate::bulkhead::Bulkhead::acquire). The pipeline holds the breaker,
+//! [`RateLimiter::acquire`] and
+//! [`Bulkhead::acquire`]. The pipeline holds the breaker,
 //! limiter, bulkhead and budget by reference (so several pipelines, say one per operation
 //! with different retry rules, can share one breaker and one bulkhead) and the durations and
 //! the retry policy by value; one type, [`Pipeline<'a>`](Pipeline), whatever the stages.

@@ -3,7 +3,7 @@
 use core::convert::Infallible;
 
 use crate::{ConfigError, Instant, Panicked, batch, bracket, breaker, bulkhead, events};
-use crate::{limiter, pool, queue, retry, task_group, timeout};
+use crate::{limiter, pipeline, pool, queue, retry, task_group, timeout};
 
 fn format<T: defmt::Format + ?Sized>() {}
 
@@ -34,6 +34,7 @@ fn every_error_state_and_metrics_type_is_format() {
     format::<breaker::KeyedError<SensorError>>();
     format::<limiter::LimitError>();
     format::<limiter::Metrics>();
+    format::<pipeline::PipelineError<SensorError>>();
     format::<pool::WorkError>();
     format::<pool::Metrics>();
     format::<batch::Metrics>();

@@ -19,6 +19,7 @@ use crate::retry::RetryError;
 /// error (not [`core::error::Error`] themselves), take it out with
 /// [`into_error`](Self::into_error). `Send` and `Sync` when `E` is.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum PipelineError<E> {
     /// The operation ran and failed, and its error was not retried: the pipeline has no retry

@@ -26,6 +26,12 @@
 //! | [`events`] | typed event emitter: async handlers run concurrently, each one's success, failure, panic or timeout reported; a fixed-capacity form without a heap |
 //! | [`pitfalls`] | guards for the async pitfalls: a slow-poll detector for blocking code, and where the others are covered |
 //!
+//! # Learning
+//!
+//! The [`guide`] has the recipes (a server on tokio, smol, embassy firmware, a runtime-agnostic
+//! library), the order to compose the patterns in, testing in virtual time, and comparisons
+//! with backon, tower, tokio-util, futures, asyncio, Polly and resilience4j.
+//!
 //! # Features
 //!
 //! - `alloc`: the [`Spawn`] seam and [`VirtualTimer`]; owned bulkhead permits, `map_bounded`,
@@ -76,6 +82,7 @@ pub mod bulkhead;
 pub mod concurrency;
 mod error;
 pub mod events;
+pub mod guide;
 pub mod limiter;
 mod loom;
 mod panic;

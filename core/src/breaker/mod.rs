@@ -42,7 +42,8 @@
 //! [`run`] admits, runs the future, and records its outcome (an `Err` is a failure; change
 //! that with [`Run::classify`]); if the call is cancelled, nothing is recorded. The permit
 //! API, [`try_acquire`] then [`Permit::record`], is for callers that classify results
-//! themselves.
+//! themselves; [`CircuitBreaker::try_acquire_owned`] gives an [`OwnedPermit`] for futures that
+//! must not borrow the breaker (feature `alloc`).
 //!
 //! # Manual control
 //!
@@ -125,12 +126,16 @@ mod builder;
 mod error;
 mod keyed;
 mod machine;
+#[cfg(feature = "alloc")]
+mod owned;
 mod run;
 mod window;
 
 pub use builder::CircuitBreakerBuilder;
 pub use error::{BreakerError, CircuitOpen};
 pub use keyed::{KeyedBreaker, KeyedError, KeyedPermit, KeyedRun};
+#[cfg(feature = "alloc")]
+pub use owned::OwnedPermit;
 pub use run::Run;
 
 use builder::Settings;

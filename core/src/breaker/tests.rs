@@ -585,3 +585,26 @@ fn errors_compose_with_question_mark() {
     assert_eq!(e.to_string(), "the call through the circuit breaker failed");
     assert_eq!(e.source().unwrap().to_string(), "reset");
 }
+
+#[test]
+fn an_owned_permit_records_and_a_dropped_one_frees_its_probe_slot() {
+    use crate::VirtualTimer;
+    use alloc::sync::Arc;
+    let timer = VirtualTimer::new();
+    let b = Arc::new(consecutive(1));
+    b.try_acquire_owned(&timer)
+        .unwrap()
+        .record(&timer, Outcome::Failure);
+    assert_eq!(b.state(timer.now()), State::Open);
+    assert!(b.try_acquire_owned(&timer).is_err());
+    timer.advance(secs(10));
+    let probe = b.try_acquire_owned(&timer).unwrap();
+    assert!(probe.is_probe());
+    assert!(b.try_acquire_owned(&timer).is_err(), "one probe slot, taken");
+    drop(probe);
+    assert_eq!(b.metrics(timer.now()).probes_in_flight, 0);
+    let probe = b.try_acquire_owned(&timer).unwrap();
+    probe.record(&timer, Outcome::Success);
+    assert_eq!(b.state(timer.now()), State::Closed);
+    assert_eq!(Arc::strong_count(&b), 1, "no permit keeps the breaker alive");
+}

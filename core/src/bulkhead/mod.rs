@@ -258,6 +258,13 @@ impl Bulkhead {
         self.max_concurrent
     }
 
+    /// Whether a caller who finds every permit taken is turned away at once
+    /// ([`reject_when_full`](BulkheadBuilder::reject_when_full)) rather than waiting.
+    #[must_use]
+    pub fn rejects_when_full(&self) -> bool {
+        self.reject
+    }
+
     /// Rejects every caller from now on with [`Rejected::Closed`], waiters included, which
     /// are woken at once. Permits already held stay valid until dropped.
     pub fn close(&self) {

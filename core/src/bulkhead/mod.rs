@@ -258,13 +258,6 @@ impl Bulkhead {
         self.max_concurrent
     }
 
-    /// Whether a caller who finds every permit taken is turned away at once
-    /// ([`reject_when_full`](BulkheadBuilder::reject_when_full)) rather than waiting.
-    #[must_use]
-    pub fn rejects_when_full(&self) -> bool {
-        self.reject
-    }
-
     /// Rejects every caller from now on with [`Rejected::Closed`], waiters included, which
     /// are woken at once. Permits already held stay valid until dropped.
     pub fn close(&self) {
@@ -464,6 +457,24 @@ impl Bulkhead {
             core::mem::forget(permit);
             Ok(OwnedPermit { bulkhead })
         }
+    }
+
+    /// The first step of an admission that waits in a future of the caller's own (a tower
+    /// service's `poll_ready`): a free permit (`Ok(Some(..))`); a refusal the bulkhead's
+    /// settings give at once (closed; full, in [`reject_when_full`](BulkheadBuilder::reject_when_full)
+    /// mode), counted as [`acquire`](Bulkhead::acquire) counts it; or `Ok(None)`: every permit
+    /// is taken and the caller may wait, with [`acquire_owned`](Bulkhead::acquire_owned).
+    /// Nothing is counted for `Ok(None)`, so a caller that then waits is not a rejection.
+    pub fn try_admit_owned(self: &alloc::sync::Arc<Self>) -> Result<Option<OwnedPermit>, Rejected> {
+        let permit = match self.try_take() {
+            Ok(permit) => self.admit(permit)?,
+            Err(Some(why)) => return Err(self.stats.reject(why)),
+            Err(None) => return Ok(None),
+        };
+        core::mem::forget(permit);
+        Ok(Some(OwnedPermit {
+            bulkhead: alloc::sync::Arc::clone(self),
+        }))
     }
 
     /// Like [`try_acquire`](Bulkhead::try_acquire), for a permit that owns a reference to

@@ -610,3 +610,22 @@ fn random_schedules_of_run_keep_the_limit_and_return_every_permit() {
         "cancellations were exercised"
     );
 }
+
+#[test]
+fn try_admit_owned_waits_uncounted_and_refuses_as_the_settings_say() {
+    use alloc::sync::Arc;
+    let waits = Arc::new(Bulkhead::new(1));
+    let held = waits.try_admit_owned().unwrap().expect("a free permit");
+    assert!(waits.try_admit_owned().unwrap().is_none(), "full: the caller may wait");
+    assert_eq!(waits.metrics().rejected(), 0, "a caller that may wait is no rejection");
+    drop(held);
+    assert_eq!(waits.metrics().in_flight, 0);
+
+    let rejects = Arc::new(Bulkhead::builder(1).reject_when_full().build().unwrap());
+    let _held = rejects.try_admit_owned().unwrap().unwrap();
+    assert_eq!(rejects.try_admit_owned().unwrap_err(), Rejected::Full);
+    assert_eq!(rejects.metrics().rejected_full, 1);
+
+    waits.close();
+    assert_eq!(waits.try_admit_owned().unwrap_err(), Rejected::Closed);
+}

@@ -1,0 +1,67 @@
+//! [`HttpRules`]: retry rules for `http` requests and responses.
+
+use std::time::Duration;
+
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
+
+use super::{Rules, Verdict};
+
+/// Retry rules for HTTP (feature `http`):
+///
+/// - only **idempotent** requests (`GET`, `HEAD`, `PUT`, `DELETE`, `OPTIONS`, `TRACE`) are
+///   copied, hence retried: a `POST` or `PATCH` is sent once. The body type must be `Clone`
+///   (`Full<Bytes>`, `String`, `()`); a streaming body cannot be copied and such requests
+///   do not compile with these rules: give them rules of your own that answer `None`;
+/// - responses `429 Too Many Requests`, `502`, `503` and `504` are retried, after their
+///   `Retry-After` when it is a number of seconds (an HTTP date is ignored: the layers run on
+///   a monotonic clock, not the wall clock); others are returned;
+/// - errors: the [default](super::default_retry_error).
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast_tower::retry::{HttpRules, Rules, Verdict};
+///
+/// let busy = http::Response::builder().status(503).header("retry-after", "2").body(()).unwrap();
+/// let get = http::Request::get("/a").body(()).unwrap();
+/// let post = http::Request::post("/a").body(()).unwrap();
+/// assert_eq!(Rules::<_, http::Response<()>>::clone_request(&HttpRules, &post).is_none(), true);
+/// assert_eq!(Rules::<_, _>::retry_response(&HttpRules, &busy), Verdict::RetryAfter(Duration::from_secs(2)));
+/// # let _: Option<http::Request<()>> = Rules::<_, http::Response<()>>::clone_request(&HttpRules, &get);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HttpRules;
+
+impl HttpRules {
+    /// The `Retry-After` header as a delay, when it is a number of seconds.
+    #[must_use]
+    pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+        let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
+        value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    }
+}
+
+impl<B: Clone, RB> Rules<Request<B>, Response<RB>> for HttpRules {
+    fn clone_request(&self, req: &Request<B>) -> Option<Request<B>> {
+        let idempotent = matches!(
+            *req.method(),
+            Method::GET
+                | Method::HEAD
+                | Method::PUT
+                | Method::DELETE
+                | Method::OPTIONS
+                | Method::TRACE
+        );
+        idempotent.then(|| req.clone())
+    }
+
+    fn retry_response(&self, response: &Response<RB>) -> Verdict {
+        match response.status() {
+            StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT => HttpRules::retry_after(response.headers())
+                .map_or(Verdict::Retry, Verdict::RetryAfter),
+            _ => Verdict::Done,
+        }
+    }
+}

@@ -33,7 +33,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
-//! let limiter = Arc::new(RateLimiter::builder(10, Duration::from_secs(1)).build().unwrap());
+//! let limiter = Arc::new(RateLimiter::builder(10, Duration::from_secs(1)).burst(1).build().unwrap());
 //! let svc = ServiceBuilder::new()
 //!     .layer(RateLimitLayer::new(limiter, TokioTimer::new()).reject())
 //!     .service(service_fn(|()| async { Ok::<_, std::convert::Infallible>("ok") }));

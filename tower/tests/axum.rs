@@ -78,14 +78,15 @@ async fn run() {
             .layer(HandleErrorLayer::new(refusal))
             .layer(BulkheadLayer::new(Arc::clone(&bulkhead), timer)),
     );
-    let flaky = get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "upstream broke") }).route_layer(
-        ServiceBuilder::new()
-            .layer(HandleErrorLayer::new(refusal))
-            .layer(
-                BreakerLayer::new(Arc::clone(&breaker), timer)
-                    .classify(by_status as fn(&Result<Response, _>) -> Outcome),
-            ),
-    );
+    let flaky = get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "upstream broke") })
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(refusal))
+                .layer(
+                    BreakerLayer::new(Arc::clone(&breaker), timer)
+                        .classify(by_status as fn(&Result<Response, _>) -> Outcome),
+                ),
+        );
     let app = Router::new().route("/slow", slow).route("/flaky", flaky);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -109,7 +110,11 @@ async fn run() {
             let status = res.status();
             let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
             let body = res.into_body().collect().await.unwrap().to_bytes();
-            (status, retry_after, String::from_utf8(body.to_vec()).unwrap())
+            (
+                status,
+                retry_after,
+                String::from_utf8(body.to_vec()).unwrap(),
+            )
         }
     };
 
@@ -121,7 +126,10 @@ async fn run() {
     for caller in callers {
         if caller.is_finished() {
             let (status, _, body) = caller.await.unwrap();
-            assert_eq!((status, body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "bulkhead: full"));
+            assert_eq!(
+                (status, body.as_str()),
+                (StatusCode::SERVICE_UNAVAILABLE, "bulkhead: full")
+            );
             rejected += 1;
         } else {
             pending.push(caller);
@@ -142,28 +150,43 @@ async fn run() {
                 ok += 1;
             }
             _ => {
-                assert_eq!((status, body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "bulkhead: full"));
+                assert_eq!(
+                    (status, body.as_str()),
+                    (StatusCode::SERVICE_UNAVAILABLE, "bulkhead: full")
+                );
                 rejected += 1;
             }
         }
     }
     assert_eq!((ok, rejected), (LIMIT, CALLERS - LIMIT));
     let m = bulkhead.metrics();
-    assert_eq!((m.in_flight, m.high_water, m.rejected_full), (0, LIMIT, CALLERS - LIMIT));
+    assert_eq!(
+        (m.in_flight, m.high_water, m.rejected_full),
+        (0, LIMIT, CALLERS - LIMIT)
+    );
 
     // Three 500s trip the breaker; from then on the route answers 503 with Retry-After and
     // the handler is not run.
     for _ in 0..3 {
         let (status, _, body) = fetch("/flaky").await;
-        assert_eq!((status, body.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "upstream broke"));
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, "upstream broke")
+        );
     }
     for _ in 0..5 {
         let (status, retry_after, body) = fetch("/flaky").await;
-        assert_eq!((status, body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "breaker: circuit open"));
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "breaker: circuit open")
+        );
         assert_eq!(retry_after.unwrap(), "60");
     }
     let m = breaker.metrics(timer.now());
-    assert_eq!((m.state, m.probes_in_flight), (steadfast::breaker::State::Open, 0));
+    assert_eq!(
+        (m.state, m.probes_in_flight),
+        (steadfast::breaker::State::Open, 0)
+    );
 
     // Nothing leaked: with the server and the client gone, the test holds the only references.
     drop(client);

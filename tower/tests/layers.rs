@@ -276,7 +276,7 @@ async fn limiter_waits_in_poll_ready_and_a_clone_starts_unready() {
     assert_ready_ok!(a.poll_ready());
     let mut b = a.clone();
     assert_pending!(b.poll_ready(), "the cell is a's; b waits for the next one");
-    let _ = a.call(1);
+    let _sent = a.call(1);
     handle.next_request().await.unwrap();
     tokio::time::advance(Duration::from_millis(999)).await;
     assert_pending!(b.poll_ready());
@@ -290,7 +290,7 @@ async fn limiter_max_wait_refuses_at_once_when_the_wait_is_too_long() {
     let layer = RateLimitLayer::new(lim, TokioTimer::new()).max_wait(Duration::from_millis(500));
     let (mut a, _handle) = mock::spawn_layer::<u32, u32, _>(layer);
     assert_ready_ok!(a.poll_ready());
-    let _ = a.call(1);
+    let _sent = a.call(1);
     assert_ready_ok!(a.poll_ready(), "refused at once: the next cell is 1 s away");
     let err = a.call(2).await.unwrap_err();
     assert_eq!(ours(&err).stage(), Stage::RateLimit);

@@ -31,8 +31,18 @@ struct Gauge {
 fn the_stack_runs_on_smol_with_the_async_io_clock() {
     let timer = AsyncIoTimer::new();
     let bulkhead = Arc::new(Bulkhead::new(2));
-    let breaker = Arc::new(CircuitBreaker::builder().consecutive_failures(3).build::<1>().unwrap());
-    let limiter = Arc::new(RateLimiter::builder(1000, Duration::from_secs(1)).burst(100).build().unwrap());
+    let breaker = Arc::new(
+        CircuitBreaker::builder()
+            .consecutive_failures(3)
+            .build::<1>()
+            .unwrap(),
+    );
+    let limiter = Arc::new(
+        RateLimiter::builder(1000, Duration::from_secs(1))
+            .burst(100)
+            .build()
+            .unwrap(),
+    );
     let policy = RetryPolicy::builder()
         .max_attempts(3)
         .constant(Duration::from_millis(1))
@@ -50,7 +60,11 @@ fn the_stack_runs_on_smol_with_the_async_io_clock() {
             async_io::Timer::after(Duration::from_millis(ms)).await;
             g.now.fetch_sub(1, Ordering::SeqCst);
             // Every 5th call fails once: the retry covers it.
-            if call % 5 == 4 { Err::<u64, BoxError>("flaky".into()) } else { Ok(ms) }
+            if call % 5 == 4 {
+                Err::<u64, BoxError>("flaky".into())
+            } else {
+                Ok(ms)
+            }
         }
     });
     let svc = ServiceBuilder::new()
@@ -65,23 +79,45 @@ fn the_stack_runs_on_smol_with_the_async_io_clock() {
         let calls = (0..8).map(|_| svc.clone().oneshot(3));
         let results = join_all(calls).await;
         assert!(results.iter().all(|r| matches!(r, Ok(3))), "{results:?}");
-        assert!(gauge.max.load(Ordering::SeqCst) <= 2, "the bulkhead held the line");
-        assert_eq!(gauge.max.load(Ordering::SeqCst), 2, "and let two through at once");
+        assert!(
+            gauge.max.load(Ordering::SeqCst) <= 2,
+            "the bulkhead held the line"
+        );
+        assert_eq!(
+            gauge.max.load(Ordering::SeqCst),
+            2,
+            "and let two through at once"
+        );
 
         let start = Instant::now();
         let err = svc.clone().oneshot(10_000).await.unwrap_err();
-        assert!(matches!(err.downcast_ref::<Error>(), Some(Error::TimedOut(_))), "{err}");
+        assert!(
+            matches!(err.downcast_ref::<Error>(), Some(Error::TimedOut(_))),
+            "{err}"
+        );
         // Three attempts of 50 ms each, all cut at the limit.
-        assert!(start.elapsed() < Duration::from_secs(5), "cut at the limit, not after 10 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "cut at the limit, not after 10 s"
+        );
         assert_eq!(bulkhead.metrics().in_flight, 0);
     });
-    assert_eq!(Arc::strong_count(&breaker), 2, "the layer's and the service's, no permit left");
+    assert_eq!(
+        Arc::strong_count(&breaker),
+        2,
+        "the layer's and the service's, no permit left"
+    );
 }
 
 #[test]
 fn an_open_circuit_answers_at_once_on_smol() {
     let timer = AsyncIoTimer::new();
-    let breaker = Arc::new(CircuitBreaker::builder().consecutive_failures(1).build::<1>().unwrap());
+    let breaker = Arc::new(
+        CircuitBreaker::builder()
+            .consecutive_failures(1)
+            .build::<1>()
+            .unwrap(),
+    );
     let svc = ServiceBuilder::new()
         .layer(BreakerLayer::new(breaker, timer))
         .service(service_fn(|fail: bool| async move {
@@ -90,6 +126,9 @@ fn an_open_circuit_answers_at_once_on_smol() {
     smol::block_on(async {
         assert!(svc.clone().oneshot(true).await.is_err());
         let err = svc.oneshot(false).await.unwrap_err();
-        assert!(matches!(err.downcast_ref::<Error>(), Some(Error::CircuitOpen(_))));
+        assert!(matches!(
+            err.downcast_ref::<Error>(),
+            Some(Error::CircuitOpen(_))
+        ));
     });
 }

@@ -600,11 +600,18 @@ fn an_owned_permit_records_and_a_dropped_one_frees_its_probe_slot() {
     timer.advance(secs(10));
     let probe = b.try_acquire_owned(&timer).unwrap();
     assert!(probe.is_probe());
-    assert!(b.try_acquire_owned(&timer).is_err(), "one probe slot, taken");
+    assert!(
+        b.try_acquire_owned(&timer).is_err(),
+        "one probe slot, taken"
+    );
     drop(probe);
     assert_eq!(b.metrics(timer.now()).probes_in_flight, 0);
     let probe = b.try_acquire_owned(&timer).unwrap();
     probe.record(&timer, Outcome::Success);
     assert_eq!(b.state(timer.now()), State::Closed);
-    assert_eq!(Arc::strong_count(&b), 1, "no permit keeps the breaker alive");
+    assert_eq!(
+        Arc::strong_count(&b),
+        1,
+        "no permit keeps the breaker alive"
+    );
 }

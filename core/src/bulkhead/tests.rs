@@ -616,8 +616,15 @@ fn try_admit_owned_waits_uncounted_and_refuses_as_the_settings_say() {
     use alloc::sync::Arc;
     let waits = Arc::new(Bulkhead::new(1));
     let held = waits.try_admit_owned().unwrap().expect("a free permit");
-    assert!(waits.try_admit_owned().unwrap().is_none(), "full: the caller may wait");
-    assert_eq!(waits.metrics().rejected(), 0, "a caller that may wait is no rejection");
+    assert!(
+        waits.try_admit_owned().unwrap().is_none(),
+        "full: the caller may wait"
+    );
+    assert_eq!(
+        waits.metrics().rejected(),
+        0,
+        "a caller that may wait is no rejection"
+    );
     drop(held);
     assert_eq!(waits.metrics().in_flight, 0);
 

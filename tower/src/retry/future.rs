@@ -166,8 +166,9 @@ type Core<S, Req, T, R, B> =
 
 pin_project! {
     #[project = StateProj]
-    enum State<S: Service<Req>, Req, T: Timer, R>
+    enum State<S, Req, T: Timer, R>
     where
+        S: Service<Req>,
         S: Clone,
         S::Error: Into<BoxError>,
         R: Rules<Req, S::Response>,
@@ -183,8 +184,9 @@ pin_project! {
     /// The response future of a [`RetryService`](super::RetryService): the call with its
     /// retries. No allocation of its own; dropping it cancels the running attempt or sleep.
     #[must_use = "futures do nothing unless polled"]
-    pub struct ResponseFuture<S: Service<Req>, Req, T: Timer, R>
+    pub struct ResponseFuture<S, Req, T: Timer, R>
     where
+        S: Service<Req>,
         S: Clone,
         S::Error: Into<BoxError>,
         R: Rules<Req, S::Response>,

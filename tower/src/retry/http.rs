@@ -19,14 +19,15 @@ use super::{Rules, Verdict};
 ///
 /// ```
 /// use std::time::Duration;
+/// use http::{Request, Response};
 /// use steadfast_tower::retry::{HttpRules, Rules, Verdict};
 ///
-/// let busy = http::Response::builder().status(503).header("retry-after", "2").body(()).unwrap();
-/// let get = http::Request::get("/a").body(()).unwrap();
-/// let post = http::Request::post("/a").body(()).unwrap();
-/// assert_eq!(Rules::<_, http::Response<()>>::clone_request(&HttpRules, &post).is_none(), true);
-/// assert_eq!(Rules::<_, _>::retry_response(&HttpRules, &busy), Verdict::RetryAfter(Duration::from_secs(2)));
-/// # let _: Option<http::Request<()>> = Rules::<_, http::Response<()>>::clone_request(&HttpRules, &get);
+/// type Get = Request<()>;
+/// let rules: &dyn Rules<Get, Response<()>> = &HttpRules;
+/// let busy = Response::builder().status(503).header("retry-after", "2").body(()).unwrap();
+/// assert_eq!(rules.retry_response(&busy), Verdict::RetryAfter(Duration::from_secs(2)));
+/// assert!(rules.clone_request(&Request::get("/a").body(()).unwrap()).is_some());
+/// assert!(rules.clone_request(&Request::post("/a").body(()).unwrap()).is_none(), "not idempotent");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HttpRules;

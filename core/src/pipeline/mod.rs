@@ -105,6 +105,9 @@
 //! metrics snapshots) still work, and an observer will be a value set on the builder.
 //! Hedging, the alternative to retry in its place, is not offered yet.
 //!
+//! Runnable example: `cargo run -p steadfast-tokio --example pipeline` (a timeout, a 503 and
+//! an answer within one call, the breaker tripping, a fallback value).
+//!
 //! # Example
 //!
 //! On tokio (`steadfast-tokio`), with `static` stages:

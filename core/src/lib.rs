@@ -19,6 +19,7 @@
 //! | [`batch`] | items in, batches out: flush at `batch_size` items or `flush_interval` after a batch's first item, bounded intake, close flushes the rest; spawned, spawn-free, or as a stream adapter |
 //! | [`queue`] | the bounded, closeable, cancel-safe MPMC queue with fixed capacity under the spawn-free pool, usable on its own |
 //! | [`retry`] | retry with backoff, jitter, a deadline, per-attempt timeouts and a shared retry budget; gives up with the last error, the attempt count and the reason |
+//! | [`hedge`] | hedged calls: up to 5 attempts at once, the next after a delay or at once on a non-fatal failure, the first success wins and the losers are dropped in that poll; budget-throttled, no heap |
 //! | [`breaker`] | circuit breaker: stop calling a failing dependency, probe it after a while, close when it answers; no heap, `static`-able |
 //! | [`limiter`] | rate limiter (GCRA): bursts, costs, fair FIFO waiting with one timer for any number of waiters, fail-fast bounded waits; no heap, `static`-able |
 //! | [`pipeline`] | timeout, retry, breaker, limiter and bulkhead composed in one checked order, with one error type and a fallback; no heap, `static`-able |
@@ -83,6 +84,7 @@ pub mod concurrency;
 mod error;
 pub mod events;
 pub mod guide;
+pub mod hedge;
 pub mod limiter;
 mod loom;
 mod panic;

@@ -3,7 +3,8 @@
 use core::fmt;
 use core::time::Duration;
 
-/// Why a [`Retry`](super::Retry) stopped trying.
+/// Why a [`Retry`](super::Retry) stopped trying, or a [`Hedge`](crate::hedge::Hedge) started
+/// no further attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -11,12 +12,13 @@ pub enum GiveUpReason {
     /// The last allowed attempt failed: [`max_attempts`](super::RetryPolicyBuilder::max_attempts)
     /// attempts were made.
     AttemptsExhausted,
-    /// The deadline had passed before the first attempt, or the next sleep would have ended
-    /// past it, so no further attempt was started.
+    /// The deadline had passed before the first attempt, or the next sleep (the next hedge)
+    /// would have ended (started) past it, so no further attempt was started.
     Deadline,
     /// The shared [`RetryBudget`](super::RetryBudget) had no retry left.
     Budget,
-    /// The error predicate judged the error permanent: it was not retried.
+    /// The error predicate judged the error permanent: it was not retried (a hedge's fatal
+    /// error: the other attempts were cancelled).
     Permanent,
 }
 

@@ -26,6 +26,7 @@ pub mod breaker;
 pub mod bulkhead;
 pub mod concurrency;
 pub mod events;
+pub mod hedge;
 pub mod limiter;
 pub mod pipeline;
 pub mod pitfalls;
@@ -197,6 +198,9 @@ macro_rules! timer_scenarios {
         }
         mod retry {
             $crate::retry_scenarios!(super::$run);
+        }
+        mod hedge {
+            $crate::hedge_scenarios!(super::$run);
         }
         mod bracket {
             $crate::bracket_scenarios!(super::$run);

@@ -8,6 +8,7 @@
 mod batch;
 mod breaker;
 mod bulkhead;
+mod hedge;
 mod limiter;
 mod pool;
 mod retry;
@@ -173,10 +174,11 @@ fn main() {
         .skip_while(|a| a != "--only")
         .nth(1)
         .unwrap_or_default();
-    let groups: [(&str, Cases); 7] = [
+    let groups: [(&str, Cases); 8] = [
         ("timeout", timeout::cases),
         ("bulkhead", bulkhead::cases),
         ("retry", retry::cases),
+        ("hedge", hedge::cases),
         ("breaker", breaker::cases),
         ("limiter", limiter::cases),
         ("pool", pool::cases),

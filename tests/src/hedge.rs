@@ -109,7 +109,11 @@ pub async fn losers_are_dropped_before_the_result_is_returned<T: Timer>(env: Env
         .await;
     assert_eq!(out, Ok(3));
     assert!(log.dropped(1) && log.dropped(2), "the losers are gone");
-    assert_eq!(bulkhead.metrics().in_flight, 0, "and their permits with them");
+    assert_eq!(
+        bulkhead.metrics().in_flight,
+        0,
+        "and their permits with them"
+    );
     assert_eq!(log.made(), 3);
     env.assert_elapsed(start, env.units(3));
 }

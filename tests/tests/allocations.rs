@@ -177,3 +177,56 @@ fn a_pipeline_call_allocates_nothing_on_the_happy_path_or_through_retries() {
         assert_eq!(allocations() - before, 0, "retries allocated");
     });
 }
+
+#[test]
+fn hedging_allocates_nothing_on_the_happy_path_or_when_it_hedges() {
+    use steadfast::hedge::HedgePolicy;
+    static POLICY: HedgePolicy = HedgePolicy::builder()
+        .max_attempts(3)
+        .delay(Duration::from_millis(5))
+        .build_const();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let timer = TokioTimer::new();
+        let slow = |n: u32| {
+            let t = timer;
+            async move {
+                if n == 1 {
+                    t.sleep(Duration::from_millis(50)).await;
+                }
+                Ok::<u32, ()>(n)
+            }
+        };
+        // Warm up the runtime's timer structures.
+        let mut n = 0;
+        let _ = POLICY
+            .run(&timer, || {
+                n += 1;
+                slow(n)
+            })
+            .await;
+
+        let before = allocations();
+        for i in 0..1_000u32 {
+            assert_eq!(POLICY.run(&timer, || ready(Ok::<_, ()>(i))).await, Ok(i));
+        }
+        assert_eq!(allocations() - before, 0, "happy path allocated");
+
+        let before = allocations();
+        for _ in 0..100 {
+            let mut n = 0;
+            let out = POLICY
+                .run(&timer, || {
+                    n += 1;
+                    slow(n)
+                })
+                .await;
+            assert_eq!(out, Ok(2));
+        }
+        assert_eq!(allocations() - before, 0, "hedging path allocated");
+    });
+}

@@ -224,6 +224,9 @@ where
         let mut wait = this.wait;
         // Which slots to poll in this pass: every running one, then only a new attempt.
         let mut to_poll: u8 = 0b1_1111;
+        // The clock's reading in this poll, once read (virtual and real time alike: the
+        // instants of one poll are taken as one).
+        let mut known_now: Option<Instant> = None;
         match *this.phase {
             Phase::Running => {}
             Phase::Done => panic!("`Hedge` polled after completion"),
@@ -250,6 +253,7 @@ where
                         budget.deposit(now);
                     }
                     *this.next_at = Some(after(now, policy.delay.after(1)));
+                    known_now = Some(now);
                 }
                 *this.started = 1;
                 *this.running = 1;
@@ -297,21 +301,28 @@ where
             }
 
             if *this.started < policy.max_attempts && this.stopped.is_none() {
+                // `Some(now)` when the next hedge is due: read from the clock after a failure;
+                // the instant it was due at when its sleep ended (no clock read: a timer that
+                // wakes late still starts the hedge it slept for, as a retry does).
                 let due = if *this.hedge_now {
-                    true
+                    Some(*known_now.get_or_insert_with(|| this.timer.now()))
                 } else {
                     let next_at = match *this.next_at {
                         Some(at) => at,
                         None => {
                             // The first attempt had to wait: its delay counts from now.
-                            let at = after(this.timer.now(), policy.delay.after(*this.started));
+                            let now = *known_now.get_or_insert_with(|| this.timer.now());
+                            let at = after(now, policy.delay.after(*this.started));
                             *this.next_at = Some(at);
                             at
                         }
                     };
                     if next_at == Instant::MAX || next_at > *this.stop_at {
                         // No hedge by the delay: only a failure starts the next one.
-                        false
+                        None
+                    } else if known_now.is_some_and(|now| next_at <= now) {
+                        // Due already (a zero delay): no sleep to make.
+                        Some(next_at)
                     } else {
                         let armed = matches!(&*wait, Wait::Armed { at, .. } if *at == next_at);
                         if !armed {
@@ -321,13 +332,14 @@ where
                             });
                         }
                         match wait.as_mut().project() {
-                            WaitProj::Armed { sleep, .. } => sleep.poll(cx).is_ready(),
-                            WaitProj::Idle => false,
+                            WaitProj::Armed { sleep, .. } => {
+                                sleep.poll(cx).is_ready().then_some(next_at)
+                            }
+                            WaitProj::Idle => None,
                         }
                     }
                 };
-                if due {
-                    let now = this.timer.now();
+                if let Some(now) = due {
                     if now > *this.stop_at {
                         *this.stopped = Some(GiveUpReason::Deadline);
                     } else if this.budget.as_ref().is_some_and(|b| !b.try_withdraw(now)) {
@@ -337,6 +349,7 @@ where
                         *this.running += 1;
                         *this.hedge_now = false;
                         *this.next_at = Some(after(now, policy.delay.after(*this.started)));
+                        known_now = Some(now);
                         wait.set(Wait::Idle);
                         slots[i].set(Slot::Running {
                             future: this.make.make_attempt(),

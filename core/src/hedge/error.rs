@@ -52,6 +52,7 @@ use crate::retry::GiveUpReason;
 /// # }
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HedgeError<E> {
     error: Option<E>,
     attempts: u32,

@@ -7,6 +7,7 @@ use core::time::Duration;
 
 use portable_atomic::{AtomicBool, AtomicU32, Ordering};
 use steadfast::Timer;
+use steadfast::breaker::CircuitBreaker;
 use steadfast::bulkhead::Bulkhead;
 use steadfast::hedge::HedgePolicy;
 use steadfast::retry::{GiveUpReason, RetryBudget};
@@ -116,6 +117,33 @@ pub async fn losers_are_dropped_before_the_result_is_returned<T: Timer>(env: Env
     );
     assert_eq!(log.made(), 3);
     env.assert_elapsed(start, env.units(3));
+}
+
+/// A loser's circuit breaker permit goes back unrecorded: the breaker counts the winner's
+/// outcome only, not a failure for the attempt that was cancelled.
+pub async fn losers_give_back_their_breaker_permits_unrecorded<T: Timer>(env: Env<T>) {
+    let log = Log::new();
+    let breaker: CircuitBreaker<2> = CircuitBreaker::builder()
+        .count_window(10, 1)
+        .build()
+        .unwrap();
+    let plan: Plan = |n| match n {
+        1 => (20, Some(Ok(1))),
+        n => (1, Some(Ok(n))),
+    };
+    let out = policy(2, env.units(1))
+        .run(&env.timer, || {
+            let work = breaker.run(&env.timer, attempt(&env, &log, plan));
+            async move {
+                work.await
+                    .map_err(|e| e.into_failed().unwrap_or(Fail::Gone))
+            }
+        })
+        .await;
+    assert_eq!(out, Ok(2));
+    assert!(log.dropped(1));
+    let m = breaker.metrics(env.timer.now());
+    assert_eq!((m.calls, m.failures), (1, 0), "the loser recorded nothing");
 }
 
 /// A non-fatal failure starts the next hedge at once: the delay is not waited.
@@ -256,6 +284,7 @@ macro_rules! hedge_scenarios {
         $crate::__conformance_dispatch!($callback ($($args)*) hedge;
             a_fast_first_attempt_is_the_only_one,
             losers_are_dropped_before_the_result_is_returned,
+            losers_give_back_their_breaker_permits_unrecorded,
             a_non_fatal_failure_hedges_with_no_delay_waited,
             a_fatal_failure_cancels_all,
             the_caller_dropped_mid_hedge_drops_everything,

@@ -37,9 +37,9 @@
 //!
 //! Each pattern family has an example that runs in a fraction of a second (paused or virtual
 //! time): `cargo run -p steadfast-tokio --example <name>` with `timeout`, `bulkhead`, `retry`,
-//! `breaker`, `limiter`, `pipeline`, `task_group`, `pool`, `batch`, `bracket`, `events` or
-//! `slow_poll`, and `cargo run -p steadfast-smol --example <name>` with `retry_budget`,
-//! `map_bounded` or `fixed_pool`. Each pattern's page names its own.
+//! `breaker`, `limiter`, `pipeline`, `hedge`, `task_group`, `pool`, `batch`, `bracket`,
+//! `events` or `slow_poll`, and `cargo run -p steadfast-smol --example <name>` with
+//! `retry_budget`, `map_bounded` or `fixed_pool`. Each pattern's page names its own.
 
 #[doc = include_str!("choosing.md")]
 pub mod choosing {}

@@ -55,6 +55,9 @@
 //! delay) no clock is read and no sleep is made unless the first attempt has to wait, a
 //! deadline or a budget is set.
 //!
+//! Runnable example: `cargo run -p steadfast-tokio --example hedge` (replicas with a slow
+//! tail, hedged after 50 ms, under a shared budget).
+//!
 //! # Example
 //!
 //! On tokio (`steadfast-tokio`): the first replica hangs, the hedge 50 ms later answers

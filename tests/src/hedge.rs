@@ -162,6 +162,25 @@ pub async fn a_non_fatal_failure_hedges_with_no_delay_waited<T: Timer>(env: Env<
     env.assert_elapsed(start, env.units(2));
 }
 
+/// An error's suggested delay puts the next hedge off by that much instead of starting it at
+/// once, even with no attempt left in flight.
+pub async fn a_suggested_delay_puts_the_next_hedge_off<T: Timer>(env: Env<T>) {
+    let log = Log::new();
+    let start = env.timer.now();
+    let plan: Plan = |n| match n {
+        1 => (1, Some(Err(Fail::Busy))),
+        n => (1, Some(Ok(n))),
+    };
+    let wait = env.units(2);
+    let out = policy(2, env.units(10))
+        .run(&env.timer, || attempt(&env, &log, plan))
+        .retry_after(|_| Some(wait))
+        .await;
+    assert_eq!(out, Ok(2));
+    // 1 fails at 1, 2 starts at 3 and answers at 4.
+    env.assert_elapsed(start, env.units(4));
+}
+
 /// A fatal failure cancels every attempt in flight and ends the call with that error.
 pub async fn a_fatal_failure_cancels_all<T: Timer>(env: Env<T>) {
     let log = Log::new();
@@ -286,6 +305,7 @@ macro_rules! hedge_scenarios {
             losers_are_dropped_before_the_result_is_returned,
             losers_give_back_their_breaker_permits_unrecorded,
             a_non_fatal_failure_hedges_with_no_delay_waited,
+            a_suggested_delay_puts_the_next_hedge_off,
             a_fatal_failure_cancels_all,
             the_caller_dropped_mid_hedge_drops_everything,
             budget_tokens_are_conserved,

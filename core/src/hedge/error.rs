@@ -18,7 +18,8 @@ use crate::retry::GiveUpReason;
 /// - the budget, [`GiveUpReason::Budget`]: the [`RetryBudget`](crate::retry::RetryBudget)
 ///   refused a hedge, and the attempts that had started failed;
 /// - the deadline, [`GiveUpReason::Deadline`]: the next hedge would have started past the
-///   deadline, and the attempts that had started failed; or the deadline had passed at the
+///   deadline (by the delay, or by a delay an error suggested), and the attempts that had
+///   started failed; or the deadline had passed at the
 ///   first poll, and no attempt was made ([`attempts`](HedgeError::attempts) 0, no error).
 ///
 /// [`attempts`](HedgeError::attempts) counts every attempt started, the first included, the

@@ -5,12 +5,14 @@ use core::future::Future;
 use core::ops::Deref;
 use core::pin::Pin;
 use core::task::{Context, Poll};
+use core::time::Duration;
 
 use pin_project_lite::pin_project;
 
 use super::error::HedgeError;
 use super::policy::{HedgePolicy, after};
 use crate::retry::{GiveUpReason, MakeAttempt, RetryBudget};
+use crate::time::duration_to_nanos;
 use crate::{Instant, Timer};
 
 pin_project! {
@@ -45,8 +47,9 @@ pin_project! {
     /// attempts are held in the future itself (five slots, however many the policy allows):
     /// no allocation, no spawning; they run concurrently within the task that polls it.
     ///
-    /// Type parameters: the operation `M`, the timer `T`, how the budget is held `B`, and the
-    /// classifier `W` ([`when`](Hedge::when)), whose default is a function pointer: a
+    /// Type parameters: the operation `M`, the timer `T`, how the budget is held `B`, the
+    /// classifier `W` ([`when`](Hedge::when)) and the pushback hook `H`
+    /// ([`retry_after`](Hedge::retry_after)), whose defaults are function pointers: a
     /// `Hedge<MyCall, TokioTimer>` names the future of a call with the defaults.
     ///
     /// When it returns, every other attempt has already been dropped (in the same poll,
@@ -58,6 +61,7 @@ pin_project! {
         T: Timer,
         B = &'static RetryBudget,
         W = fn(&<M as MakeAttempt>::Error) -> bool,
+        H = fn(&<M as MakeAttempt>::Error) -> Option<Duration>,
     > {
         make: M,
         timer: T,
@@ -65,6 +69,8 @@ pin_project! {
         budget: Option<B>,
         // `None`: every error is non-fatal, with no call made.
         when: Option<W>,
+        // `None`: no error suggests a delay.
+        hint: Option<H>,
         deadline: Option<Instant>,
         stop_at: Instant,
         // When the next hedge is due by the delay; `None` until the clock is first read.
@@ -100,6 +106,7 @@ impl<M: MakeAttempt, T: Timer> Hedge<M, T> {
             policy,
             budget: None,
             when: None,
+            hint: None,
             deadline: None,
             stop_at: Instant::MAX,
             next_at: None,
@@ -119,15 +126,16 @@ impl<M: MakeAttempt, T: Timer> Hedge<M, T> {
     }
 }
 
-/// Rebuilds a [`Hedge`] with its budget and classifier given (changing its type).
+/// Rebuilds a [`Hedge`] with its budget and hooks given (changing its type).
 macro_rules! rebuild {
-    ($h:ident, $budget:expr, $when:expr) => {
+    ($h:ident, $budget:expr, $when:expr, $hint:expr) => {
         Hedge {
             make: $h.make,
             timer: $h.timer,
             policy: $h.policy,
             budget: $budget,
             when: $when,
+            hint: $hint,
             deadline: $h.deadline,
             stop_at: $h.stop_at,
             next_at: $h.next_at,
@@ -147,13 +155,27 @@ macro_rules! rebuild {
     };
 }
 
-impl<M: MakeAttempt, T: Timer, B, W> Hedge<M, T, B, W> {
+impl<M: MakeAttempt, T: Timer, B, W, H> Hedge<M, T, B, W, H> {
     /// Sorts errors into non-fatal ones, for which `non_fatal` returns `true` (another
     /// attempt may still succeed: the next hedge starts at once), and fatal ones, which cancel
     /// every attempt in flight and end the call with [`GiveUpReason::Permanent`]. By default
     /// every error is non-fatal, as every error is transient to a retry.
-    pub fn when<W2: FnMut(&M::Error) -> bool>(self, non_fatal: W2) -> Hedge<M, T, B, W2> {
-        rebuild!(self, self.budget, Some(non_fatal))
+    pub fn when<W2: FnMut(&M::Error) -> bool>(self, non_fatal: W2) -> Hedge<M, T, B, W2, H> {
+        rebuild!(self, self.budget, Some(non_fatal), self.hint)
+    }
+
+    /// Lets a non-fatal error suggest when the next hedge may start (gRPC's pushback, a
+    /// Retry-After, an open circuit breaker's [`retry_after`](crate::breaker::CircuitOpen::retry_after)):
+    /// `Some(d)` starts it `d` after the failure instead of at once, and the hedges after it
+    /// are again `delay` apart. A suggested delay that would end past the deadline
+    /// ([`Duration::MAX`] always does) starts no further hedge: the attempts in flight go on,
+    /// and if they all fail the call ends with [`GiveUpReason::Deadline`]. `None` keeps the
+    /// rule: the next hedge starts at once.
+    pub fn retry_after<H2: FnMut(&M::Error) -> Option<Duration>>(
+        self,
+        hint: H2,
+    ) -> Hedge<M, T, B, W, H2> {
+        rebuild!(self, self.budget, self.when, Some(hint))
     }
 
     /// Throttles hedges with a [`RetryBudget`] shared with other callers (and with retries):
@@ -163,8 +185,8 @@ impl<M: MakeAttempt, T: Timer, B, W> Hedge<M, T, B, W> {
     /// call ends with [`GiveUpReason::Budget`]. A started hedge keeps its withdrawal whether
     /// it wins or loses: it did add load. `budget` is anything that dereferences to the
     /// budget: `&RetryBudget` (a `static`), `Arc<RetryBudget>`.
-    pub fn budget<B2: Deref<Target = RetryBudget>>(self, budget: B2) -> Hedge<M, T, B2, W> {
-        rebuild!(self, Some(budget), self.when)
+    pub fn budget<B2: Deref<Target = RetryBudget>>(self, budget: B2) -> Hedge<M, T, B2, W, H> {
+        rebuild!(self, Some(budget), self.when, self.hint)
     }
 
     /// A deadline for this call, on the timer's clock, in addition to the policy's
@@ -189,7 +211,7 @@ impl<M: MakeAttempt, T: Timer, B, W> Hedge<M, T, B, W> {
     }
 }
 
-impl<M: MakeAttempt, T: Timer, B, W> fmt::Debug for Hedge<M, T, B, W> {
+impl<M: MakeAttempt, T: Timer, B, W, H> fmt::Debug for Hedge<M, T, B, W, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hedge")
             .field("policy", &self.policy)
@@ -208,12 +230,13 @@ fn clear<F, S>(slots: &mut [Pin<&mut Slot<F>>; 5], mut wait: Pin<&mut Wait<S>>) 
     wait.set(Wait::Idle);
 }
 
-impl<M, T, B, W> Future for Hedge<M, T, B, W>
+impl<M, T, B, W, H> Future for Hedge<M, T, B, W, H>
 where
     M: MakeAttempt,
     T: Timer,
     B: Deref<Target = RetryBudget>,
     W: FnMut(&M::Error) -> bool,
+    H: FnMut(&M::Error) -> Option<Duration>,
 {
     type Output = Result<M::Value, HedgeError<M::Error>>;
 
@@ -294,8 +317,22 @@ where
                             );
                             return Poll::Ready(Err(err));
                         }
+                        let hint = this.hint.as_mut().and_then(|hint| hint(&error));
                         *this.last = Some(error);
-                        *this.hedge_now = true;
+                        match hint {
+                            None => *this.hedge_now = true,
+                            Some(d) => {
+                                // Pushback: the next hedge waits this long, or never starts.
+                                let now = *known_now.get_or_insert_with(|| this.timer.now());
+                                let at = after(now, duration_to_nanos(d));
+                                if at == Instant::MAX || at > *this.stop_at {
+                                    *this.stopped = Some(GiveUpReason::Deadline);
+                                    wait.set(Wait::Idle);
+                                } else {
+                                    *this.next_at = Some(at);
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -361,7 +398,9 @@ where
                 }
             }
 
-            if *this.running == 0 {
+            // Done when nothing runs and no hedge waits for its time (one put off by a
+            // suggested delay may, with nothing in flight).
+            if *this.running == 0 && !matches!(&*wait, Wait::Armed { .. }) {
                 let reason = if *this.started >= policy.max_attempts {
                     GiveUpReason::AttemptsExhausted
                 } else {

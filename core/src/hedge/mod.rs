@@ -7,7 +7,8 @@
 //! [`build_const`](HedgePolicyBuilder::build_const) makes a `static`), and shared. Each call
 //! makes a [`Hedge`] future with [`HedgePolicy::run`] from the operation, a closure or any
 //! [`MakeAttempt`](crate::retry::MakeAttempt) (the trait retries use), and says on that future
-//! which errors are fatal ([`when`](Hedge::when)), which
+//! which errors are fatal ([`when`](Hedge::when)), which delay an error suggests before the
+//! next hedge ([`retry_after`](Hedge::retry_after)), which
 //! [`RetryBudget`](crate::retry::RetryBudget) throttles its hedges ([`budget`](Hedge::budget))
 //! and its deadline ([`deadline`](Hedge::deadline)).
 //!
@@ -23,6 +24,10 @@
 //!   [`Duration::MAX`](core::time::Duration::MAX) starts a hedge only on a failure.
 //! - **A non-fatal failure** starts the next hedge **at once**, without waiting for the
 //!   delay (the hedges after it are again `delay` apart, counted from it).
+//! - **Pushback**: with [`retry_after`](Hedge::retry_after), a non-fatal error may put the
+//!   next hedge off by the delay it suggests (a Retry-After, an open breaker's wait), or stop
+//!   hedging when that delay ends past the deadline; the call then waits for that hedge even
+//!   with no attempt in flight.
 //! - **A fatal failure** cancels every attempt in flight and ends the call with that error.
 //! - **The first success wins**: every other attempt is dropped in the same poll, before the
 //!   value is returned (no waiting for losers, unlike Polly, which cancels and awaits them).

@@ -214,6 +214,53 @@ fn a_failure_at_the_first_poll_hedges_within_that_poll() {
 }
 
 #[test]
+fn a_suggested_delay_puts_the_next_hedge_off_even_with_nothing_in_flight() {
+    let (timer, log) = (VirtualTimer::new(), Log::default());
+    // 1 fails at 1 asking for 3 s: 2 starts at 4 (not at once, not at 10), fails at once
+    // without a hint: 3 starts at 4 too, and 4 at 14.
+    let plan: Plan = |n| match n {
+        1 => (secs(1), Some(Err(Fail::Soft(3)))),
+        2 => (Duration::ZERO, Some(Err(Fail::Soft(0)))),
+        3 => (secs(100), Some(Ok(3))),
+        _ => (secs(1), Some(Ok(4))),
+    };
+    let hedge = policy(4, secs(10))
+        .run(&timer, attempts(&timer, &log, plan))
+        .retry_after(|e| match e {
+            Fail::Soft(0) => None,
+            Fail::Soft(s) => Some(secs(u64::from(*s))),
+            Fail::Fatal(_) => None,
+        });
+    assert_eq!(drive(&timer, &log, hedge), Ok(4));
+    assert_eq!(starts(&log), [at(0), at(4), at(4), at(14)]);
+}
+
+#[test]
+fn a_suggested_delay_past_the_deadline_or_endless_starts_no_further_hedge() {
+    for (deadline, hint) in [(Some(secs(5)), secs(6)), (None, Duration::MAX)] {
+        let (timer, log) = (VirtualTimer::new(), Log::default());
+        let plan: Plan = |n| match n {
+            1 => (secs(1), Some(Err(Fail::Soft(1)))),
+            _ => (secs(3), Some(Err(Fail::Soft(2)))),
+        };
+        let mut b = HedgePolicy::builder().max_attempts(3).delay(secs(2));
+        if let Some(d) = deadline {
+            b = b.max_elapsed(d);
+        }
+        // 1 fails at 1 with the hint: no hedge after it; the one due at 2 does not start.
+        let hedge = b
+            .build()
+            .unwrap()
+            .run(&timer, attempts(&timer, &log, plan))
+            .retry_after(move |_| Some(hint));
+        let err = drive(&timer, &log, hedge).unwrap_err();
+        assert_eq!((err.attempts(), err.reason()), (1, GiveUpReason::Deadline));
+        assert_eq!(starts(&log), [at(0)]);
+        assert_eq!(timer.now(), at(1), "no hang on an endless hint");
+    }
+}
+
+#[test]
 fn a_fatal_failure_cancels_every_attempt_and_returns_it() {
     let (timer, log) = (VirtualTimer::new(), Log::default());
     let plan: Plan = |n| match n {
@@ -575,6 +622,7 @@ fn random_schedules_with_cancellation_leak_nothing() {
                 .map(|_| (rng.below(4) as u64, rng.below(10) as u8))
                 .collect();
             let use_budget = rng.below(2) == 0;
+            let pushback = rng.below(2) == 0;
             let (timer, bulkhead, budget) = (&timer, &bulkhead, &budget);
             let (live, made, calls_made, ended) = (&live, &made, &calls_made, &ended);
             let mine = Rc::new(Cell::new(0u32));
@@ -611,7 +659,18 @@ fn random_schedules_with_cancellation_leak_nothing() {
                     };
                     let own = RetryBudget::new();
                     let b = if use_budget { budget } else { &own };
-                    let out = p.run(timer, make).when(non_fatal).budget(b).await;
+                    // Some errors suggest a delay, or an endless one.
+                    let hint = move |e: &Fail| match (pushback, e) {
+                        (true, Fail::Soft(4)) => Some(secs(1)),
+                        (true, Fail::Soft(5)) => Some(Duration::MAX),
+                        _ => None,
+                    };
+                    let out = p
+                        .run(timer, make)
+                        .when(non_fatal)
+                        .retry_after(hint)
+                        .budget(b)
+                        .await;
                     assert_eq!(mine.get(), 0, "an attempt outlived its call");
                     let (w, f, x) = ended.get();
                     match out {

@@ -10,6 +10,7 @@ mod breaker;
 mod bulkhead;
 mod hedge;
 mod limiter;
+mod pipeline;
 mod pool;
 mod retry;
 mod timeout;
@@ -174,13 +175,14 @@ fn main() {
         .skip_while(|a| a != "--only")
         .nth(1)
         .unwrap_or_default();
-    let groups: [(&str, Cases); 8] = [
+    let groups: [(&str, Cases); 9] = [
         ("timeout", timeout::cases),
         ("bulkhead", bulkhead::cases),
         ("retry", retry::cases),
         ("hedge", hedge::cases),
         ("breaker", breaker::cases),
         ("limiter", limiter::cases),
+        ("pipeline", pipeline::cases),
         ("pool", pool::cases),
         ("batch", batch::cases),
     ];

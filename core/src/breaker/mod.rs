@@ -370,13 +370,18 @@ impl<'a> AnyBreaker<'a> {
         AnyBreaker(breaker)
     }
 
-    /// [`CircuitBreaker::run`].
-    pub(crate) fn run<T, F, V, E>(self, timer: &T, work: F) -> Run<'a, T, F>
+    /// [`CircuitBreaker::run`] with [`Run::classify`].
+    pub(crate) fn run<T, F, V, E>(
+        self,
+        timer: &T,
+        work: F,
+        classify: fn(&Result<V, E>) -> Outcome,
+    ) -> Run<'a, T, F>
     where
         T: Timer,
         F: Future<Output = Result<V, E>>,
     {
-        Run::new(self.0, timer.clone(), work)
+        Run::classified(self.0, timer.clone(), work, classify)
     }
 }
 

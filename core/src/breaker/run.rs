@@ -42,12 +42,21 @@ where
     F: Future<Output = Result<V, E>>,
 {
     pub(super) fn new(breaker: &'a (dyn Core + Sync), timer: T, work: F) -> Self {
+        Self::classified(breaker, timer, work, by_result::<V, E>)
+    }
+
+    pub(super) fn classified(
+        breaker: &'a (dyn Core + Sync),
+        timer: T,
+        work: F,
+        classify: fn(&Result<V, E>) -> Outcome,
+    ) -> Self {
         Run {
             breaker,
             timer,
             permit: None,
             started: false,
-            classify: by_result::<V, E>,
+            classify,
             work,
         }
     }

@@ -141,7 +141,7 @@ impl<'p, T: Timer, M: MakeAttempt> MakeAttempt for Attempts<'p, T, M> {
         };
         match self.pipeline.breaker {
             Some(b) => Attempt::Guarded {
-                run: b.run(&self.timer, inner).classify(classify),
+                run: b.run(&self.timer, inner, classify),
                 bounded: self.deadline.is_some(),
             },
             None => Attempt::Bare { inner },

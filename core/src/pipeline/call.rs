@@ -150,17 +150,18 @@ impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
             hooks,
             deadline,
         };
-        let retry: RetryFut<'p, T, M> = attempts
-            .retry(policy, timer)
-            .when(retryable::<M::Error> as fn(&Refusal<M::Error>) -> bool)
-            .retry_after(suggested_delay::<M::Error> as fn(&Refusal<M::Error>) -> _);
-        let retry = match pipeline.budget {
-            Some(budget) => retry.budget(budget),
-            None => retry,
-        };
+        let retry: RetryFut<'p, T, M> = Retry::assembled(
+            attempts,
+            timer,
+            policy,
+            pipeline.budget,
+            retryable::<M::Error>,
+            suggested_delay::<M::Error>,
+            total,
+        );
         match total {
             Some(at) => Bounded::Timed {
-                future: timeout_at(timer, at, retry.deadline(at)),
+                future: timeout_at(timer, at, retry),
             },
             None => Bounded::Free { future: retry },
         }

@@ -166,6 +166,38 @@ pin_project! {
     }
 }
 
+impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
+    /// A retry with its budget, error hooks and deadline set at once: the pipeline's, which
+    /// builds one per call and so avoids moving it once per setting.
+    #[allow(clippy::too_many_arguments, dead_code)]
+    pub(crate) fn assembled(
+        make: M,
+        timer: &T,
+        policy: P,
+        budget: Option<B>,
+        when: W,
+        hint: H,
+        deadline: Option<Instant>,
+    ) -> Self {
+        Retry {
+            make,
+            timer: timer.clone(),
+            policy,
+            budget,
+            when: Some(when),
+            retry_on: None,
+            hint: Some(hint),
+            notify: None,
+            deadline,
+            stop_at: Instant::MAX,
+            attempts: 0,
+            delays: None,
+            yielded: false,
+            state: State::Idle,
+        }
+    }
+}
+
 /// Rebuilds a [`Retry`] with its budget and hooks given (changing its type).
 macro_rules! rebuild {
     ($r:ident, $budget:expr, $when:expr, $retry_on:expr, $hint:expr, $notify:expr) => {

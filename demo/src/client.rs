@@ -1,16 +1,18 @@
 //! The client library a service owner would publish: it depends only on the `steadfast` core
 //! and is generic over the runtime's [`Timer`] and over a [`Transport`], so its users pick the
 //! runtime. One call path, two ways: [`Client::call_naive`] (one attempt, no timeout of its
-//! own) and [`Client::call_protected`] (a bulkhead around retries with jitter and a retry
-//! budget, each attempt under a timeout).
+//! own) and [`Client::call_protected`] (one [`Pipeline`]: a bulkhead around retries with jitter
+//! and a retry budget, a circuit breaker seeing each attempt, each attempt under a timeout).
 
 use core::cell::Cell;
 use core::future::Future;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 
-use steadfast::bulkhead::{Bulkhead, BulkheadError, Rejected};
-use steadfast::retry::{Jitter, MakeAttempt, RetryBudget, RetryError, RetryPolicy};
+use steadfast::breaker::{CircuitBreaker, CircuitOpen};
+use steadfast::bulkhead::{Bulkhead, Rejected};
+use steadfast::pipeline::{Pipeline, PipelineBuilder, PipelineError};
+use steadfast::retry::{GiveUpReason, Jitter, RetryBudget, RetryPolicy};
 use steadfast::timeout::TimeoutExt;
 use steadfast::{Instant, Timer};
 
@@ -45,6 +47,8 @@ pub(crate) enum Failure {
     Call(CallError),
     /// The bulkhead turned the request away.
     Shed(Rejected),
+    /// The circuit breaker turned the request away.
+    Open(CircuitOpen),
 }
 
 /// The protection settings.
@@ -86,6 +90,19 @@ pub(crate) struct Counters {
     pub(crate) timeouts: AtomicU64,
     /// Requests the retry budget stopped.
     pub(crate) budget_stops: AtomicU64,
+    /// Requests the open circuit turned away.
+    pub(crate) open: AtomicU64,
+}
+
+/// Counts an attempt that ends without an answer (its timeout dropped it).
+struct Unanswered<'a>(Option<&'a AtomicU64>);
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if let Some(count) = self.0 {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A client of the flaky service.
@@ -96,6 +113,7 @@ pub(crate) struct Client<T: Timer, X> {
     policy: RetryPolicy,
     budget: RetryBudget,
     bulkhead: Bulkhead,
+    breaker: CircuitBreaker,
     pub(crate) counters: Counters,
 }
 
@@ -108,21 +126,42 @@ impl<T: Timer, X: Transport> Client<T, X> {
             .max_delay(Duration::from_millis(200))
             .jitter(Jitter::Full)
             .seed(seed)
-            .attempt_timeout(settings.attempt_timeout)
             .build()
             .expect("valid retry settings");
         let bulkhead = Bulkhead::builder(settings.max_concurrent)
             .build()
             .expect("valid bulkhead settings");
-        Client {
+        // Trips only on a sustained outage: half of the last 50 attempts failed.
+        let breaker = CircuitBreaker::builder()
+            .count_window(50, 20)
+            .failure_rate(50)
+            .open_for(Duration::from_millis(200))
+            .build()
+            .expect("valid breaker settings");
+        let client = Client {
             timer,
             transport,
             settings,
             policy,
             budget: RetryBudget::new(),
             bulkhead,
+            breaker,
             counters: Counters::default(),
-        }
+        };
+        client.stages().build().expect("valid pipeline settings");
+        client
+    }
+
+    /// The protected path's stages, outermost first: the bulkhead (a slot per request, shed
+    /// after `max_wait`), retries with the budget, the breaker, each attempt's timeout.
+    fn stages(&self) -> PipelineBuilder<'_> {
+        Pipeline::builder()
+            .bulkhead_within(&self.bulkhead, self.settings.max_wait)
+            .bulkhead_outermost()
+            .retry(self.policy)
+            .budget(&self.budget)
+            .breaker(&self.breaker)
+            .attempt_timeout(self.settings.attempt_timeout)
     }
 
     /// The bulkhead, for its metrics.
@@ -147,42 +186,49 @@ impl<T: Timer, X: Transport> Client<T, X> {
         }
     }
 
-    /// The protected path: a bulkhead slot (shed after `max_wait`), then up to `max_attempts`
-    /// attempts, each under `attempt_timeout`, with full-jitter exponential backoff, as long as
-    /// the shared retry budget allows.
+    /// The protected path, one [`Pipeline`]: a bulkhead slot (shed after `max_wait`), then up
+    /// to `max_attempts` attempts through the breaker, each under `attempt_timeout`, with
+    /// full-jitter exponential backoff, as long as the shared retry budget allows.
     pub(crate) async fn call_protected(&self, id: u64) -> Result<(), Failure> {
+        // Checked in `new`: the settings have not changed since.
+        let pipeline = self.stages().build_const();
         let attempt = Cell::new(0u32);
         let c = &self.counters;
-        let retried = (|| {
+        let op = || {
             attempt.set(attempt.get() + 1);
-            self.transport.call(id, attempt.get())
-        })
-        .retry(&self.policy, &self.timer)
-        .budget(&self.budget)
-        .notify(|n| {
-            c.retries.fetch_add(1, Ordering::Relaxed);
-            if n.timeout().is_some() {
-                c.timeouts.fetch_add(1, Ordering::Relaxed);
+            let n = attempt.get();
+            if n > 1 {
+                c.retries.fetch_add(1, Ordering::Relaxed);
             }
-        });
-        let wait = self.settings.max_wait;
-        match self.bulkhead.call_within(&self.timer, wait, retried).await {
+            async move {
+                let mut unanswered = Unanswered(Some(&c.timeouts));
+                let result = self.transport.call(id, n).await;
+                unanswered.0 = None;
+                result
+            }
+        };
+        match pipeline.call(&self.timer, op).await {
             Ok(()) => Ok(()),
-            Err(BulkheadError::Failed(e)) => Err(self.gave_up(e)),
-            Err(BulkheadError::Rejected(rejected)) => Err(Failure::Shed(rejected)),
+            Err(e) => Err(self.gave_up(e)),
         }
     }
 
-    fn gave_up(&self, e: RetryError<CallError>) -> Failure {
-        if e.timeout().is_some() {
-            self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+    fn gave_up(&self, e: PipelineError<CallError>) -> Failure {
+        match e {
+            PipelineError::RetriesExhausted(r) => {
+                if r.reason() == GiveUpReason::Budget {
+                    self.counters.budget_stops.fetch_add(1, Ordering::Relaxed);
+                }
+                // No error: the last attempt timed out.
+                Failure::Call(r.into_error().unwrap_or(CallError::TimedOut))
+            }
+            PipelineError::BulkheadRejected(rejected) => Failure::Shed(rejected),
+            PipelineError::CircuitOpen(open) => {
+                self.counters.open.fetch_add(1, Ordering::Relaxed);
+                Failure::Open(open)
+            }
+            e => Failure::Call(e.into_error().unwrap_or(CallError::TimedOut)),
         }
-        if e.reason() == steadfast::retry::GiveUpReason::Budget {
-            self.counters.budget_stops.fetch_add(1, Ordering::Relaxed);
-        }
-        // The retry always makes a first attempt here (no deadline): no error means the last
-        // attempt timed out.
-        Failure::Call(e.into_error().unwrap_or(CallError::TimedOut))
     }
 
     /// The timer's clock.

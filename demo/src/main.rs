@@ -159,7 +159,8 @@ async fn load<T: Timer, X: Transport>(
                 Ok(()) => {
                     ok.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(Failure::Shed(_)) => {
+                // Turned away by the bulkhead or by the open circuit.
+                Err(Failure::Shed(_) | Failure::Open(_)) => {
                     shed.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(Failure::Call(_)) => {}

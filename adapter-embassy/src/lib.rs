@@ -71,8 +71,20 @@
 //! cortex-m = { version = "0.7", features = ["critical-section-single-core"] }
 //! ```
 //!
+//! # Executors at different priorities
+//!
+//! A `static` bulkhead, limiter or breaker may be shared between a thread-mode executor and
+//! an interrupt executor (embassy's `InterruptExecutor`): with the default `critical-section`
+//! feature every lock of the core holds a critical section, so a permit released, or a waiter
+//! woken, at interrupt priority never spins on a lock that thread mode holds (see the core's
+//! [locks](steadfast#locks-and-interrupt-priority)). Firmware with one executor in thread mode
+//! only may turn it off (`default-features = false, features = ["no-cache-pad"]`): the locks
+//! are then spinlocks, which never spin there.
+//!
 //! # Features
 //!
+//! - `critical-section` (default): forwarded to the core; every internal lock also holds a
+//!   critical section, so patterns can be shared between priorities (above).
 //! - `no-cache-pad` (default): forwarded to the core; no cache-line padding in its
 //!   semaphores and wait queues, which saves hundreds of bytes per bulkhead where there is no
 //!   cache to share falsely. Turn default features off to keep the padding (multi-core

@@ -41,8 +41,34 @@
 //! - `std`: implies `alloc`.
 //! - `defmt`: `defmt::Format` for every error, state and metrics type, [`Instant`], and the
 //!   retry's `Backoff` and `Jitter`, for firmware that logs with defmt.
+//! - `critical-section`: every internal lock also holds a critical section (see below);
+//!   on by default in `steadfast-embassy`.
 //! - `no-cache-pad`: no cache-line padding in the semaphores and wait queues (smaller statics
 //!   on microcontrollers; `steadfast-embassy` turns it on).
+//!
+//! # Locks and interrupt priority
+//!
+//! The patterns keep their shared state (semaphores, wait queues, a breaker's or a limiter's
+//! state) behind short blocking locks: maitake-sync's blocking `Mutex`, held for a few
+//! instructions, never across an `.await` or across user code. Which lock that is, is chosen
+//! by a feature, never by a type a user spells:
+//!
+//! | build | the lock | right for |
+//! |---|---|---|
+//! | default (hosts, `std` included) | a spinlock | threads on any number of cores; firmware whose every use of a given pattern runs at one priority (thread mode only) |
+//! | `critical-section` (the default of `steadfast-embassy`) | the spinlock inside a critical section | firmware that shares a pattern between priorities: a permit released, or a waiter woken, from an interrupt executor while a thread-mode task holds the lock |
+//!
+//! On one core a plain spinlock held by thread mode and wanted by an interrupt handler spins
+//! forever: the holder never runs again. The critical section defers the interrupt until the
+//! lock is released instead (for a few instructions). The firmware provides the
+//! critical-section implementation (`cortex-m`'s `critical-section-single-core`; every
+//! embassy HAL has one).
+//!
+//! On `std` the spinlock is kept rather than an OS mutex: no lock is held long enough for
+//! parking to pay, a panic never poisons it, and the benchmarks are measured on it. Where
+//! `critical-section` is turned on in a host build (by `steadfast-embassy` in the same build),
+//! the host's critical section (`critical-section`'s `std` implementation, one process-wide
+//! lock) is taken too: still correct, only serialised.
 //!
 //! # Example
 //!
@@ -93,6 +119,7 @@ pub mod pitfalls;
 pub mod pool;
 pub mod queue;
 pub mod retry;
+mod sync;
 pub mod task_group;
 #[cfg(test)]
 mod test_util;

@@ -9,7 +9,7 @@
 #![no_std]
 
 use core::cell::{Cell, RefCell};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use core::task::Waker;
 
 use cortex_m_semihosting::{debug, hprintln};
@@ -72,9 +72,41 @@ pub fn fail(why: &str) -> ! {
 
 static PENDED: AtomicBool = AtomicBool::new(false);
 
+/// The context of the executor that [`start_pendsv_executor`] starts; the thread-mode
+/// executor of [`run`] has a null one.
+const PENDSV_CONTEXT: *mut () = core::ptr::dangling_mut();
+
 #[unsafe(export_name = "__pender")]
-fn pender(_context: *mut ()) {
-    PENDED.store(true, Ordering::SeqCst);
+fn pender(context: *mut ()) {
+    if context == PENDSV_CONTEXT {
+        cortex_m::peripheral::SCB::set_pendsv();
+    } else {
+        PENDED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The executor of [`start_pendsv_executor`], once started.
+static PENDSV_EXECUTOR: AtomicPtr<raw::Executor> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Starts a second executor that runs in the PendSV exception, above thread mode: what
+/// embassy-executor's `InterruptExecutor` is (an executor polled from an exception handler and
+/// pended by its pender), on an exception every Cortex-M has, as there is no device crate
+/// here to name an interrupt. `start` spawns its tasks; the firmware's `PendSV` handler calls
+/// [`on_pendsv`].
+pub fn start_pendsv_executor(start: impl FnOnce(Spawner)) {
+    static EXECUTOR: StaticCell<raw::Executor> = StaticCell::new();
+    let executor: &'static raw::Executor = EXECUTOR.init(raw::Executor::new(PENDSV_CONTEXT));
+    PENDSV_EXECUTOR.store(core::ptr::from_ref(executor).cast_mut(), Ordering::SeqCst);
+    start(executor.spawner());
+}
+
+/// Polls the executor of [`start_pendsv_executor`]; call from the `PendSV` exception handler.
+pub fn on_pendsv() {
+    // SAFETY: the pointer is null or a `&'static raw::Executor` (stored above); only the
+    // PendSV handler polls this executor, and PendSV never preempts itself.
+    if let Some(executor) = unsafe { PENDSV_EXECUTOR.load(Ordering::SeqCst).as_ref() } {
+        unsafe { executor.poll() };
+    }
 }
 
 /// What the executor loop does when no task is runnable.

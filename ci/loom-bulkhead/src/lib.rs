@@ -16,6 +16,9 @@
 mod error;
 #[path = "../../../core/src/loom.rs"]
 mod loom;
+// The semaphore wrapper every pattern uses (its critical sections are off here).
+#[path = "../../../core/src/sync.rs"]
+mod sync;
 // The core's other patterns use the rest of the clock module.
 #[allow(dead_code)]
 #[path = "../../../core/src/time/mod.rs"]

@@ -5,6 +5,9 @@
 
 #[path = "../../../core/src/loom.rs"]
 mod loom;
+// The semaphore wrapper every pattern uses (its critical sections are off here).
+#[path = "../../../core/src/sync.rs"]
+mod sync;
 
 #[path = "../../../core/src/queue/mod.rs"]
 pub mod queue;

@@ -15,9 +15,24 @@ use steadfast::retry::{Jitter, MakeAttempt, RetryBudget, RetryPolicy};
 use steadfast::timeout::{TimeoutExt, timeout};
 use steadfast_embassy::EmbassyTimer;
 
-// The single-core critical section that portable-atomic uses on Cortex-M0.
+// The single-core critical section that portable-atomic (on Cortex-M0) and the core's locks
+// (steadfast-embassy's default `critical-section` feature) use.
 #[cfg(target_arch = "arm")]
 use cortex_m as _;
+
+/// Elsewhere (the host, RISC-V) a critical section for this single-threaded link check, which
+/// never runs with interrupts enabled. Firmware takes its HAL's (on RISC-V, for example, the
+/// `riscv` crate's `critical-section-single-core`).
+#[cfg(not(target_arch = "arm"))]
+mod single_threaded {
+    struct NoInterrupts;
+    critical_section::set_impl!(NoInterrupts);
+    // SAFETY: one thread and no interrupt handlers in this binary: nothing to exclude.
+    unsafe impl critical_section::Impl for NoInterrupts {
+        unsafe fn acquire() -> critical_section::RawRestoreState {}
+        unsafe fn release(_: critical_section::RawRestoreState) {}
+    }
+}
 
 static BULKHEAD: Bulkhead = Bulkhead::new(2);
 static BUDGET: RetryBudget = RetryBudget::new();

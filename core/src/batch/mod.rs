@@ -177,10 +177,10 @@ use core::future::Future;
 use core::pin::pin;
 use core::time::Duration;
 
+use crate::sync::{Semaphore, TryAcquireError};
 use heapless::Deque;
+use maitake_sync::WaitQueue;
 use maitake_sync::blocking::Mutex;
-use maitake_sync::semaphore::TryAcquireError;
-use maitake_sync::{Semaphore, WaitQueue};
 
 use crate::queue::{Closed, TrySendError};
 use crate::{ConfigError, Instant, Timer};
@@ -219,7 +219,7 @@ impl Config {
 }
 
 /// The most items a batcher can hold (its semaphore's limit).
-const MAX_CAPACITY: usize = Semaphore::<maitake_sync::spin::Spinlock>::MAX_PERMITS;
+const MAX_CAPACITY: usize = Semaphore::MAX_PERMITS;
 
 /// A batcher setting that cannot work.
 pub(crate) const fn invalid(field: &'static str, problem: &'static str) -> ConfigError {

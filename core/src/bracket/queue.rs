@@ -2,9 +2,9 @@
 
 use core::fmt;
 
+use crate::sync::{Permit, Semaphore};
+use maitake_sync::WaitQueue;
 use maitake_sync::blocking::Mutex;
-use maitake_sync::semaphore::Permit;
-use maitake_sync::{Semaphore, WaitQueue};
 
 use super::OnCancel;
 

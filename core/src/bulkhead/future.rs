@@ -4,7 +4,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use maitake_sync::semaphore;
+use crate::sync as semaphore;
 use pin_project_lite::pin_project;
 
 use super::metrics::WaitSlot;

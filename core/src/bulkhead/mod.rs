@@ -184,8 +184,8 @@ mod metrics;
 use core::future::IntoFuture;
 use core::time::Duration;
 
-use maitake_sync::Semaphore;
-use maitake_sync::semaphore::{self, TryAcquireError};
+use crate::sync::Semaphore;
+use crate::sync::{self as semaphore, TryAcquireError};
 
 use crate::Timer;
 use crate::loom::{Ordering, loom_const_fn};

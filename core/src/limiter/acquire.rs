@@ -4,7 +4,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 
-use maitake_sync::semaphore::{Acquire as Turn, Permit};
+use crate::sync::{Acquire as Turn, Permit};
 use pin_project_lite::pin_project;
 
 use super::gcra::{Entered, Gcra};

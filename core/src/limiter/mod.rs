@@ -44,9 +44,8 @@
 //!
 //! # State on 32-bit targets
 //!
-//! The state (the TAT and the queue's counts) sits behind one short spinlock
-//! (`maitake_sync::blocking::Mutex`; a critical section where maitake-sync's
-//! `critical-section` feature is on), on every target: Cortex-M0 and M3 have no 64-bit
+//! The state (the TAT and the queue's counts) sits behind one short lock (see
+//! [the crate's locks](crate#locks-and-interrupt-priority)), on every target: Cortex-M0 and M3 have no 64-bit
 //! atomics, and the lock keeps the TAT and the counts consistent with each other.
 //!
 //! Runnable example: `cargo run -p steadfast-tokio --example limiter` (a burst, a bounded wait
@@ -122,7 +121,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use maitake_sync::Semaphore;
+use crate::sync::Semaphore;
 
 mod acquire;
 mod builder;

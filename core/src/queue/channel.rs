@@ -2,9 +2,9 @@
 //! buffer under a lock. [`BoundedQueue`](super::BoundedQueue) keeps its items in place; the
 //! spawned pools keep theirs in a `VecDeque` that grows as items arrive.
 
-use maitake_sync::Semaphore;
+use crate::sync::Semaphore;
+use crate::sync::TryAcquireError;
 use maitake_sync::blocking::Mutex;
-use maitake_sync::semaphore::TryAcquireError;
 
 use super::{Closed, TryRecvError, TrySendError};
 
@@ -85,7 +85,7 @@ impl<B> Channel<B> {
 
     /// The most capacity a channel can have.
     #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
-    pub(crate) const MAX_CAPACITY: usize = Semaphore::<maitake_sync::spin::Spinlock>::MAX_PERMITS;
+    pub(crate) const MAX_CAPACITY: usize = Semaphore::MAX_PERMITS;
 
     #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) const fn capacity(&self) -> usize {

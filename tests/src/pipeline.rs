@@ -1,6 +1,7 @@
 //! Pipeline scenarios: each stage inside a pipeline on the runtime's clock, the order (a
 //! breaker inside retry sees each attempt; an open circuit cuts the retry short), the
-//! alternative order, every build rule, the fallback. No std, no heap.
+//! alternative order, every build rule, the fallback, hedging in the retry's place. No std, no
+//! heap.
 
 use core::future::{pending, ready};
 use core::time::Duration;
@@ -10,6 +11,7 @@ use portable_atomic::{AtomicU32, Ordering};
 use steadfast::Timer;
 use steadfast::breaker::{CircuitBreaker, State};
 use steadfast::bulkhead::{Bulkhead, Rejected};
+use steadfast::hedge::HedgePolicy;
 use steadfast::limiter::RateLimiter;
 use steadfast::pipeline::{Pipeline, PipelineError};
 use steadfast::retry::{GiveUpReason, RetryBudget, RetryPolicy};
@@ -225,7 +227,6 @@ pub async fn every_build_rule_is_rejected<T: Timer>(env: Env<T>) {
         .attempt_timeout(env.units(1))
         .build()
         .unwrap();
-    let budget = RetryBudget::new();
     let field = |b: steadfast::pipeline::PipelineBuilder<'_>| b.build().unwrap_err().field();
     let total = Pipeline::builder().total_timeout(env.units(2));
     assert_eq!(
@@ -236,7 +237,6 @@ pub async fn every_build_rule_is_rejected<T: Timer>(env: Env<T>) {
     assert_eq!(field(with_window.attempt_timeout(env.units(2))), "breaker");
     assert_eq!(field(Pipeline::builder().retry(timed)), "retry");
     assert_eq!(field(total.retry(policy(3, env.units(2)))), "retry");
-    assert_eq!(field(Pipeline::builder().budget(&budget)), "budget");
     assert_eq!(
         field(Pipeline::builder().bulkhead_outermost()),
         "bulkhead_outermost"
@@ -279,6 +279,48 @@ pub async fn the_fallback_serves_chosen_failures<T: Timer>(env: Env<T>) {
     assert_eq!(made, Ok(5));
 }
 
+/// Hedging in the retry stage's place: a stuck first attempt gets a hedge after the delay on
+/// the runtime's clock, each attempt through the breaker and the bulkhead; the winner's
+/// result returns with the loser already dropped, its permits given back unrecorded.
+pub async fn a_hedge_takes_the_retrys_place<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let b: CircuitBreaker<4> = CircuitBreaker::builder()
+        .count_window(10, 5)
+        .build()
+        .unwrap();
+    let bulkhead = Bulkhead::new(3);
+    let p = Pipeline::builder()
+        .total_timeout(env.units(10))
+        .breaker(&b)
+        .bulkhead(&bulkhead)
+        .build()
+        .unwrap();
+    let policy = HedgePolicy::builder()
+        .max_attempts(3)
+        .delay(env.units(2))
+        .build()
+        .unwrap();
+    let started = AtomicU32::new(0);
+    let start = t.now();
+    let op = || async {
+        let n = started.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == 1 {
+            pending::<()>().await;
+        }
+        assert_eq!(
+            bulkhead.metrics().in_flight,
+            2,
+            "both attempts hold a permit"
+        );
+        Ok::<u32, u8>(n)
+    };
+    assert_eq!(p.call_hedged(t, &policy, op).await, Ok(2));
+    env.assert_elapsed(start, env.units(2));
+    assert_eq!(bulkhead.metrics().in_flight, 0);
+    assert_eq!(b.metrics(t.now()).calls, 1, "only the winner is recorded");
+    assert_eq!(started.load(Ordering::SeqCst), 2);
+}
+
 /// Every pipeline scenario.
 #[macro_export]
 macro_rules! pipeline_scenarios {
@@ -299,6 +341,7 @@ macro_rules! pipeline_scenarios {
             the_outermost_bulkhead_caps_logical_calls,
             every_build_rule_is_rejected,
             the_fallback_serves_chosen_failures,
+            a_hedge_takes_the_retrys_place,
         );
     };
 }

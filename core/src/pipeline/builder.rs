@@ -69,8 +69,10 @@ impl<'a> PipelineBuilder<'a> {
         self
     }
 
-    /// A retry budget shared with other callers: each retry is withdrawn from it first, and
-    /// each call deposits one; with none left the call gives up with the last error.
+    /// A retry budget shared with other callers: each retry (or each hedge of
+    /// [`call_hedged`](Pipeline::call_hedged)) is withdrawn from it first, and each call
+    /// deposits one; with none left the call gives up with the last error (a hedged call
+    /// starts no further hedge).
     pub const fn budget(mut self, budget: &'a RetryBudget) -> Self {
         self.budget = Some(budget);
         self
@@ -142,7 +144,6 @@ impl<'a> PipelineBuilder<'a> {
     /// | `attempt_timeout` | at most the total timeout |
     /// | `breaker` | a time window at least twice the attempt timeout; a slow-call threshold below it |
     /// | `retry` | no attempt timeout of its own (the pipeline's runs inside the breaker and the bulkhead); a first delay (its smallest, jitter included) shorter than the total timeout |
-    /// | `budget` | only with a retry stage |
     /// | `bulkhead_outermost` | only with a bulkhead |
     pub const fn build(self) -> Result<Pipeline<'a>, ConfigError> {
         if let Err(e) = self.check() {
@@ -225,9 +226,6 @@ impl<'a> PipelineBuilder<'a> {
                     ));
                 }
             }
-        }
-        if self.budget.is_some() && self.retry.is_none() {
-            return Err(invalid("budget", "needs a retry stage"));
         }
         if self.bulkhead_outermost && self.bulkhead.is_none() {
             return Err(invalid("bulkhead_outermost", "needs a bulkhead"));

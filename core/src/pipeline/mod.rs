@@ -103,7 +103,20 @@
 //! Observers (tracing, metrics, defmt) are not part of the pipeline yet: each stage's own
 //! hooks ([`on_transition`](crate::breaker::CircuitBreakerBuilder::on_transition), the
 //! metrics snapshots) still work, and an observer will be a value set on the builder.
-//! Hedging, the alternative to retry in its place, is not offered yet.
+//!
+//! # Hedging in the retry stage's place
+//!
+//! [`call_hedged(&timer, &policy, op)`](Pipeline::call_hedged) runs the same pipeline with a
+//! [`HedgePolicy`] where the retry stage is: **fallback → total
+//! timeout → hedge (with the budget) → breaker → limiter → bulkhead → attempt timeout →
+//! operation** for each hedged attempt (Microsoft's hedging handler). A slow attempt gets a
+//! concurrent hedge after the policy's delay, a failed one (an error
+//! [`retry_when`](Hedged::retry_when) accepts, or its attempt timeout) at once; the first
+//! success wins and the losers are dropped in that poll, each giving back its bulkhead
+//! permit and its breaker permit unrecorded. The total timeout stops hedges and bounds the
+//! call; the retry budget throttles them; the stages' refusals follow the retry's rule. The
+//! pipeline's type is the same; the call's future is another ([`Hedged`], which holds the
+//! five attempt slots), so plain calls do not pay for hedging's room.
 //!
 //! Runnable example: `cargo run -p steadfast-tokio --example pipeline` (a timeout, a 503 and
 //! an answer within one call, the breaker tripping, a fallback value).
@@ -230,6 +243,7 @@ mod builder;
 mod call;
 mod error;
 mod fallback;
+mod hedged;
 
 use core::fmt;
 use core::time::Duration;
@@ -238,10 +252,12 @@ pub use builder::PipelineBuilder;
 pub use call::Call;
 pub use error::PipelineError;
 pub use fallback::Fallback;
+pub use hedged::Hedged;
 
 use crate::Timer;
 use crate::breaker::AnyBreaker;
 use crate::bulkhead::Bulkhead;
+use crate::hedge::HedgePolicy;
 use crate::limiter::RateLimiter;
 use crate::retry::{MakeAttempt, RetryBudget, RetryPolicy};
 
@@ -276,6 +292,21 @@ impl<'a> Pipeline<'a> {
     pub fn call<'p, T: Timer, M: MakeAttempt>(&'p self, timer: &T, op: M) -> Call<'p, T, M> {
         let this: &'p Pipeline<'p> = self;
         Call::new(this, timer, op)
+    }
+
+    /// Runs one operation through the pipeline with `policy`'s hedging in the retry stage's
+    /// place (the pipeline's retry policy is not used): the attempts run concurrently, each
+    /// through the breaker, the limiter, the bulkhead and the attempt timeout, the first
+    /// success wins and the losers are dropped at once; see [`Hedged`]. Hedge only operations
+    /// that are safe to run more than once at a time.
+    pub fn call_hedged<'p, T: Timer, M: MakeAttempt>(
+        &'p self,
+        timer: &T,
+        policy: &HedgePolicy,
+        op: M,
+    ) -> Hedged<'p, T, M> {
+        let this: &'p Pipeline<'p> = self;
+        Hedged::new(this, timer, *policy, op)
     }
 
     /// The total timeout, if set.

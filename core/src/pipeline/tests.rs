@@ -419,12 +419,11 @@ fn each_build_rule_is_a_config_error_naming_the_field() {
         .build()
         .unwrap();
     let bulkhead = Bulkhead::new(1);
-    let budget = RetryBudget::new();
     let timed_policy = RetryPolicy::builder()
         .attempt_timeout(secs(1))
         .build()
         .unwrap();
-    let cases: [(PipelineBuilder<'_>, &str, &str); 9] = [
+    let cases: [(PipelineBuilder<'_>, &str, &str); 8] = [
         (
             Pipeline::builder().total_timeout(Duration::ZERO),
             "total_timeout",
@@ -467,11 +466,6 @@ fn each_build_rule_is_a_config_error_naming_the_field() {
                 .retry(policy(3, secs(5))),
             "retry",
             "its first delay does not fit the total timeout: no retry could start",
-        ),
-        (
-            Pipeline::builder().budget(&budget),
-            "budget",
-            "needs a retry stage",
         ),
         (
             Pipeline::builder().bulkhead_outermost(),
@@ -664,4 +658,103 @@ fn a_call_dropped_mid_attempt_frees_its_permit_and_probe_slot() {
     assert_eq!(b.metrics(timer.now()).probes_in_flight, 0);
     assert_eq!(bulkhead.metrics().in_flight, 0);
     assert_eq!(b.state(timer.now()), State::HalfOpen);
+}
+
+fn hedging(attempts: u32, delay: Duration) -> crate::hedge::HedgePolicy {
+    crate::hedge::HedgePolicy::builder()
+        .max_attempts(attempts)
+        .delay(delay)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_hedge_in_the_retrys_place_drops_its_losers_and_their_permits() {
+    let timer = VirtualTimer::new();
+    let b: CircuitBreaker = CircuitBreaker::builder()
+        .count_window(10, 5)
+        .build()
+        .unwrap();
+    let bulkhead = Bulkhead::new(5);
+    let p = Pipeline::builder()
+        .total_timeout(secs(10))
+        .breaker(&b)
+        .bulkhead(&bulkhead)
+        .build()
+        .unwrap();
+    let started = Cell::new(0u32);
+    let t = timer.clone();
+    let op = || {
+        let t = t.clone();
+        let started = &started;
+        async move {
+            started.set(started.get() + 1);
+            let n = started.get();
+            if n == 1 {
+                // The first replica hangs.
+                pending::<()>().await;
+            }
+            t.sleep(secs(1)).await;
+            Ok::<_, ()>(n)
+        }
+    };
+    let policy = hedging(3, secs(2));
+    let out = run(&timer, p.call_hedged(&timer, &policy, op));
+    assert_eq!(out, Ok(2));
+    // The hedge started at 2 s and answered 1 s later; the third never started.
+    assert_eq!(timer.now(), Instant::from_nanos(3_000_000_000));
+    assert_eq!(started.get(), 2);
+    assert_eq!(bulkhead.metrics().in_flight, 0);
+    // Only the winner was recorded: the loser's permit went back unrecorded.
+    assert_eq!(b.metrics(timer.now()).calls, 1);
+
+    // A fatal error cancels every attempt and ends the call.
+    let err = run(
+        &timer,
+        p.call_hedged(&timer, &policy, || ready(Err::<u32, _>("bad")))
+            .retry_when(|_| false),
+    )
+    .unwrap_err();
+    assert_eq!(err, PipelineError::Failed("bad"));
+    // Every attempt failing, non-fatally: hedges start at once, then the call gives up.
+    let before = timer.now();
+    let err = run(
+        &timer,
+        p.call_hedged(&timer, &policy, || ready(Err::<u32, _>("busy"))),
+    )
+    .unwrap_err();
+    let PipelineError::RetriesExhausted(r) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (r.attempts(), r.reason()),
+        (3, GiveUpReason::AttemptsExhausted)
+    );
+    assert_eq!(timer.now(), before);
+}
+
+#[test]
+fn a_hedged_call_dropped_mid_flight_gives_everything_back() {
+    let timer = VirtualTimer::new();
+    let b: CircuitBreaker = CircuitBreaker::builder().build().unwrap();
+    let bulkhead = Bulkhead::new(5);
+    let budget = RetryBudget::builder().min_retries(10).build().unwrap();
+    let p = Pipeline::builder()
+        .budget(&budget)
+        .breaker(&b)
+        .bulkhead(&bulkhead)
+        .build()
+        .unwrap();
+    let policy = hedging(3, Duration::ZERO);
+    {
+        let mut call = pin!(p.call_hedged(&timer, &policy, pending::<Result<(), ()>>));
+        let waker = futures_util::task::noop_waker();
+        let mut cx = core::task::Context::from_waker(&waker);
+        for _ in 0..8 {
+            assert!(matches!(call.as_mut().poll(&mut cx), Poll::Pending));
+        }
+        assert_eq!(bulkhead.metrics().in_flight, 3, "three attempts at once");
+    }
+    assert_eq!(bulkhead.metrics().in_flight, 0);
+    assert_eq!(b.metrics(timer.now()).calls, 0);
 }

@@ -1,0 +1,222 @@
+//! The future of a hedged pipeline call: hedging in the retry stage's place.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use core::time::Duration;
+
+use pin_project_lite::pin_project;
+
+use super::attempt::{Admit, Attempts, Bounded, Hooks, Refusal, retryable, suggested_delay};
+use super::{Pipeline, PipelineError};
+use crate::Timer;
+use crate::breaker::Outcome;
+use crate::bulkhead;
+use crate::hedge::{Hedge, HedgeError, HedgePolicy};
+use crate::retry::{GiveUpReason, MakeAttempt, RetryBudget, RetryError};
+use crate::timeout::timeout_at;
+
+type HedgeFut<'p, T, M> = Hedge<Attempts<'p, T, M>, T, &'p RetryBudget>;
+
+pin_project! {
+    #[project = StateProj]
+    enum State<'p, T: Timer, M: MakeAttempt> {
+        Start,
+        Admitting { #[pin] admit: Admit<'p, T> },
+        Running { #[pin] run: Bounded<HedgeFut<'p, T, M>, T> },
+        Done,
+    }
+}
+
+pin_project! {
+    /// The future of [`Pipeline::call_hedged`]: the operation run through the pipeline's
+    /// stages with a [`HedgePolicy`] in the retry stage's place, with one error,
+    /// [`PipelineError`].
+    ///
+    /// Each hedged attempt passes the breaker, the limiter, the bulkhead and the attempt
+    /// timeout on its own, and a losing attempt, dropped in the poll the winner returns,
+    /// gives back its bulkhead permit and its breaker permit unrecorded. The total timeout
+    /// bounds the whole call and stops hedges; the pipeline's retry budget throttles them.
+    /// An attempt timeout or an error [`retry_when`](Hedged::retry_when) accepts (by
+    /// default every error) starts the next hedge at once; another error is fatal and cancels
+    /// every attempt in flight. The stages' refusals follow the retry rule: an open circuit or
+    /// a rate limit is waited out (before the next hedge) only when its wait fits the
+    /// deadline, otherwise the call ends with it.
+    ///
+    /// Dropping it at any point drops every attempt in flight; nothing is held afterwards.
+    /// It allocates nothing.
+    #[must_use = "a pipeline call does nothing unless awaited"]
+    pub struct Hedged<'p, T: Timer, M: MakeAttempt> {
+        #[pin]
+        state: State<'p, T, M>,
+        permit: Option<bulkhead::Permit<'p>>,
+        pipeline: &'p Pipeline<'p>,
+        policy: HedgePolicy,
+        timer: T,
+        make: Option<M>,
+        hooks: Hooks<M::Error>,
+    }
+}
+
+impl<'p, T: Timer, M: MakeAttempt> Hedged<'p, T, M> {
+    pub(super) fn new(pipeline: &'p Pipeline<'p>, timer: &T, policy: HedgePolicy, make: M) -> Self {
+        Hedged {
+            state: State::Start,
+            permit: None,
+            pipeline,
+            policy,
+            timer: timer.clone(),
+            make: Some(make),
+            hooks: Hooks::default(),
+        }
+    }
+
+    /// Which of the operation's errors start the next hedge at once (non-fatal, by default
+    /// every error); another error is fatal: it cancels every attempt in flight and ends the
+    /// call with [`PipelineError::Failed`].
+    pub fn retry_when(mut self, predicate: fn(&M::Error) -> bool) -> Self {
+        self.hooks.when = predicate;
+        self
+    }
+
+    /// Lets the operation's error suggest the delay before the next hedge (pushback); the
+    /// hedging stops when it would end past the deadline.
+    pub fn retry_after(mut self, hint: fn(&M::Error) -> Option<Duration>) -> Self {
+        self.hooks.hint = hint;
+        self
+    }
+
+    /// How the breaker counts an error of the operation (see [`Call::classify`](super::Call::classify)).
+    pub fn classify(mut self, classify: fn(&M::Error) -> Outcome) -> Self {
+        self.hooks.classify = classify;
+        self
+    }
+
+    fn start(
+        pipeline: &'p Pipeline<'p>,
+        timer: &T,
+        policy: &HedgePolicy,
+        make: M,
+        hooks: Hooks<M::Error>,
+    ) -> Bounded<HedgeFut<'p, T, M>, T> {
+        let (mut total, mut deadline) = (None, None);
+        if pipeline.total_timeout.is_some() || policy.max_elapsed().is_some() {
+            let now = timer.now();
+            total = pipeline.total_timeout.map(|d| now.saturating_add(d));
+            let elapsed = policy.max_elapsed().map(|d| now.saturating_add(d));
+            deadline = match (total, elapsed) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        let attempts = Attempts {
+            pipeline,
+            timer: timer.clone(),
+            make,
+            hooks,
+            deadline,
+        };
+        let hedge: HedgeFut<'p, T, M> = policy
+            .run(timer, attempts)
+            .when(retryable::<M::Error> as fn(&Refusal<M::Error>) -> bool)
+            .retry_after(suggested_delay::<M::Error> as fn(&Refusal<M::Error>) -> _);
+        let hedge = match pipeline.budget {
+            Some(budget) => hedge.budget(budget),
+            None => hedge,
+        };
+        match total {
+            Some(at) => Bounded::Timed {
+                future: timeout_at(timer, at, hedge.deadline(at)),
+            },
+            None => Bounded::Free { future: hedge },
+        }
+    }
+}
+
+/// The hedge stage's verdict as the pipeline's error.
+fn gave_up<E>(err: HedgeError<Refusal<E>>, pipeline: &Pipeline<'_>) -> PipelineError<E> {
+    let (attempts, reason) = (err.attempts(), err.reason());
+    match err.into_error() {
+        Some(Refusal::Failed { error, .. }) if reason == GiveUpReason::Permanent => {
+            PipelineError::Failed(error)
+        }
+        Some(Refusal::Failed { error, .. }) => {
+            PipelineError::RetriesExhausted(RetryError::failed(error, attempts, reason))
+        }
+        Some(Refusal::TimedOut(limit)) => {
+            PipelineError::RetriesExhausted(RetryError::timed_out(limit, attempts, reason))
+        }
+        Some(Refusal::Open { open, .. }) => PipelineError::CircuitOpen(open),
+        Some(Refusal::Limited { limit, .. }) => PipelineError::RateLimited(limit),
+        Some(Refusal::Full(why)) => PipelineError::BulkheadRejected(why),
+        None => PipelineError::Timeout(pipeline.total_timeout.unwrap_or(Duration::ZERO)),
+    }
+}
+
+impl<T: Timer, M: MakeAttempt> Future for Hedged<'_, T, M> {
+    type Output = Result<M::Value, PipelineError<M::Error>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let pipeline = *this.pipeline;
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Start => match pipeline.bulkhead {
+                    Some((bulkhead, max_wait)) if pipeline.bulkhead_outermost => {
+                        let admit = Admit::new(bulkhead, max_wait, this.timer);
+                        this.state.set(State::Admitting { admit });
+                    }
+                    _ => {
+                        let Some(make) = this.make.take() else {
+                            panic!("a pipeline call polled after completion");
+                        };
+                        let run = Self::start(pipeline, this.timer, this.policy, make, *this.hooks);
+                        this.state.set(State::Running { run });
+                    }
+                },
+                StateProj::Admitting { admit } => match ready!(admit.poll(cx)) {
+                    Ok(permit) => {
+                        *this.permit = Some(permit);
+                        let Some(make) = this.make.take() else {
+                            panic!("a pipeline call polled after completion");
+                        };
+                        let run = Self::start(pipeline, this.timer, this.policy, make, *this.hooks);
+                        this.state.set(State::Running { run });
+                    }
+                    Err(why) => {
+                        this.state.set(State::Done);
+                        return Poll::Ready(Err(PipelineError::BulkheadRejected(why)));
+                    }
+                },
+                StateProj::Running { run } => {
+                    let out = ready!(run.poll(cx));
+                    this.state.set(State::Done);
+                    *this.permit = None;
+                    return Poll::Ready(match out {
+                        Some(Ok(value)) => Ok(value),
+                        Some(Err(err)) => Err(gave_up(err, pipeline)),
+                        None => Err(PipelineError::Timeout(
+                            pipeline.total_timeout.unwrap_or(Duration::ZERO),
+                        )),
+                    });
+                }
+                StateProj::Done => panic!("a pipeline call polled after completion"),
+            }
+        }
+    }
+}
+
+impl<T: Timer, M: MakeAttempt> fmt::Debug for Hedged<'_, T, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Start => "start",
+            State::Admitting { .. } => "waiting for the bulkhead",
+            State::Running { .. } => "running",
+            State::Done => "done",
+        };
+        f.debug_struct("Hedged")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}

@@ -556,9 +556,9 @@ fn the_happy_path_reads_no_clock_without_a_deadline() {
     assert_eq!(out, Ok(1));
 }
 
-/// A full pipeline under random schedules, with callers cancelled at random points (waiting
-/// for the limiter or the bulkhead, mid-attempt, mid-sleep): afterwards no permit, place in
-/// line or probe slot is held, and the budget was charged only for retries started.
+/// A full pipeline under random schedules, retrying or hedging, with callers cancelled at
+/// random points (waiting for the limiter or the bulkhead, mid-attempt, mid-sleep, with
+/// hedges in flight): afterwards no permit, place in line, probe slot or sleep is held.
 #[test]
 fn random_schedules_of_cancelled_pipeline_calls_leak_nothing() {
     for seed in 0..schedules(10_000) {
@@ -585,13 +585,20 @@ fn random_schedules_of_cancelled_pipeline_calls_leak_nothing() {
             .attempt_timeout(Duration::from_nanos(30))
             .build()
             .unwrap();
+        let hedge = crate::hedge::HedgePolicy::builder()
+            .max_attempts(3)
+            .delay(Duration::from_nanos(9))
+            .build()
+            .unwrap();
         let mut sim = Sim::new(seed, 60);
         let tasks = 2 + sim.rng.below(6);
         let finished = Cell::new(0usize);
         for _ in 0..tasks {
             let work = sim.rng.below(40) as u64;
             let fail = sim.rng.below(3) == 0;
-            let (timer, p, finished) = (&timer, &p, &finished);
+            // A third of the calls hedge instead of retrying.
+            let hedged = sim.rng.below(3) == 0;
+            let (timer, p, hedge, finished) = (&timer, &p, &hedge, &finished);
             sim.spawn(
                 async move {
                     let t = timer.clone();
@@ -602,7 +609,11 @@ fn random_schedules_of_cancelled_pipeline_calls_leak_nothing() {
                             if fail { Err(()) } else { Ok(()) }
                         }
                     };
-                    let _ = p.call(timer, op).await;
+                    let _ = if hedged {
+                        p.call_hedged(timer, hedge, op).await
+                    } else {
+                        p.call(timer, op).await
+                    };
                     finished.set(finished.get() + 1);
                 },
                 true,

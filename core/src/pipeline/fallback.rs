@@ -2,6 +2,7 @@
 
 use core::fmt;
 use core::future::{Future, Ready};
+use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 
@@ -38,36 +39,43 @@ pin_project! {
     ///
     /// `F` and `Fut` are the function that makes the fallback's future and that future; with
     /// [`fallback_value`](Call::fallback_value) they are function pointer and
-    /// [`Ready`] defaults, so `Fallback<'static, TokioTimer, MyOp>` names it.
+    /// [`Ready`] defaults, so `Fallback<'static, TokioTimer, MyOp>` names it. `C` is the call
+    /// it wraps: a [`Call`], or a [`Hedged`](super::Hedged) call.
     #[must_use = "a pipeline call does nothing unless awaited"]
-    pub struct Fallback<'p, T: Timer, M: MakeAttempt, F = fn(Error<M>) -> Ready<Output<M>>, Fut = Ready<Output<M>>> {
+    pub struct Fallback<
+        'p,
+        T: Timer,
+        M: MakeAttempt,
+        F = fn(Error<M>) -> Ready<Output<M>>,
+        Fut = Ready<Output<M>>,
+        C = Call<'p, T, M>,
+    > {
         #[pin]
-        state: State<Call<'p, T, M>, Fut>,
+        state: State<C, Fut>,
+        marker: PhantomData<(&'p (), fn() -> T)>,
         when: fn(&Error<M>) -> bool,
         plan: Option<Plan<M::Value, F>>,
     }
 }
 
-impl<'p, T: Timer, M: MakeAttempt, F, Fut> Fallback<'p, T, M, F, Fut> {
-    pub(super) fn new(
-        call: Call<'p, T, M>,
-        when: fn(&Error<M>) -> bool,
-        plan: Plan<M::Value, F>,
-    ) -> Self {
+impl<T: Timer, M: MakeAttempt, F, Fut, C> Fallback<'_, T, M, F, Fut, C> {
+    pub(super) fn new(call: C, when: fn(&Error<M>) -> bool, plan: Plan<M::Value, F>) -> Self {
         Fallback {
             state: State::Primary { call },
+            marker: PhantomData,
             when,
             plan: Some(plan),
         }
     }
 }
 
-impl<T, M, F, Fut> Future for Fallback<'_, T, M, F, Fut>
+impl<T, M, F, Fut, C> Future for Fallback<'_, T, M, F, Fut, C>
 where
     T: Timer,
     M: MakeAttempt,
     F: FnOnce(Error<M>) -> Fut,
     Fut: Future<Output = Output<M>>,
+    C: Future<Output = Output<M>>,
 {
     type Output = Output<M>;
 
@@ -102,7 +110,7 @@ where
     }
 }
 
-impl<T: Timer, M: MakeAttempt, F, Fut> fmt::Debug for Fallback<'_, T, M, F, Fut> {
+impl<T: Timer, M: MakeAttempt, F, Fut, C> fmt::Debug for Fallback<'_, T, M, F, Fut, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             State::Primary { .. } => "call",

@@ -1,7 +1,7 @@
 //! The future of a hedged pipeline call: hedging in the retry stage's place.
 
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, Ready};
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use core::time::Duration;
@@ -9,6 +9,7 @@ use core::time::Duration;
 use pin_project_lite::pin_project;
 
 use super::attempt::{Admit, Attempts, Bounded, Hooks, Refusal, retryable, suggested_delay};
+use super::fallback::{Fallback, Plan};
 use super::{Pipeline, PipelineError};
 use crate::Timer;
 use crate::breaker::Outcome;
@@ -18,6 +19,8 @@ use crate::retry::{GiveUpReason, MakeAttempt, RetryBudget, RetryError};
 use crate::timeout::timeout_at;
 
 type HedgeFut<'p, T, M> = Hedge<Attempts<'p, T, M>, T, &'p RetryBudget>;
+type Output<M> = Result<<M as MakeAttempt>::Value, PipelineError<<M as MakeAttempt>::Error>>;
+type FallbackFn<M> = fn(PipelineError<<M as MakeAttempt>::Error>) -> Ready<Output<M>>;
 
 pin_project! {
     #[project = StateProj]
@@ -91,6 +94,28 @@ impl<'p, T: Timer, M: MakeAttempt> Hedged<'p, T, M> {
     pub fn classify(mut self, classify: fn(&M::Error) -> Outcome) -> Self {
         self.hooks.classify = classify;
         self
+    }
+
+    /// Outermost of all: see [`Call::fallback`](super::Call::fallback).
+    pub fn fallback<F, Fut>(
+        self,
+        when: fn(&PipelineError<M::Error>) -> bool,
+        fallback: F,
+    ) -> Fallback<'p, T, M, F, Fut, Self>
+    where
+        F: FnOnce(PipelineError<M::Error>) -> Fut,
+        Fut: Future<Output = Result<M::Value, PipelineError<M::Error>>>,
+    {
+        Fallback::new(self, when, Plan::Make(fallback))
+    }
+
+    /// Outermost of all: see [`Call::fallback_value`](super::Call::fallback_value).
+    pub fn fallback_value(
+        self,
+        when: fn(&PipelineError<M::Error>) -> bool,
+        value: M::Value,
+    ) -> Fallback<'p, T, M, FallbackFn<M>, Ready<Output<M>>, Self> {
+        Fallback::new(self, when, Plan::Value(value))
     }
 
     fn start(

@@ -769,3 +769,18 @@ fn a_hedged_call_dropped_mid_flight_gives_everything_back() {
     assert_eq!(bulkhead.metrics().in_flight, 0);
     assert_eq!(b.metrics(timer.now()).calls, 0);
 }
+
+#[test]
+fn a_hedged_call_takes_a_fallback_too() {
+    let timer = VirtualTimer::new();
+    let p = Pipeline::builder().total_timeout(secs(1)).build().unwrap();
+    let policy = hedging(2, Duration::from_millis(100));
+    let call = p
+        .call_hedged(&timer, &policy, pending::<Result<u32, ()>>)
+        .fallback_value(|e| matches!(e, PipelineError::Timeout(_)), 5);
+    assert_eq!(run(&timer, call), Ok(5));
+    let call = p
+        .call_hedged(&timer, &policy, || ready(Err::<u32, ()>(())))
+        .fallback(|e| e.error().is_some(), |_| async { Ok(6) });
+    assert_eq!(run(&timer, call), Ok(6));
+}

@@ -14,6 +14,7 @@ mod pipeline;
 mod pool;
 mod retry;
 mod timeout;
+mod tower_layers;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
@@ -175,7 +176,7 @@ fn main() {
         .skip_while(|a| a != "--only")
         .nth(1)
         .unwrap_or_default();
-    let groups: [(&str, Cases); 9] = [
+    let groups: [(&str, Cases); 10] = [
         ("timeout", timeout::cases),
         ("bulkhead", bulkhead::cases),
         ("retry", retry::cases),
@@ -185,6 +186,7 @@ fn main() {
         ("pipeline", pipeline::cases),
         ("pool", pool::cases),
         ("batch", batch::cases),
+        ("tower", tower_layers::cases),
     ];
     let mut records = Vec::new();
     for (name, cases) in groups {

@@ -124,6 +124,24 @@ async fn retry_after_from_the_response_is_honoured_within_the_deadline() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_deadline_counts_from_the_call_the_first_attempt_included() {
+    let (mock, mut handle): (Http, _) = mock::pair();
+    let layer =
+        RetryLayer::new(TokioTimer::new(), policy(3, Duration::from_secs(5))).rules(HttpRules);
+    let call = tokio::spawn(
+        layer
+            .layer(mock)
+            .oneshot(Request::get("/a").body(()).unwrap()),
+    );
+    let (_, reply) = handle.next_request().await.unwrap();
+    // The first attempt takes 4 s of the 5: a retry after 2 s would end past the deadline.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    reply.send_response(busy("2"));
+    assert_eq!(call.await.unwrap().unwrap().status(), 503);
+    assert!(no_request(&mut handle));
+}
+
+#[tokio::test(start_paused = true)]
 async fn retry_after_from_the_error_is_honoured_within_the_deadline() {
     let timer = TokioTimer::new();
     let limiter = Arc::new(

@@ -8,8 +8,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
-use steadfast::Timer;
 use steadfast::retry::{MakeAttempt, Retry, RetryBudget, RetryError, RetryPolicy};
+use steadfast::{Instant, Timer};
 use tower_service::Service;
 
 use super::{Rules, Verdict};
@@ -18,8 +18,8 @@ use crate::error::{BoxError, Error, boxed};
 /// How an attempt that may be retried ended, with the verdict reached on it.
 pub(crate) struct Failed<Res> {
     kind: Kind<Res>,
-    pub(super) retry: bool,
-    pub(super) hint: Option<Duration>,
+    retry: bool,
+    hint: Option<Duration>,
 }
 
 enum Kind<Res> {
@@ -38,24 +38,14 @@ impl<Res> Failed<Res> {
     }
 }
 
-/// The operation the core retries: the first attempt was called at `call`, on the ready
-/// service; each later one runs on a clone of it, with a copy of the kept request.
+/// The operation the core retries once the first attempt has failed: that attempt (called
+/// at `call`, on the ready service, and polled by the response future itself) is handed in
+/// as settled; each later one runs on a clone of the service, with a copy of the kept request.
 pub(crate) struct Attempts<S: Service<Req>, Req, R> {
-    first: Option<S::Future>,
+    settled: Option<Failed<S::Response>>,
     service: S,
     kept: Option<Req>,
     rules: R,
-}
-
-impl<S: Service<Req>, Req, R> Attempts<S, Req, R> {
-    pub(super) fn new(first: S::Future, service: S, kept: Req, rules: R) -> Self {
-        Attempts {
-            first: Some(first),
-            service,
-            kept: Some(kept),
-            rules,
-        }
-    }
 }
 
 impl<S, Req, R> MakeAttempt for Attempts<S, Req, R>
@@ -69,14 +59,12 @@ where
     type Future = Attempt<S, Req, R>;
 
     fn make_attempt(&mut self) -> Self::Future {
-        let rules = self.rules.clone();
-        if let Some(future) = self.first.take() {
-            return Attempt::Calling {
-                future,
-                rules,
-                last: false,
+        if let Some(failed) = self.settled.take() {
+            return Attempt::Settled {
+                failed: Some(failed),
             };
         }
+        let rules = self.rules.clone();
         // A copy of the kept request; should the rules give none now, the kept one itself
         // goes, and no attempt follows it.
         let (request, last) = match self.kept.as_ref().and_then(|k| rules.clone_request(k)) {
@@ -96,6 +84,7 @@ pin_project! {
     /// One attempt: readiness of its service (retries only), then the call.
     #[project = AttemptProj]
     pub(crate) enum Attempt<S: Service<Req>, Req, R> {
+        Settled { failed: Option<Failed<S::Response>> },
         Readying { service: S, request: Option<Req>, rules: R, last: bool },
         Calling { #[pin] future: S::Future, rules: R, last: bool },
     }
@@ -112,6 +101,9 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             let next = match self.as_mut().project() {
+                AttemptProj::Settled { failed } => {
+                    return Poll::Ready(Err(failed.take().expect("an attempt is made once")));
+                }
                 AttemptProj::Calling {
                     future,
                     rules,
@@ -175,6 +167,7 @@ pin_project! {
         R: Clone,
     {
         Once { #[pin] future: S::Future },
+        First { #[pin] future: S::Future, setup: Option<Setup<S, Req, T, R>> },
         Plain { #[pin] retry: Core<S, Req, T, R, &'static RetryBudget> },
         Budgeted { #[pin] retry: Core<S, Req, T, R, Arc<RetryBudget>> },
     }
@@ -210,15 +203,12 @@ where
         }
     }
 
-    pub(super) fn plain(retry: Core<S, Req, T, R, &'static RetryBudget>) -> Self {
+    pub(super) fn first(future: S::Future, setup: Setup<S, Req, T, R>) -> Self {
         ResponseFuture {
-            state: State::Plain { retry },
-        }
-    }
-
-    pub(super) fn budgeted(retry: Core<S, Req, T, R, Arc<RetryBudget>>) -> Self {
-        ResponseFuture {
-            state: State::Budgeted { retry },
+            state: State::First {
+                future,
+                setup: Some(setup),
+            },
         }
     }
 }
@@ -232,7 +222,7 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let attempts = match &self.state {
-            State::Once { .. } => 1,
+            State::Once { .. } | State::First { .. } => 1,
             State::Plain { retry } => retry.attempts(),
             State::Budgeted { retry } => retry.attempts(),
         };
@@ -250,18 +240,41 @@ fn settle<Res>(out: Result<Res, RetryError<Failed<Res>>>) -> Result<Res, BoxErro
     };
     let timeout = err.timeout();
     match err.into_error() {
-        Some(Failed {
-            kind: Kind::Response(response),
-            ..
-        }) => Ok(response),
-        Some(Failed {
-            kind: Kind::Error(error),
-            ..
-        }) => Err(error),
+        Some(failed) => give_up(failed),
         None => Err(boxed(match timeout {
             Some(limit) => Error::AttemptTimedOut(limit),
             None => Error::DeadlinePassed,
         })),
+    }
+}
+
+/// The last attempt's own answer: its response, or its error.
+fn give_up<Res>(failed: Failed<Res>) -> Result<Res, BoxError> {
+    match failed.kind {
+        Kind::Response(response) => Ok(response),
+        Kind::Error(error) => Err(error),
+    }
+}
+
+/// What a call needs for its retries, kept beside its first attempt.
+pub(crate) struct Setup<S, Req, T, R> {
+    pub(super) service: S,
+    pub(super) kept: Req,
+    pub(super) rules: R,
+    pub(super) timer: T,
+    pub(super) policy: RetryPolicy,
+    pub(super) budget: Option<Arc<RetryBudget>>,
+    /// The call's deadline, from its first poll; read only if the policy has `max_elapsed`.
+    pub(super) deadline: Option<Instant>,
+}
+
+impl<S, Req, T: Timer, R> Setup<S, Req, T, R> {
+    /// The call counts in the budget once: here when it needs no retry, else in the core's
+    /// retry, which deposits at its first poll.
+    fn deposit(&self) {
+        if let Some(budget) = &self.budget {
+            budget.deposit(self.timer.now());
+        }
     }
 }
 
@@ -274,11 +287,82 @@ where
 {
     type Output = Result<S::Response, BoxError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Once { future } => future.poll(cx).map_err(Into::into),
-            StateProj::Plain { retry } => retry.poll(cx).map(settle),
-            StateProj::Budgeted { retry } => retry.poll(cx).map(settle),
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let mut state = self.as_mut().project().state;
+            let retry = match state.as_mut().project() {
+                StateProj::Once { future } => return future.poll(cx).map_err(Into::into),
+                StateProj::Plain { retry } => return retry.poll(cx).map(settle),
+                StateProj::Budgeted { retry } => return retry.poll(cx).map(settle),
+                StateProj::First { future, setup } => {
+                    let s = setup
+                        .as_mut()
+                        .expect("`ResponseFuture` polled after completion");
+                    if s.deadline.is_none() {
+                        if let Some(max) = s.policy.max_elapsed() {
+                            s.deadline = Some(s.timer.now().saturating_add(max));
+                        }
+                    }
+                    let out = ready!(future.poll(cx));
+                    let s = setup.take().expect("set above");
+                    let failed = match judge(&s.rules, false, out) {
+                        Ok(response) => {
+                            s.deposit();
+                            return Poll::Ready(Ok(response));
+                        }
+                        Err(failed) => failed,
+                    };
+                    if !failed.retry || s.deadline.is_some_and(|d| s.timer.now() > d) {
+                        s.deposit();
+                        return Poll::Ready(give_up(failed));
+                    }
+                    retry_state(s, failed)
+                }
+            };
+            state.set(retry);
         }
     }
+}
+
+/// The core's retry, taking over after a first attempt that is to be retried.
+fn retry_state<S, Req, T, R>(
+    s: Setup<S, Req, T, R>,
+    failed: Failed<S::Response>,
+) -> State<S, Req, T, R>
+where
+    S: Service<Req> + Clone,
+    S::Error: Into<BoxError>,
+    T: Timer,
+    R: Rules<Req, S::Response> + Clone,
+{
+    let attempts = Attempts {
+        settled: Some(failed),
+        service: s.service,
+        kept: Some(s.kept),
+        rules: s.rules,
+    };
+    let when: When<S::Response> = retryable::<S::Response>;
+    let hint: fn(&Failed<S::Response>) -> Option<Duration> = hint::<S::Response>;
+    let mut retry = attempts
+        .retry(s.policy, &s.timer)
+        .when(when)
+        .retry_after(hint);
+    if let Some(deadline) = s.deadline {
+        retry = retry.deadline(deadline);
+    }
+    match s.budget {
+        None => State::Plain { retry },
+        Some(budget) => State::Budgeted {
+            retry: retry.budget(budget),
+        },
+    }
+}
+
+/// The hooks handed to the core's retry: the verdict was reached in the attempt.
+fn retryable<Res>(failed: &Failed<Res>) -> bool {
+    failed.retry
+}
+
+fn hint<Res>(failed: &Failed<Res>) -> Option<Duration> {
+    failed.hint
 }

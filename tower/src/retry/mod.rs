@@ -67,7 +67,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use steadfast::Timer;
-use steadfast::retry::{MakeAttempt, RetryBudget, RetryPolicy};
+use steadfast::retry::{RetryBudget, RetryPolicy};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -78,7 +78,7 @@ mod future;
 mod http;
 
 pub use future::ResponseFuture;
-use future::{Attempts, Failed};
+use future::Setup;
 #[cfg(feature = "http")]
 pub use http::HttpRules;
 
@@ -233,15 +233,6 @@ impl<S: fmt::Debug, T, R> fmt::Debug for RetryService<S, T, R> {
     }
 }
 
-/// The hooks handed to the core's retry: the verdict was reached in the attempt.
-fn retryable<Res>(failed: &Failed<Res>) -> bool {
-    failed.retry
-}
-
-fn hint<Res>(failed: &Failed<Res>) -> Option<Duration> {
-    failed.hint
-}
-
 impl<S, T, R, Req> Service<Req> for RetryService<S, T, R>
 where
     S: Service<Req> + Clone,
@@ -262,19 +253,17 @@ where
         let Some(kept) = layer.rules.clone_request(&req) else {
             return ResponseFuture::once(self.inner.call(req));
         };
-        let attempts = Attempts::new(
+        ResponseFuture::first(
             self.inner.call(req),
-            self.inner.clone(),
-            kept,
-            layer.rules.clone(),
-        );
-        let retry = attempts
-            .retry(layer.policy, &layer.timer)
-            .when(retryable::<S::Response> as fn(&Failed<S::Response>) -> bool)
-            .retry_after(hint::<S::Response> as fn(&Failed<S::Response>) -> Option<Duration>);
-        match &layer.budget {
-            None => ResponseFuture::plain(retry),
-            Some(budget) => ResponseFuture::budgeted(retry.budget(Arc::clone(budget))),
-        }
+            Setup {
+                service: self.inner.clone(),
+                kept,
+                rules: layer.rules.clone(),
+                timer: layer.timer.clone(),
+                policy: layer.policy,
+                budget: layer.budget.clone(),
+                deadline: None,
+            },
+        )
     }
 }

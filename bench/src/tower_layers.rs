@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use steadfast::breaker::CircuitBreaker;
 use steadfast::bulkhead::Bulkhead;
 use steadfast::limiter::RateLimiter;
+use steadfast::pipeline::Pipeline;
 use steadfast::retry::RetryPolicy;
 use steadfast_tokio::TokioTimer;
 use steadfast_tower::BoxError;
@@ -175,6 +176,42 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
                 tower::limit::RateLimitLayer::new(1_000_000_000, Duration::from_secs(1))
                     .layer(inner())
             }),
+        )],
+    ));
+
+    static BREAKER: CircuitBreaker = CircuitBreaker::builder()
+        .count_window(100, 20)
+        .failure_rate(50)
+        .build_const();
+    static BULKHEAD: Bulkhead = Bulkhead::new(8);
+    static PIPELINE: Pipeline<'static> = Pipeline::builder()
+        .retry(RetryPolicy::builder().max_attempts(3).build_const())
+        .breaker(&BREAKER)
+        .bulkhead(&BULKHEAD)
+        .attempt_timeout(Duration::from_secs(60))
+        .build_const();
+    let resilience = tower_resilience_circuitbreaker::CircuitBreakerLayer::builder()
+        .failure_rate_threshold(0.5)
+        .sliding_window_size(100)
+        .build()
+        .expect("tower-resilience breaker");
+    let peer_stack = tower::ServiceBuilder::new()
+        .layer(tower::retry::RetryLayer::new(Attempts(2)))
+        .layer(resilience)
+        .layer(tower::limit::ConcurrencyLimitLayer::new(8))
+        .layer(tower::timeout::TimeoutLayer::new(limit))
+        .service(inner());
+    out.extend(compare(
+        cfg,
+        "tower pipeline layer (retry, breaker, bulkhead, attempt timeout)",
+        ops,
+        calls(
+            &rt,
+            steadfast_tower::pipeline::PipelineLayer::new(&PIPELINE, timer).layer(inner()),
+        ),
+        vec![(
+            "tower Retry+ConcurrencyLimit+Timeout, tower-resilience breaker",
+            calls(&rt, peer_stack),
         )],
     ));
     out

@@ -17,7 +17,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Stage {
-    /// [`TimeoutLayer`](crate::timeout::TimeoutLayer).
+    /// [`TimeoutLayer`](crate::timeout::TimeoutLayer), or the total timeout of a
+    /// [`PipelineLayer`](crate::pipeline::PipelineLayer).
     Timeout,
     /// [`BulkheadLayer`](crate::bulkhead::BulkheadLayer).
     Bulkhead,
@@ -83,6 +84,9 @@ pub enum Error {
     /// [`attempt_timeout`](steadfast::retry::RetryPolicyBuilder::attempt_timeout), the limit
     /// given here.
     AttemptTimedOut(Duration),
+    /// The [`PipelineLayer`](crate::pipeline::PipelineLayer)'s total timeout, the limit given
+    /// here, passed before the call ended.
+    TotalTimedOut(Duration),
 }
 
 impl Error {
@@ -90,7 +94,7 @@ impl Error {
     #[must_use]
     pub const fn stage(&self) -> Stage {
         match self {
-            Error::TimedOut(_) => Stage::Timeout,
+            Error::TimedOut(_) | Error::TotalTimedOut(_) => Stage::Timeout,
             Error::Bulkhead(_) => Stage::Bulkhead,
             Error::CircuitOpen(_) => Stage::Breaker,
             Error::RateLimited(_) => Stage::RateLimit,
@@ -98,13 +102,14 @@ impl Error {
         }
     }
 
-    /// Why, as a short label: `"timed out"`; the bulkhead's `"full"`, `"queue full"`,
+    /// Why, as a short label: `"timed out"`, `"total timeout"`; the bulkhead's `"full"`, `"queue full"`,
     /// `"waited too long"`, `"closed"`; `"circuit open"`; `"rate limited"`, `"queue full"`,
     /// `"insufficient capacity"`; the retry's `"deadline passed"` and `"attempt timed out"`.
     #[must_use]
     pub const fn reason(&self) -> &'static str {
         match self {
             Error::TimedOut(_) => "timed out",
+            Error::TotalTimedOut(_) => "total timeout",
             Error::Bulkhead(Rejected::Full) => "full",
             Error::Bulkhead(Rejected::QueueFull) => "queue full",
             Error::Bulkhead(Rejected::WaitedTooLong) => "waited too long",
@@ -157,7 +162,7 @@ impl std::error::Error for Error {
             Error::Bulkhead(e) => Some(e),
             Error::CircuitOpen(e) => Some(e),
             Error::RateLimited(e) => Some(e),
-            Error::DeadlinePassed | Error::AttemptTimedOut(_) => None,
+            Error::DeadlinePassed | Error::AttemptTimedOut(_) | Error::TotalTimedOut(_) => None,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! steadfast's patterns as [tower] layers: [`timeout`], [`bulkhead`], [`retry`],
-//! [`breaker`] (circuit breaker) and [`limiter`] (rate limiter), generic over steadfast's
+//! [`breaker`] (circuit breaker), [`limiter`] (rate limiter), and a whole
+//! [`Pipeline`](steadfast::pipeline::Pipeline) of them in its checked order as one layer
+//! ([`pipeline`]), generic over steadfast's
 //! [`Timer`](steadfast::Timer), so the same stack runs under tokio (`TokioTimer`), smol or
 //! async-std (`AsyncIoTimer`), and in tests on a `VirtualTimer` or tokio's paused clock.
 //!
@@ -61,7 +63,8 @@
 //!   reject mode, a bulkhead queue that is full or a wait that ran out, a rate limit: all are
 //!   answered from `call` as an error response ([`Error`]), and `poll_ready` stays `Ok`. A
 //!   readiness error would tear down a `tower::buffer::Buffer` and the connection behind it.
-//!   The circuit breaker admits in `call`, so a ready but idle service holds no probe slot.
+//!   The circuit breaker admits in `call`, and the pipeline in its response future, so a
+//!   ready but idle service holds no probe slot.
 //! - **Calling without `poll_ready`** (a contract breach) is admitted if the bulkhead or
 //!   limiter has room at that moment, and refused otherwise; it never panics.
 //!
@@ -94,6 +97,7 @@ pub mod breaker;
 pub mod bulkhead;
 mod error;
 pub mod limiter;
+pub mod pipeline;
 pub mod retry;
 pub mod timeout;
 

@@ -22,13 +22,13 @@ pub(crate) struct Failed<Res> {
     hint: Option<Duration>,
 }
 
-enum Kind<Res> {
+pub(crate) enum Kind<Res> {
     Response(Res),
     Error(BoxError),
 }
 
 impl<Res> Failed<Res> {
-    fn new(kind: Kind<Res>, verdict: Verdict, last: bool) -> Self {
+    pub(crate) fn new(kind: Kind<Res>, verdict: Verdict, last: bool) -> Self {
         let (retry, hint) = match verdict {
             Verdict::Done => (false, None),
             Verdict::Retry => (!last, None),
@@ -76,6 +76,7 @@ where
             request,
             rules,
             last,
+            ready: false,
         }
     }
 }
@@ -85,7 +86,8 @@ pin_project! {
     #[project = AttemptProj]
     pub(crate) enum Attempt<S: Service<Req>, Req, R> {
         Settled { failed: Option<Failed<S::Response>> },
-        Readying { service: S, request: Option<Req>, rules: R, last: bool },
+        // `ready`: the service was polled ready already (a first attempt made later).
+        Readying { service: S, request: Option<Req>, rules: R, last: bool, ready: bool },
         Calling { #[pin] future: S::Future, rules: R, last: bool },
     }
 }
@@ -114,9 +116,12 @@ where
                     request,
                     rules,
                     last,
+                    ready,
                 } => {
-                    if let Err(e) = ready!(service.poll_ready(cx)) {
-                        return Poll::Ready(judge(rules, *last, Err(e)));
+                    if !*ready {
+                        if let Err(e) = ready!(service.poll_ready(cx)) {
+                            return Poll::Ready(judge(rules, *last, Err(e)));
+                        }
                     }
                     let request = request.take().expect("an attempt is made once");
                     Attempt::Calling {
@@ -132,7 +137,7 @@ where
 }
 
 /// The verdict on one attempt's outcome.
-fn judge<Req, Res, E: Into<BoxError>, R: Rules<Req, Res>>(
+pub(crate) fn judge<Req, Res, E: Into<BoxError>, R: Rules<Req, Res>>(
     rules: &R,
     last: bool,
     outcome: Result<Res, E>,
@@ -150,7 +155,7 @@ fn judge<Req, Res, E: Into<BoxError>, R: Rules<Req, Res>>(
     }
 }
 
-type When<Res> = fn(&Failed<Res>) -> bool;
+pub(crate) type When<Res> = fn(&Failed<Res>) -> bool;
 
 /// The core's retry over the attempts, with the budget held as `B`.
 type Core<S, Req, T, R, B> =
@@ -249,7 +254,7 @@ fn settle<Res>(out: Result<Res, RetryError<Failed<Res>>>) -> Result<Res, BoxErro
 }
 
 /// The last attempt's own answer: its response, or its error.
-fn give_up<Res>(failed: Failed<Res>) -> Result<Res, BoxError> {
+pub(crate) fn give_up<Res>(failed: Failed<Res>) -> Result<Res, BoxError> {
     match failed.kind {
         Kind::Response(response) => Ok(response),
         Kind::Error(error) => Err(error),
@@ -359,10 +364,10 @@ where
 }
 
 /// The hooks handed to the core's retry: the verdict was reached in the attempt.
-fn retryable<Res>(failed: &Failed<Res>) -> bool {
+pub(crate) fn retryable<Res>(failed: &Failed<Res>) -> bool {
     failed.retry
 }
 
-fn hint<Res>(failed: &Failed<Res>) -> Option<Duration> {
+pub(crate) fn hint<Res>(failed: &Failed<Res>) -> Option<Duration> {
     failed.hint
 }

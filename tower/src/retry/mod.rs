@@ -73,7 +73,7 @@ use tower_service::Service;
 
 use crate::error::{BoxError, Error};
 
-mod future;
+pub(crate) mod future;
 #[cfg(feature = "http")]
 mod http;
 

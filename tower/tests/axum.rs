@@ -192,6 +192,14 @@ async fn run() {
     drop(client);
     stop.send(()).unwrap();
     server.await.unwrap();
-    assert_eq!(Arc::strong_count(&bulkhead), 1);
-    assert_eq!(Arc::strong_count(&breaker), 1);
+    // The last connection tasks may still be unwinding: give them a bounded moment.
+    let released = async {
+        while Arc::strong_count(&bulkhead) + Arc::strong_count(&breaker) > 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(2), released)
+        .await
+        .expect("every service clone is dropped with its connection");
+    assert_eq!(bulkhead.metrics().in_flight, 0);
 }

@@ -1,5 +1,6 @@
 //! steadfast's patterns as [tower] layers: [`timeout`], [`bulkhead`], [`retry`],
-//! [`breaker`] (circuit breaker), [`limiter`] (rate limiter), and a whole
+//! [`breaker`] (circuit breaker), [`limiter`] (rate limiter), [`hedge`] (hedged requests),
+//! and a whole
 //! [`Pipeline`](steadfast::pipeline::Pipeline) of them in its checked order as one layer
 //! ([`pipeline`]), generic over steadfast's
 //! [`Timer`](steadfast::Timer), so the same stack runs under tokio (`TokioTimer`), smol or
@@ -96,6 +97,7 @@ mod admission;
 pub mod breaker;
 pub mod bulkhead;
 mod error;
+pub mod hedge;
 pub mod limiter;
 pub mod pipeline;
 pub mod retry;

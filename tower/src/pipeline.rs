@@ -145,6 +145,18 @@ pub(crate) struct Attempts<S, Req, R> {
     rules: R,
 }
 
+impl<S: Clone, Req, R> Attempts<S, Req, R> {
+    /// `ready` was polled ready: it sends `first`; later attempts copy `kept`.
+    pub(crate) fn new(ready: S, first: Req, kept: Req, rules: R) -> Self {
+        Attempts {
+            spare: Some(ready.clone()),
+            first: Some((ready, first)),
+            kept: Some(kept),
+            rules,
+        }
+    }
+}
+
 impl<S: fmt::Debug, Req, R> fmt::Debug for Attempts<S, Req, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Attempts")

@@ -123,7 +123,11 @@ where
                             return Poll::Ready(judge(rules, *last, Err(e)));
                         }
                     }
-                    let request = request.take().expect("an attempt is made once");
+                    // None only when the rules gave no copy of the kept request for an earlier
+                    // attempt: this one has nothing to send (a hedge never started).
+                    let Some(request) = request.take() else {
+                        return Poll::Pending;
+                    };
                     Attempt::Calling {
                         future: service.call(request),
                         rules: rules.clone(),

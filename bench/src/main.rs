@@ -13,6 +13,7 @@ mod limiter;
 mod pipeline;
 mod pool;
 mod retry;
+mod sizes;
 mod timeout;
 mod tower_layers;
 
@@ -147,6 +148,10 @@ fn stats(samples: &[(f64, f64)]) -> Stats {
 }
 
 fn main() {
+    if let Some(kind) = std::env::args().skip_while(|a| a != "--rss-child").nth(1) {
+        sizes::rss_child(&kind);
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let workers = match std::env::args().skip_while(|a| a != "--workers").nth(1) {
         None => 2,
@@ -193,6 +198,12 @@ fn main() {
         if name.contains(only.as_str()) {
             records.extend(cases(&cfg));
         }
+    }
+
+    if "sizes".contains(only.as_str()) {
+        println!("memory (--only sizes):\n");
+        sizes::print();
+        println!();
     }
 
     println!(

@@ -16,7 +16,6 @@ use steadfast_tokio::TokioTimer;
 
 use crate::{Config, Record, Runner, compare};
 
-const TASKS: u64 = 64;
 const PERMITS: usize = 8;
 
 pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
@@ -132,83 +131,124 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         ],
     ));
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.workers)
-        .build()
-        .expect("tokio runtime");
-    let contended = |work: Arc<dyn Fn(u64) -> tokio::task::JoinHandle<()> + Send + Sync>| {
-        let rt = &rt;
+    for workers in worker_counts(cfg) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .build()
+            .expect("tokio runtime");
+        for tasks in [4, 16, 64, 256] {
+            out.extend(contended(cfg, &rt, workers, tasks, false));
+        }
+        out.extend(contended(cfg, &rt, workers, 64, true));
+    }
+    out
+}
+
+/// 1 worker and `--workers` (2 unless told).
+fn worker_counts(cfg: &Config) -> Vec<usize> {
+    if cfg.workers == 1 {
+        vec![1]
+    } else {
+        vec![1, cfg.workers]
+    }
+}
+
+/// Holds `permit` across one yield (the one await point of the work), then releases it.
+async fn hold<P>(permit: P) {
+    tokio::task::yield_now().await;
+    drop(black_box(permit));
+}
+
+/// `acquire` raced against one yield of the task: when the permit is not there by then, the
+/// acquire is dropped (cancelled) mid-wait. `None` when it was.
+async fn or_cancel<F: Future>(acquire: F) -> Option<F::Output> {
+    let acquire = std::pin::pin!(acquire);
+    let give_up = std::pin::pin!(tokio::task::yield_now());
+    match futures_util::future::select(acquire, give_up).await {
+        futures_util::future::Either::Left((p, _)) => Some(p),
+        futures_util::future::Either::Right(_) => None,
+    }
+}
+
+/// `tasks` tasks sharing [`PERMITS`] permits on a `workers`-thread runtime, each acquiring,
+/// holding across one yield and releasing; with `cancelling`, each acquire gives up after one
+/// yield (a short timeout that often fires, without a clock).
+fn contended(
+    cfg: &Config,
+    rt: &tokio::runtime::Runtime,
+    workers: usize,
+    tasks: u64,
+    cancelling: bool,
+) -> Vec<Record> {
+    type Spawner = Arc<dyn Fn(u64) -> tokio::task::JoinHandle<()> + Send + Sync>;
+    let runner = |work: Spawner| {
         Box::new(move |n: u64| {
-            let per_task = (n / TASKS).max(1);
+            let per_task = (n / tasks).max(1);
             rt.block_on(async {
                 let start = Instant::now();
-                let tasks: Vec<_> = (0..TASKS).map(|_| work(per_task)).collect();
-                for t in tasks {
+                let handles: Vec<_> = (0..tasks).map(|_| work(per_task)).collect();
+                for t in handles {
                     t.await.expect("task");
                 }
                 start.elapsed()
             })
         }) as Runner<'_>
     };
-    let ours = Arc::new(Bulkhead::new(PERMITS));
-    let tokio_sem = Arc::new(tokio::sync::Semaphore::new(PERMITS));
-    let lock_sem = Arc::new(async_lock::Semaphore::new(PERMITS));
-    let raw = Arc::new(maitake_sync::Semaphore::new(PERMITS));
-    out.extend(compare(
+    // One body per semaphore: `$acquire` is an expression on `s` giving the acquire future.
+    macro_rules! spawner {
+        ($sem:expr, |$s:ident| $acquire:expr) => {{
+            let sem = $sem;
+            Arc::new(move |k: u64| {
+                let $s = sem.clone();
+                tokio::spawn(async move {
+                    for _ in 0..k {
+                        if cancelling {
+                            if let Some(p) = or_cancel($acquire).await {
+                                hold(p).await;
+                            }
+                        } else {
+                            hold($acquire.await).await;
+                        }
+                    }
+                })
+            }) as Spawner
+        }};
+    }
+    let case = format!(
+        "bulkhead contended {tasks} tasks/{PERMITS}, {workers} worker{}{}",
+        if workers == 1 { "" } else { "s" },
+        if cancelling { ", cancelling" } else { "" }
+    );
+    let mut peers = vec![
+        (
+            "tokio Semaphore",
+            runner(spawner!(
+                Arc::new(tokio::sync::Semaphore::new(PERMITS)),
+                |s| s.acquire()
+            )),
+        ),
+        (
+            "async-lock Semaphore",
+            runner(spawner!(
+                Arc::new(async_lock::Semaphore::new(PERMITS)),
+                |s| s.acquire()
+            )),
+        ),
+    ];
+    if !cancelling {
+        peers.push((
+            "maitake-sync Semaphore (raw)",
+            runner(spawner!(
+                Arc::new(maitake_sync::Semaphore::new(PERMITS)),
+                |s| s.acquire(1)
+            )),
+        ));
+    }
+    compare(
         cfg,
-        "bulkhead contended 64 tasks/8",
-        200_000,
-        contended(Arc::new(move |k| {
-            let b = ours.clone();
-            tokio::spawn(async move {
-                for _ in 0..k {
-                    let p = b.acquire().await.expect("open");
-                    tokio::task::yield_now().await;
-                    drop(p);
-                }
-            })
-        })),
-        vec![
-            (
-                "tokio Semaphore",
-                contended(Arc::new(move |k| {
-                    let s = tokio_sem.clone();
-                    tokio::spawn(async move {
-                        for _ in 0..k {
-                            let p = s.acquire().await.expect("open");
-                            tokio::task::yield_now().await;
-                            drop(p);
-                        }
-                    })
-                })),
-            ),
-            (
-                "async-lock Semaphore",
-                contended(Arc::new(move |k| {
-                    let s = lock_sem.clone();
-                    tokio::spawn(async move {
-                        for _ in 0..k {
-                            let p = s.acquire().await;
-                            tokio::task::yield_now().await;
-                            drop(p);
-                        }
-                    })
-                })),
-            ),
-            (
-                "maitake-sync Semaphore (raw)",
-                contended(Arc::new(move |k| {
-                    let s = raw.clone();
-                    tokio::spawn(async move {
-                        for _ in 0..k {
-                            let p = s.acquire(1).await.expect("open");
-                            tokio::task::yield_now().await;
-                            drop(p);
-                        }
-                    })
-                })),
-            ),
-        ],
-    ));
-    out
+        &case,
+        20_000,
+        runner(spawner!(Arc::new(Bulkhead::new(PERMITS)), |s| s.acquire())),
+        peers,
+    )
 }

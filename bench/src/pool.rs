@@ -4,11 +4,16 @@
 //! forms are measured: [`DetachedPool`] (outcomes to a pool-level handler) and [`WorkerPool`]
 //! (a completion handle per item, dropped unawaited here).
 //!
+//! A third case awaits every item's outcome (a window of 64 outstanding): `WorkerPool` beside
+//! tokio's mpsc workers replying through a oneshot per item, and a task spawned per item under
+//! a semaphore.
+//!
 //! Every contender builds its pool and spawns its workers inside the round, runs the producer
 //! as a spawned task, and stops the clock once every item has been run: for the peers when the
 //! channel is closed and every worker task has ended, for ours after `close` + `wait_idle`.
 //! Time per item, so 2x the throughput is a ratio of 0.5.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -140,5 +145,98 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
             ],
         ));
     }
+    out.extend(reply_per_item(cfg, &rt));
     out
+}
+
+/// Replies awaited in order, at most this many items outstanding.
+const WINDOW: usize = 64;
+
+/// Awaits the oldest reply once `window` holds [`WINDOW`], and all of them at the end.
+struct Replies<R>(VecDeque<R>);
+
+impl<R: Future> Replies<R> {
+    async fn push(&mut self, reply: R) {
+        self.0.push_back(reply);
+        if self.0.len() == WINDOW {
+            let oldest = self.0.pop_front().expect("full");
+            black_box(oldest.await);
+        }
+    }
+    async fn finish(mut self) {
+        while let Some(r) = self.0.pop_front() {
+            black_box(r.await);
+        }
+    }
+}
+
+/// Every item's outcome awaited by the producer (a window of [`WINDOW`] outstanding): our
+/// `WorkerPool` and its `Completion`, beside tokio's mpsc + `Mutex<Receiver>` workers with a
+/// oneshot per item, and a task spawned per item under a semaphore of [`WORKERS`] permits
+/// (the reply is its `JoinHandle`).
+fn reply_per_item(cfg: &Config, rt: &tokio::runtime::Runtime) -> Vec<Record> {
+    let ours = |n: u64| async move {
+        let pool = WorkerPool::builder()
+            .workers(WORKERS)
+            .capacity(CAPACITY)
+            .spawn(&TokioSpawner::current(), |x: u64| async move { work(x) })
+            .expect("settings");
+        let mut replies = Replies(VecDeque::new());
+        for i in 0..n {
+            replies.push(pool.submit(i).await.expect("open")).await;
+        }
+        replies.finish().await;
+        pool.close();
+    };
+    let mpsc_oneshot = |n: u64| async move {
+        type Job = (u64, tokio::sync::oneshot::Sender<u64>);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Job>(CAPACITY);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..WORKERS {
+            let rx = rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    let next = rx.lock().await.recv().await;
+                    match next {
+                        Some((x, reply)) => {
+                            let _ = reply.send(work(x));
+                        }
+                        None => break,
+                    }
+                }
+            });
+        }
+        let mut replies = Replies(VecDeque::new());
+        for i in 0..n {
+            let (reply, done) = tokio::sync::oneshot::channel();
+            tx.send((i, reply)).await.expect("open");
+            replies.push(done).await;
+        }
+        replies.finish().await;
+    };
+    let spawn_per_item = |n: u64| async move {
+        let permits = Arc::new(tokio::sync::Semaphore::new(WORKERS));
+        let mut replies = Replies(VecDeque::new());
+        for i in 0..n {
+            let permit = permits.clone().acquire_owned().await.expect("open");
+            replies
+                .push(tokio::spawn(async move {
+                    let out = work(i);
+                    drop(permit);
+                    out
+                }))
+                .await;
+        }
+        replies.finish().await;
+    };
+    compare(
+        cfg,
+        "pool reply per item, window 64",
+        50_000,
+        on(rt, ours),
+        vec![
+            ("tokio mpsc + Mutex + oneshot", on(rt, mpsc_oneshot)),
+            ("spawn per item + Semaphore", on(rt, spawn_per_item)),
+        ],
+    )
 }

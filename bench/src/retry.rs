@@ -1,5 +1,5 @@
 //! Retry: the success path (the first attempt succeeds) and a three-failure path with zero
-//! delays, beside backon and a hand-written loop.
+//! delays, beside backon, tokio-retry2 and a hand-written loop.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use backon::{ConstantBuilder, ExponentialBuilder, Retryable};
 use steadfast::retry::{MakeAttempt, RetryPolicy};
 use steadfast_tokio::TokioTimer;
+use tokio_retry2::strategy::{ExponentialFactorBackoff, FixedInterval};
 
 use crate::{Config, Record, Runner, compare};
 
@@ -58,6 +59,21 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
                         start.elapsed()
                     })
                 }) as Runner<'_>,
+            ),
+            (
+                "tokio-retry2",
+                Box::new(|n: u64| {
+                    rt.block_on(async {
+                        let start = Instant::now();
+                        for i in 0..n {
+                            let op = || async { Ok::<u64, tokio_retry2::RetryError<Transient>>(i) };
+                            let strategy = ExponentialFactorBackoff::from_millis(10, 2.0).take(3);
+                            let r = tokio_retry2::Retry::spawn(strategy, op).await;
+                            black_box(r.ok());
+                        }
+                        start.elapsed()
+                    })
+                }),
             ),
             (
                 "hand loop",
@@ -130,6 +146,32 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
                         start.elapsed()
                     })
                 }) as Runner<'_>,
+            ),
+            (
+                "tokio-retry2",
+                Box::new(|n: u64| {
+                    paused.block_on(async {
+                        let start = Instant::now();
+                        for i in 0..n {
+                            let mut calls = 0;
+                            let op = || {
+                                calls += 1;
+                                let c = calls;
+                                async move {
+                                    if c <= 3 {
+                                        Err(tokio_retry2::RetryError::transient(Transient))
+                                    } else {
+                                        Ok(i)
+                                    }
+                                }
+                            };
+                            let strategy = FixedInterval::new(Duration::ZERO).take(3);
+                            let r = tokio_retry2::Retry::spawn(strategy, op).await;
+                            black_box(r.ok());
+                        }
+                        start.elapsed()
+                    })
+                }),
             ),
             (
                 "hand loop",

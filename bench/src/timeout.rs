@@ -111,7 +111,103 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         ours_fire,
         vec![("tokio::time::timeout", tokio_fire)],
     ));
+    out.extend(firing_concurrently(cfg, &paused));
     out
+}
+
+/// Timers armed at once in the concurrent firing cases.
+const CONCURRENT: u64 = 1000;
+
+/// [`CONCURRENT`] timeouts waiting at once, each on a never-ready future, each caller timing
+/// out `n / CONCURRENT` times in a row: on tokio's paused clock (wall time, all CPU), and on
+/// async-io's real clock with 100 µs timeouts, where the reactor runs on the measuring thread
+/// (`async_io::block_on`) and the time reported is that thread's CPU time, so waiting in real
+/// time does not count.
+fn firing_concurrently(cfg: &Config, paused: &tokio::runtime::Runtime) -> Vec<Record> {
+    let short = Duration::from_millis(1);
+    let mut out = compare(
+        cfg,
+        "timeout firing, 1000 at once (tokio paused)",
+        20_000,
+        Box::new(|n: u64| {
+            paused.block_on(async {
+                let timer = &TokioTimer::new();
+                let start = Instant::now();
+                callers(n, move || async move {
+                    black_box(pending::<()>().timeout(timer, short).await.is_err());
+                })
+                .await;
+                start.elapsed()
+            })
+        }),
+        vec![(
+            "tokio::time::timeout",
+            Box::new(|n: u64| {
+                paused.block_on(async {
+                    let start = Instant::now();
+                    callers(n, move || async move {
+                        black_box(tokio::time::timeout(short, pending::<()>()).await.is_err());
+                    })
+                    .await;
+                    start.elapsed()
+                })
+            }) as Runner<'_>,
+        )],
+    );
+    let short = Duration::from_micros(100);
+    out.extend(compare(
+        cfg,
+        "timeout firing, 1000 at once (async-io, CPU)",
+        20_000,
+        Box::new(|n: u64| {
+            let timer = &AsyncIoTimer::new();
+            on_cpu(|| {
+                async_io::block_on(callers(n, move || async move {
+                    black_box(pending::<()>().timeout(timer, short).await.is_err());
+                }));
+            })
+        }),
+        vec![(
+            "async-io Timer race",
+            Box::new(|n: u64| {
+                on_cpu(|| {
+                    async_io::block_on(callers(n, move || async move {
+                        let race = Race(pending::<()>(), async_io::Timer::after(short));
+                        black_box(race.await.is_none());
+                    }));
+                })
+            }) as Runner<'_>,
+        )],
+    ));
+    out
+}
+
+/// [`CONCURRENT`] callers at once, each running `one()` `n / CONCURRENT` times in a row.
+async fn callers<F: Future<Output = ()>>(n: u64, one: impl Fn() -> F + Copy) {
+    let each = (n / CONCURRENT).max(1);
+    let all = (0..CONCURRENT).map(|_| async move {
+        for _ in 0..each {
+            one().await;
+        }
+    });
+    futures_util::future::join_all(all).await;
+}
+
+/// The CPU time this thread spends in `run` (`/proc/thread-self/schedstat`), or the wall time
+/// where that file does not exist.
+fn on_cpu(run: impl FnOnce()) -> Duration {
+    fn cpu() -> Option<Duration> {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        Some(Duration::from_nanos(
+            stat.split_whitespace().next()?.parse().ok()?,
+        ))
+    }
+    let (cpu_start, wall_start) = (cpu(), Instant::now());
+    run();
+    match (cpu_start, cpu()) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => wall_start.elapsed(),
+    }
 }
 
 /// The peer a smol user writes by hand: poll the future, then the timer.

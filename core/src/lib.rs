@@ -111,6 +111,7 @@ mod error;
 pub mod events;
 pub mod guide;
 pub mod hedge;
+mod keyed;
 pub mod limiter;
 mod loom;
 mod panic;

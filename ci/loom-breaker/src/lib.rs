@@ -12,6 +12,8 @@
 // The modules the breaker needs, from the same files as the core and at the same paths.
 #[path = "../../../core/src/error.rs"]
 mod error;
+#[path = "../../../core/src/keyed.rs"]
+mod keyed;
 #[path = "../../../core/src/loom.rs"]
 mod loom;
 // The core's other patterns use the rest of the clock module.

@@ -183,29 +183,21 @@ impl<K, const N: usize, const CAP: usize> Table<K, N, CAP> {
     where
         K: Eq + Clone,
     {
-        if let Some(i) = self.find(key) {
-            return Some(i);
-        }
-        let id = self.next_id;
-        let fresh = Entry {
-            key: key.clone(),
-            machine: Machine::new(),
-            held: 0,
-            id,
-        };
-        let index = if self.entries.is_full() {
-            let i = self
-                .entries
-                .iter()
-                .position(|e| e.held == 0 && e.machine.is_fresh(s, now))?;
-            self.entries[i] = fresh;
-            i
-        } else {
-            self.entries.push(fresh).ok()?;
-            self.entries.len() - 1
-        };
-        self.next_id = id.wrapping_add(1);
-        Some(index)
+        crate::keyed::find_or_insert(
+            &mut self.entries,
+            |e| e.key == *key,
+            |e| e.held == 0 && e.machine.is_fresh(s, now),
+            || {
+                let id = self.next_id;
+                self.next_id = id.wrapping_add(1);
+                Entry {
+                    key: key.clone(),
+                    machine: Machine::new(),
+                    held: 0,
+                    id,
+                }
+            },
+        )
     }
 
     /// The entry an admitted call came from, if it is still there.

@@ -2,15 +2,17 @@
 //! and is generic over the runtime's [`Timer`] and over a [`Transport`], so its users pick the
 //! runtime. One call path, two ways: [`Client::call_naive`] (one attempt, no timeout of its
 //! own) and [`Client::call_protected`] (one [`Pipeline`]: a bulkhead around retries with jitter
-//! and a retry budget, a circuit breaker seeing each attempt, each attempt under a timeout).
+//! and a retry budget, a circuit breaker seeing each attempt, a rate limiter on attempts, each
+//! attempt under a timeout).
 
 use core::cell::Cell;
 use core::future::Future;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 
-use steadfast::breaker::{CircuitBreaker, CircuitOpen};
+use steadfast::breaker::{CircuitBreaker, CircuitOpen, State, Transition};
 use steadfast::bulkhead::{Bulkhead, Rejected};
+use steadfast::limiter::{LimitError, RateLimiter};
 use steadfast::pipeline::{Pipeline, PipelineBuilder, PipelineError};
 use steadfast::retry::{GiveUpReason, Jitter, RetryBudget, RetryPolicy};
 use steadfast::timeout::TimeoutExt;
@@ -49,6 +51,8 @@ pub(crate) enum Failure {
     Shed(Rejected),
     /// The circuit breaker turned the request away.
     Open(CircuitOpen),
+    /// The rate limiter had no cell for an attempt within its wait.
+    Limited(LimitError),
 }
 
 /// The protection settings.
@@ -62,6 +66,10 @@ pub(crate) struct Settings {
     pub(crate) attempt_timeout: Duration,
     /// Attempts per request, the first included.
     pub(crate) max_attempts: u32,
+    /// Attempts per second sent to the service (the limiter's rate and burst).
+    pub(crate) attempts_per_second: u32,
+    /// How long an attempt may wait for the limiter.
+    pub(crate) limiter_wait: Duration,
     /// The naive path's only bound: a stall would otherwise hang it for good.
     pub(crate) naive_cap: Duration,
 }
@@ -73,6 +81,8 @@ impl Default for Settings {
             max_wait: Duration::from_millis(250),
             attempt_timeout: Duration::from_millis(100),
             max_attempts: 4,
+            attempts_per_second: 600,
+            limiter_wait: Duration::from_millis(20),
             naive_cap: Duration::from_millis(1500),
         }
     }
@@ -92,6 +102,20 @@ pub(crate) struct Counters {
     pub(crate) budget_stops: AtomicU64,
     /// Requests the open circuit turned away.
     pub(crate) open: AtomicU64,
+    /// Requests the rate limiter turned away.
+    pub(crate) limited: AtomicU64,
+    /// Attempts that waited for the rate limiter before they went out.
+    pub(crate) throttled: AtomicU64,
+}
+
+/// Times any breaker opened, process-wide (the transition hook is a plain function); a run
+/// reads it before and after.
+pub(crate) static TRIPS: AtomicU64 = AtomicU64::new(0);
+
+fn count_trips(t: &Transition) {
+    if t.to == State::Open {
+        TRIPS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Counts an attempt that ends without an answer (its timeout dropped it).
@@ -114,6 +138,7 @@ pub(crate) struct Client<T: Timer, X> {
     budget: RetryBudget,
     bulkhead: Bulkhead,
     breaker: CircuitBreaker,
+    limiter: RateLimiter,
     pub(crate) counters: Counters,
 }
 
@@ -136,8 +161,13 @@ impl<T: Timer, X: Transport> Client<T, X> {
             .count_window(50, 20)
             .failure_rate(50)
             .open_for(Duration::from_millis(200))
+            .on_transition(count_trips)
             .build()
             .expect("valid breaker settings");
+        let limiter = RateLimiter::builder(settings.attempts_per_second, Duration::from_secs(1))
+            .burst(20)
+            .build()
+            .expect("valid limiter settings");
         let client = Client {
             timer,
             transport,
@@ -146,6 +176,7 @@ impl<T: Timer, X: Transport> Client<T, X> {
             budget: RetryBudget::new(),
             bulkhead,
             breaker,
+            limiter,
             counters: Counters::default(),
         };
         client.stages().build().expect("valid pipeline settings");
@@ -153,7 +184,8 @@ impl<T: Timer, X: Transport> Client<T, X> {
     }
 
     /// The protected path's stages, outermost first: the bulkhead (a slot per request, shed
-    /// after `max_wait`), retries with the budget, the breaker, each attempt's timeout.
+    /// after `max_wait`), retries with the budget, the breaker, the limiter (an attempt waits
+    /// at most `limiter_wait` for a cell), each attempt's timeout.
     fn stages(&self) -> PipelineBuilder<'_> {
         Pipeline::builder()
             .bulkhead_within(&self.bulkhead, self.settings.max_wait)
@@ -161,6 +193,7 @@ impl<T: Timer, X: Transport> Client<T, X> {
             .retry(self.policy)
             .budget(&self.budget)
             .breaker(&self.breaker)
+            .limiter_within(&self.limiter, self.settings.limiter_wait)
             .attempt_timeout(self.settings.attempt_timeout)
     }
 
@@ -187,8 +220,9 @@ impl<T: Timer, X: Transport> Client<T, X> {
     }
 
     /// The protected path, one [`Pipeline`]: a bulkhead slot (shed after `max_wait`), then up
-    /// to `max_attempts` attempts through the breaker, each under `attempt_timeout`, with
-    /// full-jitter exponential backoff, as long as the shared retry budget allows.
+    /// to `max_attempts` attempts through the breaker and the limiter, each under
+    /// `attempt_timeout`, with full-jitter exponential backoff, as long as the shared retry
+    /// budget allows.
     pub(crate) async fn call_protected(&self, id: u64) -> Result<(), Failure> {
         // Checked in `new`: the settings have not changed since.
         let pipeline = self.stages().build_const();
@@ -200,7 +234,14 @@ impl<T: Timer, X: Transport> Client<T, X> {
             if n > 1 {
                 c.retries.fetch_add(1, Ordering::Relaxed);
             }
+            // The stages between the attempt's making and its start: only the limiter waits
+            // there (the bulkhead is outermost, the breaker answers at once).
+            let made = self.timer.now();
             async move {
+                // A cell comes every 1/rate seconds: a shorter gap is scheduling, not a wait.
+                if self.timer.now() - made > Duration::from_micros(500) {
+                    c.throttled.fetch_add(1, Ordering::Relaxed);
+                }
                 let mut unanswered = Unanswered(Some(&c.timeouts));
                 let result = self.transport.call(id, n).await;
                 unanswered.0 = None;
@@ -227,6 +268,10 @@ impl<T: Timer, X: Transport> Client<T, X> {
                 self.counters.open.fetch_add(1, Ordering::Relaxed);
                 Failure::Open(open)
             }
+            PipelineError::RateLimited(limited) => {
+                self.counters.limited.fetch_add(1, Ordering::Relaxed);
+                Failure::Limited(limited)
+            }
             e => Failure::Call(e.into_error().unwrap_or(CallError::TimedOut)),
         }
     }
@@ -235,23 +280,33 @@ impl<T: Timer, X: Transport> Client<T, X> {
     pub(crate) fn now(&self) -> Instant {
         self.timer.now()
     }
+
+    /// Waits on the timer until `at`.
+    pub(crate) async fn sleep_until(&self, at: Instant) {
+        self.timer.sleep_until(at).await;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     //! The client on fake transports with seeded faults in virtual time, on several runtimes.
     use super::*;
-    use crate::service::{Fault, fault};
+    use crate::service::{Fault, OUTAGE, fault};
     use steadfast::VirtualTimer;
 
-    /// Answers like the flaky service, in the timer's time, without a network.
+    /// Answers like the flaky service, in the timer's time, without a network, down during
+    /// the outage.
     struct Fake<T> {
         timer: T,
         seed: u64,
+        start: Instant,
     }
 
     impl<T: Timer> Transport for Fake<T> {
         async fn call(&self, id: u64, attempt: u32) -> Result<(), CallError> {
+            if OUTAGE.contains(&(self.timer.now() - self.start)) {
+                return Err(CallError::Refused);
+            }
             match fault(self.seed, id, attempt) {
                 Fault::Healthy(d) | Fault::Spike(d) => {
                     self.timer.sleep(d).await;
@@ -265,30 +320,49 @@ mod tests {
         }
     }
 
+    /// 200 requests arriving every 10 ms, open loop (each at its time, whatever became of the
+    /// ones before), through the outage: how many succeeded, and the client, for its counters.
+    async fn run<T: Timer>(timer: &T, protected: bool) -> (usize, Client<T, Fake<T>>) {
+        let fake = Fake {
+            timer: timer.clone(),
+            seed: 11,
+            start: timer.now(),
+        };
+        let client = Client::new(timer.clone(), fake, Settings::default(), 5);
+        let begin = client.now();
+        let client_ref = &client;
+        let results = futures_util::future::join_all((0..200).map(|id| async move {
+            let due = begin.saturating_add(Duration::from_millis(10 * id));
+            client_ref.sleep_until(due).await;
+            let result = if protected {
+                client_ref.call_protected(id).await
+            } else {
+                client_ref.call_naive(id).await
+            };
+            if protected {
+                // The bulkhead's wait of 250 ms, then 4 attempts of 100 ms, each after at most
+                // 20 ms for the limiter, and at most 3 sleeps of 200 ms.
+                assert!(client_ref.now() - due <= Duration::from_millis(1330));
+            }
+            result.is_ok()
+        }))
+        .await;
+        let ok = results.into_iter().filter(|ok| *ok).count();
+        (ok, client)
+    }
+
     async fn scenario<T: Timer>(timer: T) -> (usize, usize) {
-        let client = Client::new(
-            timer.clone(),
-            Fake {
-                timer: timer.clone(),
-                seed: 11,
-            },
-            Settings::default(),
-            5,
-        );
-        let (mut naive_ok, mut protected_ok) = (0, 0);
-        for id in 0..200 {
-            naive_ok += usize::from(client.call_naive(id).await.is_ok());
-            let start = client.now();
-            protected_ok += usize::from(client.call_protected(id).await.is_ok());
-            // Attempts are bounded in time: 4 attempts of 100 ms plus at most 3 sleeps of 200 ms.
-            assert!(client.now() - start <= Duration::from_millis(1000));
-        }
+        let (naive_ok, _) = run(&timer, false).await;
+        let (protected_ok, client) = run(&timer, true).await;
         assert!(
-            protected_ok >= naive_ok + 10,
+            protected_ok > naive_ok,
             "naive {naive_ok}, protected {protected_ok}"
         );
-        assert!(client.counters.timeouts.load(Ordering::Relaxed) > 0);
-        assert!(client.counters.retries.load(Ordering::Relaxed) > 0);
+        let c = &client.counters;
+        assert!(c.timeouts.load(Ordering::Relaxed) > 0);
+        assert!(c.retries.load(Ordering::Relaxed) > 0);
+        // The outage opened the circuit, which turned requests away instead of retrying them.
+        assert!(c.open.load(Ordering::Relaxed) > 0);
         assert_eq!(client.bulkhead().metrics().in_flight, 0);
         (naive_ok, protected_ok)
     }

@@ -1,9 +1,10 @@
 //! The steadfast chaos tour: one client library, generic over `Timer`, run on tokio, smol,
 //! async-std and embassy against the same seeded flaky service on loopback, naive and then
-//! protected (timeout, retry with jitter and a retry budget, bulkhead).
+//! protected (one pipeline: bulkhead, retry with jitter and a retry budget, circuit breaker, rate
+//! limiter, attempt timeout), through random faults and an outage.
 //!
 //! ```text
-//! steadfast-demo [--seed N] [--requests N | --duration SECS] [--concurrency N]
+//! steadfast-demo [--seed N] [--requests N | --duration SECS] [--rate N]
 //!                [--runtimes tokio,smol,async-std,embassy] [--port N] [--json]
 //! ```
 
@@ -28,8 +29,8 @@ const RUNTIMES: [&str; 4] = ["tokio", "smol", "async-std", "embassy"];
 struct Args {
     seed: u64,
     requests: u64,
-    duration: Option<Duration>,
-    concurrency: usize,
+    duration: Option<u64>,
+    rate: u64,
     runtimes: Vec<String>,
     port: u16,
     json: bool,
@@ -40,7 +41,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 7,
         requests: 1000,
         duration: None,
-        concurrency: 32,
+        rate: 500,
         runtimes: RUNTIMES.iter().map(|s| (*s).to_string()).collect(),
         port: 0,
         json: false,
@@ -51,14 +52,8 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--seed" => args.seed = number(&value("--seed")?, "--seed")?,
             "--requests" => args.requests = number(&value("--requests")?, "--requests")?,
-            "--duration" => {
-                let secs: u64 = number(&value("--duration")?, "--duration")?;
-                args.duration = Some(Duration::from_secs(secs));
-                args.requests = u64::MAX;
-            }
-            "--concurrency" => {
-                args.concurrency = number(&value("--concurrency")?, "--concurrency")?
-            }
+            "--duration" => args.duration = Some(number(&value("--duration")?, "--duration")?),
+            "--rate" => args.rate = number(&value("--rate")?, "--rate")?,
             "--port" => args.port = number(&value("--port")?, "--port")?,
             "--runtimes" => {
                 args.runtimes = value("--runtimes")?
@@ -76,7 +71,7 @@ fn parse_args() -> Result<Args, String> {
             "--json" => args.json = true,
             "--help" | "-h" => {
                 println!(
-                    "steadfast-demo [--seed N] [--requests N | --duration SECS] [--concurrency N] \
+                    "steadfast-demo [--seed N] [--requests N | --duration SECS] [--rate N] \
                      [--runtimes tokio,smol,async-std,embassy] [--port N] [--json]"
                 );
                 std::process::exit(0);
@@ -84,8 +79,11 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
-    if args.concurrency == 0 || args.requests == 0 {
-        return Err("--concurrency and --requests must be at least 1".into());
+    if let Some(secs) = args.duration {
+        args.requests = secs.saturating_mul(args.rate);
+    }
+    if args.requests == 0 || args.rate == 0 {
+        return Err("--requests, --duration and --rate must be at least 1".into());
     }
     Ok(args)
 }
@@ -111,6 +109,10 @@ struct Report {
     budget_stops: u64,
     timeouts: u64,
     shed: u64,
+    open: u64,
+    limited: u64,
+    throttled: u64,
+    trips: u64,
 }
 
 impl Report {
@@ -125,14 +127,15 @@ enum Mode {
     Protected,
 }
 
-/// Runs the load on one client: `concurrency` workers take request ids in turn.
+/// Runs the load on one client, open loop: request `id` arrives `id / rate` seconds into the
+/// run whatever became of the ones before (as users do), so a client that fails fast does not
+/// send more requests into an outage than one that hangs.
 async fn load<T: Timer, X: Transport>(
     client: &Client<T, X>,
     mode: Mode,
     args: &Args,
     label: &str,
 ) -> (u64, Vec<Duration>, u64) {
-    let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let ok = AtomicU64::new(0);
     let shed = AtomicU64::new(0);
@@ -140,15 +143,15 @@ async fn load<T: Timer, X: Transport>(
     let start = client.now();
     let total = args.requests;
     let progress = !args.json && std::io::stderr().is_terminal();
-    let worker = || async {
-        loop {
-            if args.duration.is_some_and(|d| client.now() - start >= d) {
-                break;
-            }
-            let id = next.fetch_add(1, Ordering::Relaxed);
-            if id >= total {
-                break;
-            }
+    let due = |id: u64| {
+        start.saturating_add(Duration::from_nanos(
+            id.saturating_mul(1_000_000_000) / args.rate,
+        ))
+    };
+    let request = |id: u64| {
+        let (done, ok, shed, latencies) = (&done, &ok, &shed, &latencies);
+        async move {
+            client.sleep_until(due(id)).await;
             let t0 = client.now();
             let result = match mode {
                 Mode::Naive => client.call_naive(id).await,
@@ -159,25 +162,41 @@ async fn load<T: Timer, X: Transport>(
                 Ok(()) => {
                     ok.fetch_add(1, Ordering::Relaxed);
                 }
-                // Turned away by the bulkhead or by the open circuit.
-                Err(Failure::Shed(_) | Failure::Open(_)) => {
+                // Turned away by the bulkhead (the breaker's and the limiter's refusals are
+                // counted by the client).
+                Err(Failure::Shed(_)) => {
                     shed.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(Failure::Call(_)) => {}
+                Err(Failure::Call(_) | Failure::Open(_) | Failure::Limited(_)) => {}
             }
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if progress && n % 25 == 0 {
-                let of = if total == u64::MAX {
-                    String::new()
-                } else {
-                    format!("/{total}")
-                };
-                eprint!("\r  {label:<28} {n}{of} requests   ");
+                eprint!("\r  {label:<28} {n}/{total} requests   ");
                 let _ = std::io::stderr().flush();
             }
         }
     };
-    futures_util::future::join_all((0..args.concurrency).map(|_| worker())).await;
+    {
+        // Each request joins the set shortly before it is due, so that memory follows the
+        // requests in flight, not the length of the run.
+        let ahead = Duration::from_millis(20);
+        let mut pending = futures_util::stream::FuturesUnordered::new();
+        let mut next = 0;
+        while next < total || !pending.is_empty() {
+            while next < total && due(next) <= client.now().saturating_add(ahead) {
+                pending.push(request(next));
+                next += 1;
+            }
+            if pending.is_empty() {
+                // Nothing in flight: wait for the next arrival.
+                client.sleep_until(due(next)).await;
+                continue;
+            }
+            let tick = std::pin::pin!(client.sleep_until(client.now().saturating_add(ahead / 2)));
+            let _ = futures_util::future::select(futures_util::StreamExt::next(&mut pending), tick)
+                .await;
+        }
+    }
     if progress {
         eprint!("\r{:<60}\r", "");
     }
@@ -201,7 +220,9 @@ async fn tour<T: Timer, X: Transport>(
         } else {
             "protected"
         };
+        let trips = client::TRIPS.load(Ordering::Relaxed);
         let (ok, mut lat, shed) = load(&client, mode, args, &format!("{runtime} {name}")).await;
+        let trips = client::TRIPS.load(Ordering::Relaxed) - trips;
         lat.sort();
         let pct = |p: usize| {
             lat.get((lat.len() * p / 100).min(lat.len().saturating_sub(1)))
@@ -228,6 +249,10 @@ async fn tour<T: Timer, X: Transport>(
             budget_stops: c.budget_stops.load(Ordering::Relaxed),
             timeouts: c.timeouts.load(Ordering::Relaxed),
             shed,
+            open: c.open.load(Ordering::Relaxed),
+            limited: c.limited.load(Ordering::Relaxed),
+            throttled: c.throttled.load(Ordering::Relaxed),
+            trips,
         });
     }
     reports
@@ -244,25 +269,25 @@ fn run_all(args: &Args, service: service::Service) -> Result<Vec<Report>, String
                 .block_on(tour(
                     "tokio",
                     steadfast_tokio::TokioTimer::new(),
-                    || TokioTransport(service),
+                    || TokioTransport(service, std::time::Instant::now()),
                     args,
                 )),
             "smol" => smol::block_on(tour(
                 "smol",
                 steadfast_smol::AsyncIoTimer::new(),
-                || AsyncIoTransport(service),
+                || AsyncIoTransport(service, std::time::Instant::now()),
                 args,
             )),
             "async-std" => async_std::task::block_on(tour(
                 "async-std",
                 steadfast_smol::AsyncIoTimer::new(),
-                || AsyncIoTransport(service),
+                || AsyncIoTransport(service, std::time::Instant::now()),
                 args,
             )),
             _ => embassy_clock::block_on(tour(
                 "embassy",
                 steadfast_embassy::EmbassyTimer,
-                || AsyncIoTransport(service),
+                || AsyncIoTransport(service, std::time::Instant::now()),
                 args,
             )),
         };
@@ -277,22 +302,25 @@ fn main() {
     if !args.json {
         let s = Settings::default();
         println!(
-            "steadfast chaos tour: seed {}, {} requests x {} concurrent per run, service on {}",
-            args.seed,
-            if args.requests == u64::MAX {
-                "timed".to_string()
-            } else {
-                args.requests.to_string()
-            },
-            args.concurrency,
-            service.live
+            "steadfast chaos tour: seed {}, {} requests per run arriving at {}/s, service on {}",
+            args.seed, args.requests, args.rate, service.live
         );
         println!(
-            "faults per attempt: 6% latency spikes, 6% errors, 4% stalls, 3% resets, 3% refused\n\
+            "faults per attempt: 6% latency spikes, 6% errors, 4% stalls, 3% resets, 3% refused;\n\
+             an outage: from {:?} to {:?} into each run the service is down\n\
              naive: one attempt, no timeout (cut at {:?} so the tour ends)\n\
              protected: bulkhead {} (wait <= {:?}), {} attempts, {:?} each, full-jitter backoff, \
-             retry budget 20% + 10\n",
-            s.naive_cap, s.max_concurrent, s.max_wait, s.max_attempts, s.attempt_timeout
+             retry budget 20% + 10, a breaker (50% of the last 50 attempts, open 200 ms), \
+             {} attempts/s (wait <= {:?})\n",
+            service::OUTAGE.start,
+            service::OUTAGE.end,
+            s.naive_cap,
+            s.max_concurrent,
+            s.max_wait,
+            s.max_attempts,
+            s.attempt_timeout,
+            s.attempts_per_second,
+            s.limiter_wait
         );
     }
     let reports = run_all(&args, service).unwrap_or_else(|e| fail(&e));
@@ -305,7 +333,7 @@ fn main() {
 
 fn print_table(reports: &[Report]) {
     println!(
-        "{:<10} {:<10} {:>6} {:>8} {:>9} {:>9} {:>9} {:>10} {:>8} {:>9} {:>6}",
+        "{:<10} {:<10} {:>6} {:>8} {:>9} {:>9} {:>9} {:>10} {:>8} {:>9} {:>6} {:>9} {:>8}",
         "runtime",
         "mode",
         "reqs",
@@ -316,7 +344,9 @@ fn print_table(reports: &[Report]) {
         "in-flight",
         "retries",
         "timeouts",
-        "shed"
+        "shed",
+        "open",
+        "limited"
     );
     for r in reports {
         let in_flight = match r.limit {
@@ -328,8 +358,14 @@ fn print_table(reports: &[Report]) {
         } else {
             r.retries.to_string()
         };
+        let limited = format!("{}({}w)", r.limited, r.throttled);
+        let open = if r.trips > 0 {
+            format!("{}({}t)", r.open, r.trips)
+        } else {
+            r.open.to_string()
+        };
         println!(
-            "{:<10} {:<10} {:>6} {:>7.1}% {:>9.1?} {:>9.1?} {:>9.1?} {:>10} {:>8} {:>9} {:>6}",
+            "{:<10} {:<10} {:>6} {:>7.1}% {:>9.1?} {:>9.1?} {:>9.1?} {:>10} {:>8} {:>9} {:>6} {:>9} {:>8}",
             r.runtime,
             r.mode,
             r.requests,
@@ -340,11 +376,19 @@ fn print_table(reports: &[Report]) {
             in_flight,
             retries,
             r.timeouts,
-            r.shed
+            r.shed,
+            open,
+            if r.mode == "naive" {
+                "0".to_string()
+            } else {
+                limited
+            }
         );
     }
     println!(
-        "\nin-flight: highest seen (against the bulkhead limit); retries: (Nb) = stopped by the retry budget"
+        "\nin-flight: highest seen (against the bulkhead limit); retries: (Nb) = stopped by the retry budget\n\
+         shed: turned away by the bulkhead; open: turned away by the open circuit, (Nt) = times it opened;\n\
+         limited: no cell from the rate limiter within its wait, (Nw) = attempts that waited for one"
     );
 }
 
@@ -355,11 +399,12 @@ fn print_json(args: &Args, reports: &[Report]) {
             format!(
                 "{{\"runtime\":\"{}\",\"mode\":\"{}\",\"requests\":{},\"ok\":{},\"success_rate\":{:.2},\
                  \"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3},\"max_in_flight\":{},\"limit\":{},\
-                 \"retries\":{},\"budget_stops\":{},\"timeouts\":{},\"shed\":{}}}",
+                 \"retries\":{},\"budget_stops\":{},\"timeouts\":{},\"shed\":{},\"open\":{},\
+                 \"limited\":{},\"throttled\":{},\"trips\":{}}}",
                 r.runtime, r.mode, r.requests, r.ok, r.success_rate(),
                 r.p50.as_secs_f64() * 1e3, r.p99.as_secs_f64() * 1e3, r.max.as_secs_f64() * 1e3,
                 r.high_water, r.limit.map_or("null".to_string(), |l| l.to_string()),
-                r.retries, r.budget_stops, r.timeouts, r.shed
+                r.retries, r.budget_stops, r.timeouts, r.shed, r.open, r.limited, r.throttled, r.trips
             )
         })
         .collect();

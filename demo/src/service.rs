@@ -64,10 +64,16 @@ pub(crate) struct Service {
     pub(crate) seed: u64,
 }
 
+/// The outage, in time since the run began: the live replica is down, so every attempt goes to
+/// the dead one and is refused.
+pub(crate) const OUTAGE: core::ops::Range<Duration> =
+    Duration::from_millis(800)..Duration::from_millis(1200);
+
 impl Service {
-    /// Where an attempt goes: the dead replica for a `Refused` draw, else the live one.
-    pub(crate) fn route(&self, id: u64, attempt: u32) -> SocketAddr {
-        if fault(self.seed, id, attempt) == Fault::Refused {
+    /// Where an attempt goes `since` the run began: the dead replica for a `Refused` draw or
+    /// during the [`OUTAGE`], else the live one.
+    pub(crate) fn route(&self, id: u64, attempt: u32, since: Duration) -> SocketAddr {
+        if OUTAGE.contains(&since) || fault(self.seed, id, attempt) == Fault::Refused {
             self.dead
         } else {
             self.live

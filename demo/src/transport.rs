@@ -3,6 +3,7 @@
 
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpStream as StdStream};
+use std::time::Instant;
 
 use async_io::Async;
 use smol::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader as SmolReader};
@@ -31,12 +32,12 @@ fn answer(id: u64, line: &str) -> Result<(), CallError> {
     }
 }
 
-/// Requests over tokio's `TcpStream`.
-pub(crate) struct TokioTransport(pub(crate) Service);
+/// Requests over tokio's `TcpStream`, from the moment the run began (for the outage).
+pub(crate) struct TokioTransport(pub(crate) Service, pub(crate) Instant);
 
 impl Transport for TokioTransport {
     async fn call(&self, id: u64, attempt: u32) -> Result<(), CallError> {
-        let addr: SocketAddr = self.0.route(id, attempt);
+        let addr: SocketAddr = self.0.route(id, attempt, self.1.elapsed());
         let mut stream = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|e| classify(&e))?;
@@ -54,12 +55,12 @@ impl Transport for TokioTransport {
     }
 }
 
-/// Requests over async-io's `Async<TcpStream>`.
-pub(crate) struct AsyncIoTransport(pub(crate) Service);
+/// Requests over async-io's `Async<TcpStream>`, from the moment the run began.
+pub(crate) struct AsyncIoTransport(pub(crate) Service, pub(crate) Instant);
 
 impl Transport for AsyncIoTransport {
     async fn call(&self, id: u64, attempt: u32) -> Result<(), CallError> {
-        let addr = self.0.route(id, attempt);
+        let addr = self.0.route(id, attempt, self.1.elapsed());
         let mut stream = Async::<StdStream>::connect(addr)
             .await
             .map_err(|e| classify(&e))?;

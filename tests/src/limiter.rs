@@ -9,7 +9,7 @@ use core::task::Poll;
 use futures_util::future::join3;
 use portable_atomic::{AtomicU32, Ordering};
 use steadfast::Timer;
-use steadfast::limiter::{LimitError, RateLimiter};
+use steadfast::limiter::{KeyedRateLimiter, LimitError, RateLimiter};
 
 use crate::{Clock, Env};
 
@@ -118,6 +118,28 @@ pub async fn a_cancelled_head_hands_its_turn_on<T: Timer>(env: Env<T>) {
     }
 }
 
+/// A keyed limiter gives each key its own burst and waits; a new key finds no room while
+/// every entry's bucket is still spent, and takes the place of one that has refilled.
+pub async fn a_keyed_limiter_evicts_only_refilled_keys<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let l: KeyedRateLimiter<u8, 2> = RateLimiter::builder(1, env.unit)
+        .burst(2)
+        .build_keyed()
+        .unwrap();
+    let start = t.now();
+    l.try_acquire(&2, t.now(), 1).unwrap();
+    l.try_acquire(&1, t.now(), 2).unwrap();
+    assert_eq!(l.try_acquire(&3, t.now(), 1), Err(LimitError::TableFull));
+    // Key 1 waits an interval for its next cell; by then key 2's bucket is full again.
+    l.acquire(1, t, 1).await.unwrap();
+    env.assert_elapsed(start, env.units(1));
+    l.try_acquire(&3, t.now(), 2).unwrap();
+    assert_eq!(l.len(), 2);
+    let wait = l.try_acquire(&1, t.now(), 1).unwrap_err().retry_after();
+    assert!(wait.is_some_and(|w| w <= env.unit), "{wait:?}");
+    assert_eq!(l.metrics(&2, t.now()).available, 2);
+}
+
 /// Every rate limiter scenario.
 #[macro_export]
 macro_rules! limiter_scenarios {
@@ -134,6 +156,7 @@ macro_rules! limiter_scenarios {
             a_bounded_wait_fails_fast,
             waiters_are_served_first_come_first_served,
             a_cancelled_head_hands_its_turn_on,
+            a_keyed_limiter_evicts_only_refilled_keys,
         );
     };
 }

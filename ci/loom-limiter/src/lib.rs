@@ -56,7 +56,7 @@ mod models {
                 .count()
                 + usize::from(mine);
             assert_eq!(granted, 2);
-            assert_eq!(g.snapshot(0), (0, 0, 0));
+            assert_eq!(g.state().snapshot(&g.params, 0), (0, 0, 0));
         });
     }
 
@@ -79,7 +79,7 @@ mod models {
                 Err(Refusal::Wait(_)) => assert_eq!(g.try_acquire(10, 1), Ok(())),
                 Err(other) => panic!("{other:?}"),
             }
-            assert_eq!(g.snapshot(10).1, 0);
+            assert_eq!(g.state().snapshot(&g.params, 10).1, 0);
         });
     }
 }

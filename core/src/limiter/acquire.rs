@@ -1,32 +1,130 @@
 //! The waiting acquisition: FIFO behind a one-permit semaphore, one timer for the head only.
+//! [`Waiting`] is the part a limiter and a keyed limiter's entry share, from a caller counted
+//! as a waiter to its grant.
 
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 
-use crate::sync::{Acquire as Turn, Permit};
+use crate::sync::{Acquire as Turn, Permit, Semaphore};
 use pin_project_lite::pin_project;
 
-use super::gcra::{Entered, Gcra};
+use super::gcra::Entered;
 use super::{LimitError, RateLimiter};
 use crate::{Instant, Timer};
 
+/// What a waiter needs of the bucket it waits on: a limiter's one, or the entry `slot` of a
+/// keyed limiter (which stays in place while anyone waits on it).
+pub(super) trait Bucket {
+    /// The head of the queue takes its `n` cells at `now` and leaves the queue, or learns the
+    /// instant it can.
+    fn take_as_head(&self, slot: usize, now: u64, n: u32) -> Result<(), u64>;
+    /// A waiter asking for `n` cells left the queue without them.
+    fn leave(&self, slot: usize, n: u32);
+    /// The one-permit semaphore whose holder heads the queue.
+    fn turn(&self, slot: usize) -> &Semaphore;
+}
+
+impl Bucket for RateLimiter {
+    fn take_as_head(&self, _: usize, now: u64, n: u32) -> Result<(), u64> {
+        self.gcra.take_as_head(now, n)
+    }
+    fn leave(&self, _: usize, n: u32) {
+        self.gcra.leave(n);
+    }
+    fn turn(&self, _: usize) -> &Semaphore {
+        &self.turn
+    }
+}
+
 /// A counted waiter; dropped before its grant (cancelled), it leaves the queue's counts.
-struct Queued<'a> {
-    gcra: &'a Gcra,
+struct Queued<'a, B: ?Sized + Bucket> {
+    bucket: &'a B,
+    slot: usize,
     n: u32,
 }
 
-impl Queued<'_> {
+impl<B: ?Sized + Bucket> Queued<'_, B> {
     /// The grant took the waiter off the counts already.
     fn granted(self) {
         core::mem::forget(self);
     }
 }
 
-impl Drop for Queued<'_> {
+impl<B: ?Sized + Bucket> Drop for Queued<'_, B> {
     fn drop(&mut self) {
-        self.gcra.leave(self.n);
+        self.bucket.leave(self.slot, self.n);
+    }
+}
+
+pin_project! {
+    /// A caller counted as a waiter of `bucket`, from its place in the queue to its grant.
+    pub(super) struct Waiting<'a, B: ?Sized, T: Timer>
+    where
+        B: Bucket,
+    {
+        // Declared before the permit: a cancelled waiter leaves the counts before the next
+        // one takes its turn.
+        queued: Option<Queued<'a, B>>,
+        permit: Option<Permit<'a>>,
+        #[pin]
+        turn: Option<Turn<'a>>,
+        #[pin]
+        sleep: Option<T::Sleep>,
+    }
+}
+
+impl<'a, B: ?Sized + Bucket, T: Timer> Waiting<'a, B, T> {
+    /// Waits for the turn of `slot` in `bucket`, where the caller was just counted.
+    pub(super) fn new(bucket: &'a B, slot: usize, n: u32) -> Self {
+        Waiting {
+            queued: Some(Queued { bucket, slot, n }),
+            permit: None,
+            turn: Some(bucket.turn(slot).acquire(1)),
+            sleep: None,
+        }
+    }
+
+    /// Ready once granted; pending for good after that.
+    pub(super) fn poll(self: Pin<&mut Self>, timer: &T, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let Some(&Queued { bucket, slot, n }) = this.queued.as_ref() else {
+            // Polled after completion.
+            return Poll::Pending;
+        };
+        if let Some(turn) = this.turn.as_mut().as_pin_mut() {
+            match ready!(turn.poll(cx)) {
+                Ok(permit) => *this.permit = Some(permit),
+                // The turn semaphore is never closed.
+                Err(_) => return Poll::Pending,
+            }
+            this.turn.set(None);
+        }
+        // The head: the only waiter with a timer.
+        loop {
+            if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
+                ready!(sleep.poll(cx));
+                this.sleep.set(None);
+            }
+            match bucket.take_as_head(slot, timer.now().as_nanos(), n) {
+                Ok(()) => {
+                    if let Some(q) = this.queued.take() {
+                        q.granted();
+                    }
+                    // The next waiter becomes the head.
+                    *this.permit = None;
+                    return Poll::Ready(());
+                }
+                Err(at) => this
+                    .sleep
+                    .set(Some(timer.sleep_until(Instant::from_nanos(at)))),
+            }
+        }
+    }
+
+    /// Whether the caller is still waiting, and whether it heads the queue.
+    pub(super) fn position(&self) -> (bool, bool) {
+        (self.queued.is_some(), self.permit.is_some())
     }
 }
 
@@ -46,14 +144,8 @@ pin_project! {
         n: u32,
         max_wait: u64,
         started: bool,
-        // Declared before the permit: a cancelled waiter leaves the counts before the next
-        // one takes its turn.
-        queued: Option<Queued<'a>>,
-        permit: Option<Permit<'a>>,
         #[pin]
-        turn: Option<Turn<'a>>,
-        #[pin]
-        sleep: Option<T::Sleep>,
+        waiting: Option<Waiting<'a, RateLimiter, T>>,
     }
 }
 
@@ -65,10 +157,7 @@ impl<'a, T: Timer> Acquire<'a, T> {
             n,
             max_wait,
             started: false,
-            queued: None,
-            permit: None,
-            turn: None,
-            sleep: None,
+            waiting: None,
         }
     }
 }
@@ -78,64 +167,33 @@ impl<T: Timer> Future for Acquire<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let gcra = &this.limiter.gcra;
-        let n = *this.n;
         if !*this.started {
             *this.started = true;
-            let now = this.timer.now().as_nanos();
-            match gcra.enter(now, n, *this.max_wait) {
+            let (l, n) = (*this.limiter, *this.n);
+            match l.gcra.enter(this.timer.now().as_nanos(), n, *this.max_wait) {
                 Ok(Entered::Granted) => return Poll::Ready(Ok(())),
-                Ok(Entered::Queued) => {
-                    *this.queued = Some(Queued { gcra, n });
-                    this.turn.set(Some(this.limiter.turn.acquire(1)));
-                }
-                Err(r) => {
-                    return Poll::Ready(Err(LimitError::from_refusal(r, n, gcra.params.burst)));
-                }
+                Ok(Entered::Queued) => this.waiting.set(Some(Waiting::new(l, 0, n))),
+                Err(r) => return Poll::Ready(Err(l.refused(r, n))),
             }
         }
-        if this.queued.is_none() {
+        match this.waiting.as_pin_mut() {
+            Some(w) => w.poll(this.timer, cx).map(Ok),
             // Polled after completion.
-            return Poll::Pending;
-        }
-        if let Some(turn) = this.turn.as_mut().as_pin_mut() {
-            match ready!(turn.poll(cx)) {
-                Ok(permit) => *this.permit = Some(permit),
-                // The turn semaphore is never closed.
-                Err(_) => return Poll::Pending,
-            }
-            this.turn.set(None);
-        }
-        // The head: the only waiter with a timer.
-        loop {
-            if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
-                ready!(sleep.poll(cx));
-                this.sleep.set(None);
-            }
-            let now = this.timer.now().as_nanos();
-            match gcra.take_as_head(now, n) {
-                Ok(()) => {
-                    if let Some(q) = this.queued.take() {
-                        q.granted();
-                    }
-                    // The next waiter becomes the head.
-                    *this.permit = None;
-                    return Poll::Ready(Ok(()));
-                }
-                Err(at) => this
-                    .sleep
-                    .set(Some(this.timer.sleep_until(Instant::from_nanos(at)))),
-            }
+            None => Poll::Pending,
         }
     }
 }
 
 impl<T: Timer> core::fmt::Debug for Acquire<'_, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let (queued, head) = self
+            .waiting
+            .as_ref()
+            .map_or((false, false), Waiting::position);
         f.debug_struct("Acquire")
             .field("cells", &self.n)
-            .field("queued", &self.queued.is_some())
-            .field("head", &self.permit.is_some())
+            .field("queued", &queued)
+            .field("head", &head)
             .finish_non_exhaustive()
     }
 }

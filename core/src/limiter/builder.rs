@@ -65,7 +65,7 @@ impl RateLimiterBuilder {
         }
     }
 
-    const fn params(self) -> Result<Params, ConfigError> {
+    pub(super) const fn params(self) -> Result<Params, ConfigError> {
         if self.rate == 0 {
             return Err(invalid("rate", "must be at least 1"));
         }

@@ -34,6 +34,10 @@ pub enum LimitError {
         /// The most cells granted at once.
         burst: u32,
     },
+    /// A [`KeyedRateLimiter`](super::KeyedRateLimiter)'s key is new, its table is full, and
+    /// no entry in it is fresh (each has a bucket not yet full again, or waiters): the key was
+    /// turned away rather than another key's spending forgotten.
+    TableFull,
 }
 
 impl LimitError {
@@ -65,6 +69,9 @@ impl fmt::Display for LimitError {
                 write!(f, "rate limited; retry after {retry_after:?}")
             }
             LimitError::QueueFull => f.write_str("too many callers waiting for the rate limiter"),
+            LimitError::TableFull => {
+                f.write_str("keyed rate limiter full: no entry can be evicted for a new key")
+            }
             LimitError::InsufficientCapacity { requested, burst } => write!(
                 f,
                 "{requested} cells asked for at once, more than the burst of {burst}"

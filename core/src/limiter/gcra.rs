@@ -44,8 +44,9 @@ pub(super) enum Entered {
     Queued,
 }
 
-#[derive(Debug)]
-struct State {
+/// One bucket's state: the theoretical arrival time and the queue's counts.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct State {
     /// Theoretical arrival time, ns. 0 (a full bucket) at start.
     tat: u64,
     /// Callers queued or heading the queue.
@@ -54,7 +55,31 @@ struct State {
     queued: u64,
 }
 
+impl Params {
+    /// Whether `n` cells take anything (`Ok(false)`: 0 cells, granted at once), or can never
+    /// be granted.
+    pub(super) fn takes(&self, n: u32) -> Result<bool, Refusal> {
+        if n > self.burst {
+            return Err(Refusal::TooMany);
+        }
+        Ok(n > 0)
+    }
+}
+
 impl State {
+    /// A full bucket nobody waits on.
+    pub(super) const FRESH: State = State {
+        tat: 0,
+        waiters: 0,
+        queued: 0,
+    };
+
+    /// Whether the state is indistinguishable from [`FRESH`](Self::FRESH) at `now` and from
+    /// then on: a full bucket (the TAT at or before `now`) and nobody waiting.
+    pub(super) fn is_fresh(&self, now: u64) -> bool {
+        self.tat <= now && self.waiters == 0
+    }
+
     /// The earliest instant `n` cells (`1 <= n <= burst`) can be taken.
     fn allow_at(&self, p: &Params, n: u32) -> u64 {
         // `n <= burst`, and `t * burst` was checked at construction: no overflow.
@@ -81,6 +106,76 @@ impl State {
             .saturating_sub(p.tau)
             .saturating_sub(now)
     }
+
+    /// [`Gcra::try_acquire`] on this state, for `1 <= n <= burst`.
+    pub(super) fn try_acquire(&mut self, p: &Params, now: u64, n: u32) -> Result<(), Refusal> {
+        if self.waiters > 0 {
+            return Err(Refusal::Wait(self.predicted(p, now, n).max(1)));
+        }
+        self.take(p, now, n)
+            .map_err(|at| Refusal::Wait(at.saturating_sub(now)))
+    }
+
+    /// [`Gcra::enter`] on this state, for `1 <= n <= burst`.
+    pub(super) fn enter(
+        &mut self,
+        p: &Params,
+        now: u64,
+        n: u32,
+        max_wait: u64,
+    ) -> Result<Entered, Refusal> {
+        if self.waiters == 0 && self.take(p, now, n).is_ok() {
+            return Ok(Entered::Granted);
+        }
+        if self.waiters >= p.max_waiters {
+            return Err(Refusal::QueueFull);
+        }
+        let wait = self.predicted(p, now, n);
+        if wait > max_wait {
+            return Err(Refusal::Wait(wait));
+        }
+        self.waiters += 1;
+        self.queued = self.queued.saturating_add(u64::from(n));
+        Ok(Entered::Queued)
+    }
+
+    /// [`Gcra::take_as_head`] on this state.
+    pub(super) fn take_as_head(&mut self, p: &Params, now: u64, n: u32) -> Result<(), u64> {
+        self.take(p, now, n)?;
+        self.waiters -= 1;
+        self.queued = self.queued.saturating_sub(u64::from(n));
+        Ok(())
+    }
+
+    /// [`Gcra::leave`] on this state.
+    pub(super) fn leave(&mut self, n: u32) {
+        self.waiters = self.waiters.saturating_sub(1);
+        self.queued = self.queued.saturating_sub(u64::from(n));
+    }
+
+    /// [`Gcra::drain`] on this state.
+    pub(super) fn drain(&mut self, p: &Params, now: u64) {
+        let empty = now.saturating_add(p.tau).saturating_add(p.t);
+        if self.tat < empty {
+            self.tat = empty;
+        }
+    }
+
+    /// Cells available at `now`, waiters, and the cells they ask for.
+    pub(super) fn snapshot(&self, p: &Params, now: u64) -> (u32, u32, u64) {
+        let full = now.saturating_add(p.tau).saturating_add(p.t);
+        let cells = if full <= self.tat {
+            0
+        } else {
+            let (q, _) = crate::time::div_rem_with_reciprocal(full - self.tat, p.t, p.recip);
+            if q > u64::from(p.burst) {
+                p.burst
+            } else {
+                q as u32
+            }
+        };
+        (cells, self.waiters, self.queued)
+    }
 }
 
 /// The state word and its lock.
@@ -94,7 +189,7 @@ impl Gcra {
         pub(super) fn new(params: Params) -> Self {
             Gcra {
                 params,
-                state: Mutex::new(State { tat: 0, waiters: 0, queued: 0 }),
+                state: Mutex::new(State::FRESH),
             }
         }
     }
@@ -103,19 +198,10 @@ impl Gcra {
     /// anyone waits (first come, first served).
     pub(super) fn try_acquire(&self, now: u64, n: u32) -> Result<(), Refusal> {
         let p = &self.params;
-        if n == 0 {
+        if !p.takes(n)? {
             return Ok(());
         }
-        if n > p.burst {
-            return Err(Refusal::TooMany);
-        }
-        self.state.with_lock(|s| {
-            if s.waiters > 0 {
-                return Err(Refusal::Wait(s.predicted(p, now, n).max(1)));
-            }
-            s.take(p, now, n)
-                .map_err(|at| Refusal::Wait(at.saturating_sub(now)))
-        })
+        self.state.with_lock(|s| s.try_acquire(p, now, n))
     }
 
     /// The first step of a waiting acquisition: granted at once if nobody waits and the cells
@@ -123,75 +209,31 @@ impl Gcra {
     /// `max_wait` ns; else counted as a waiter.
     pub(super) fn enter(&self, now: u64, n: u32, max_wait: u64) -> Result<Entered, Refusal> {
         let p = &self.params;
-        if n == 0 {
+        if !p.takes(n)? {
             return Ok(Entered::Granted);
         }
-        if n > p.burst {
-            return Err(Refusal::TooMany);
-        }
-        self.state.with_lock(|s| {
-            if s.waiters == 0 && s.take(p, now, n).is_ok() {
-                return Ok(Entered::Granted);
-            }
-            if s.waiters >= p.max_waiters {
-                return Err(Refusal::QueueFull);
-            }
-            let wait = s.predicted(p, now, n);
-            if wait > max_wait {
-                return Err(Refusal::Wait(wait));
-            }
-            s.waiters += 1;
-            s.queued = s.queued.saturating_add(u64::from(n));
-            Ok(Entered::Queued)
-        })
+        self.state.with_lock(|s| s.enter(p, now, n, max_wait))
     }
 
     /// The head of the queue takes its `n` cells at `now` and leaves the queue, or learns the
     /// instant it can.
     pub(super) fn take_as_head(&self, now: u64, n: u32) -> Result<(), u64> {
-        let p = &self.params;
-        self.state.with_lock(|s| {
-            s.take(p, now, n)?;
-            s.waiters -= 1;
-            s.queued = s.queued.saturating_sub(u64::from(n));
-            Ok(())
-        })
+        self.state
+            .with_lock(|s| s.take_as_head(&self.params, now, n))
     }
 
     /// A waiter asking for `n` cells left the queue without them.
     pub(super) fn leave(&self, n: u32) {
-        self.state.with_lock(|s| {
-            s.waiters = s.waiters.saturating_sub(1);
-            s.queued = s.queued.saturating_sub(u64::from(n));
-        });
+        self.state.with_lock(|s| s.leave(n));
     }
 
     /// Empties the bucket at `now`: the next cell comes one interval later.
     pub(super) fn drain(&self, now: u64) {
-        let p = &self.params;
-        let empty = now.saturating_add(p.tau).saturating_add(p.t);
-        self.state.with_lock(|s| {
-            if s.tat < empty {
-                s.tat = empty;
-            }
-        });
+        self.state.with_lock(|s| s.drain(&self.params, now));
     }
 
-    /// Cells available at `now`, waiters, and the cells they ask for.
-    pub(super) fn snapshot(&self, now: u64) -> (u32, u32, u64) {
-        let p = &self.params;
-        let (tat, waiters, queued) = self.state.with_lock(|s| (s.tat, s.waiters, s.queued));
-        let full = now.saturating_add(p.tau).saturating_add(p.t);
-        let cells = if full <= tat {
-            0
-        } else {
-            let (q, _) = crate::time::div_rem_with_reciprocal(full - tat, p.t, p.recip);
-            if q > u64::from(p.burst) {
-                p.burst
-            } else {
-                q as u32
-            }
-        };
-        (cells, waiters, queued)
+    /// A copy of the state.
+    pub(super) fn state(&self) -> State {
+        self.state.with_lock(|s| *s)
     }
 }

@@ -127,12 +127,14 @@ mod acquire;
 mod builder;
 mod error;
 mod gcra;
+mod keyed;
 
 pub use acquire::Acquire;
 pub use builder::RateLimiterBuilder;
 pub use error::LimitError;
+pub use keyed::{KeyedAcquire, KeyedRateLimiter};
 
-use gcra::{Gcra, Params};
+use gcra::{Gcra, Params, Refusal, State};
 
 use crate::loom::loom_const_fn;
 use crate::time::duration_to_nanos;
@@ -186,7 +188,11 @@ impl RateLimiter {
     pub fn try_acquire(&self, now: Instant, n: u32) -> Result<(), LimitError> {
         self.gcra
             .try_acquire(now.as_nanos(), n)
-            .map_err(|r| LimitError::from_refusal(r, n, self.gcra.params.burst))
+            .map_err(|r| self.refused(r, n))
+    }
+
+    fn refused(&self, r: Refusal, n: u32) -> LimitError {
+        LimitError::from_refusal(r, n, self.gcra.params.burst)
     }
 
     /// Waits for `n` cells, first come, first served; see [`Acquire`].
@@ -220,12 +226,18 @@ impl RateLimiter {
     /// The cells available at `now` and the queue, for health endpoints. Changes nothing.
     #[must_use]
     pub fn metrics(&self, now: Instant) -> Metrics {
-        let (available, waiters, queued_cells) = self.gcra.snapshot(now.as_nanos());
+        Metrics::of(&self.gcra.state(), &self.gcra.params, now)
+    }
+}
+
+impl Metrics {
+    fn of(state: &State, params: &Params, now: Instant) -> Self {
+        let (available, waiters, queued_cells) = state.snapshot(params, now.as_nanos());
         Metrics {
             available,
             waiters,
             queued_cells,
-            burst: self.gcra.params.burst,
+            burst: params.burst,
         }
     }
 }

@@ -50,36 +50,89 @@ fn our_armed_timers() -> usize {
     timer.sleepers()
 }
 
-pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
-    let mut out = Vec::new();
+/// The rows of `try_acquire` on 1 and 2 threads: ours reading `now`, governor's `check`.
+fn try_acquire_rows(
+    cfg: &Config,
+    out: &mut Vec<Record>,
+    (name, now): (&str, &(dyn Fn() -> steadfast::Instant + Sync)),
+    (peer, check): (&str, &(dyn Fn() -> bool + Sync)),
+) {
     let ours = always();
-    let timer = TokioTimer::new();
-    let gov = governor_always();
     out.extend(compare(
         cfg,
-        "limiter try_acquire + TokioTimer::now (1 thread)",
+        &format!("limiter try_acquire + {name} (1 thread)"),
         2_000_000,
         Box::new(|n: u64| {
             let start = Instant::now();
             for _ in 0..n {
-                black_box(ours.try_acquire(timer.now(), 1).is_ok());
+                black_box(ours.try_acquire(now(), 1).is_ok());
             }
             start.elapsed()
         }),
         vec![(
-            "governor check()",
+            peer,
             Box::new(|n: u64| {
                 let start = Instant::now();
                 for _ in 0..n {
-                    black_box(gov.check().is_ok());
+                    black_box(check());
                 }
                 start.elapsed()
             }) as Runner<'_>,
         )],
     ));
+    let shared = Arc::new(always());
+    out.extend(compare(
+        cfg,
+        &format!("limiter try_acquire + {name} (2 threads, one limiter)"),
+        2_000_000,
+        Box::new(|n: u64| {
+            on_threads(2, n, &|n| {
+                for _ in 0..n {
+                    black_box(shared.try_acquire(now(), 1).is_ok());
+                }
+            })
+        }),
+        vec![(
+            peer,
+            Box::new(|n: u64| {
+                on_threads(2, n, &|n| {
+                    for _ in 0..n {
+                        black_box(check());
+                    }
+                })
+            }) as Runner<'_>,
+        )],
+    ));
+}
 
-    // The same, with the instant handed in (a clock the caller already read, or a cheaper
-    // one: std's clock, under TokioTimer, costs more than governor's quanta).
+pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
+    let mut out = Vec::new();
+    let quota = || {
+        let n = NonZeroU32::new(1_000_000_000).expect("nonzero");
+        Quota::per_second(n).allow_burst(n)
+    };
+    // Each side reads a clock of the same kind. `TokioTimer::now()` reads std's monotonic
+    // clock (it must, to follow tokio's paused clock), as governor's `MonotonicClock` does;
+    // governor's default reads the TSC through quanta, as the second pair does on our side.
+    let timer = TokioTimer::new();
+    let gov = Governor::direct_with_clock(quota(), governor::clock::MonotonicClock);
+    try_acquire_rows(
+        cfg,
+        &mut out,
+        ("TokioTimer::now", &|| timer.now()),
+        ("governor check(), MonotonicClock", &|| gov.check().is_ok()),
+    );
+    let tsc = quanta::Clock::new();
+    let gov = governor_always();
+    try_acquire_rows(
+        cfg,
+        &mut out,
+        ("a quanta clock", &|| {
+            steadfast::Instant::from_nanos(tsc.delta_as_nanos(0, tsc.raw()))
+        }),
+        ("governor check() (quanta clock)", &|| gov.check().is_ok()),
+    );
+    // With the instant handed in (a clock the caller already read).
     let ours = always();
     let gov = governor_always();
     out.extend(compare(
@@ -95,39 +148,13 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
             start.elapsed()
         }),
         vec![(
-            "governor check()",
+            "governor check() (quanta clock)",
             Box::new(|n: u64| {
                 let start = Instant::now();
                 for _ in 0..n {
                     black_box(gov.check().is_ok());
                 }
                 start.elapsed()
-            }) as Runner<'_>,
-        )],
-    ));
-
-    let shared = Arc::new(always());
-    let gov = Arc::new(governor_always());
-    out.extend(compare(
-        cfg,
-        "limiter try_acquire + now (2 threads, one limiter)",
-        2_000_000,
-        Box::new(|n: u64| {
-            on_threads(2, n, &|n| {
-                let timer = TokioTimer::new();
-                for _ in 0..n {
-                    black_box(shared.try_acquire(timer.now(), 1).is_ok());
-                }
-            })
-        }),
-        vec![(
-            "governor check()",
-            Box::new(|n: u64| {
-                on_threads(2, n, &|n| {
-                    for _ in 0..n {
-                        black_box(gov.check().is_ok());
-                    }
-                })
             }) as Runner<'_>,
         )],
     ));

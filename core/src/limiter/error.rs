@@ -51,6 +51,7 @@ impl LimitError {
         }
     }
 
+    #[inline]
     pub(super) fn from_refusal(r: Refusal, requested: u32, burst: u32) -> Self {
         match r {
             Refusal::Wait(n) => LimitError::RateLimited {

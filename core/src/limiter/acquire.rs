@@ -59,8 +59,9 @@ impl<B: ?Sized + Bucket> Drop for Queued<'_, B> {
 
 pin_project! {
     /// A caller counted as a waiter of `bucket`, from its place in the queue to its grant.
-    pub(super) struct Waiting<'a, B: ?Sized, T: Timer>
+    pub(super) struct Waiting<'a, B, T: Timer>
     where
+        B: ?Sized,
         B: Bucket,
     {
         // Declared before the permit: a cancelled waiter leaves the counts before the next

@@ -12,7 +12,10 @@
 //! only multiplies and adds (no 64-bit division, a library routine on Cortex-M).
 //!
 //! No heap, `const`-constructible into a `static`; every `&'static` or `Arc` of one limiter
-//! shares its state.
+//! shares its state. [`KeyedRateLimiter`] keeps one such bucket per key (client, tenant,
+//! endpoint) in a table of fixed capacity, evicting only entries indistinguishable from a
+//! fresh bucket (full again, nobody waiting); a new key finding none is refused with
+//! [`LimitError::TableFull`].
 //!
 //! # Three ways in
 //!

@@ -3,6 +3,7 @@
 //! as a waiter to its grant.
 
 use core::future::Future;
+use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 
@@ -13,47 +14,47 @@ use super::gcra::Entered;
 use super::{LimitError, RateLimiter};
 use crate::{Instant, Timer};
 
-/// What a waiter needs of the bucket it waits on: a limiter's one, or the entry `slot` of a
-/// keyed limiter (which stays in place while anyone waits on it).
-pub(super) trait Bucket {
+/// What a waiter needs of the bucket it waits on: a limiter, or one entry of a keyed limiter
+/// (which stays in place while anyone waits on it).
+pub(super) trait Bucket<'a>: Copy {
     /// The head of the queue takes its `n` cells at `now` and leaves the queue, or learns the
     /// instant it can.
-    fn take_as_head(&self, slot: usize, now: u64, n: u32) -> Result<(), u64>;
+    fn take_as_head(self, now: u64, n: u32) -> Result<(), u64>;
     /// A waiter asking for `n` cells left the queue without them.
-    fn leave(&self, slot: usize, n: u32);
+    fn leave(self, n: u32);
     /// The one-permit semaphore whose holder heads the queue.
-    fn turn(&self, slot: usize) -> &Semaphore;
+    fn turn(self) -> &'a Semaphore;
 }
 
-impl Bucket for RateLimiter {
-    fn take_as_head(&self, _: usize, now: u64, n: u32) -> Result<(), u64> {
+impl<'a> Bucket<'a> for &'a RateLimiter {
+    fn take_as_head(self, now: u64, n: u32) -> Result<(), u64> {
         self.gcra.take_as_head(now, n)
     }
-    fn leave(&self, _: usize, n: u32) {
+    fn leave(self, n: u32) {
         self.gcra.leave(n);
     }
-    fn turn(&self, _: usize) -> &Semaphore {
+    fn turn(self) -> &'a Semaphore {
         &self.turn
     }
 }
 
 /// A counted waiter; dropped before its grant (cancelled), it leaves the queue's counts.
-struct Queued<'a, B: ?Sized + Bucket> {
-    bucket: &'a B,
-    slot: usize,
+struct Queued<'a, B: Bucket<'a>> {
+    bucket: B,
     n: u32,
+    _turn: PhantomData<&'a Semaphore>,
 }
 
-impl<B: ?Sized + Bucket> Queued<'_, B> {
+impl<'a, B: Bucket<'a>> Queued<'a, B> {
     /// The grant took the waiter off the counts already.
     fn granted(self) {
         core::mem::forget(self);
     }
 }
 
-impl<B: ?Sized + Bucket> Drop for Queued<'_, B> {
+impl<'a, B: Bucket<'a>> Drop for Queued<'a, B> {
     fn drop(&mut self) {
-        self.bucket.leave(self.slot, self.n);
+        self.bucket.leave(self.n);
     }
 }
 
@@ -61,8 +62,7 @@ pin_project! {
     /// A caller counted as a waiter of `bucket`, from its place in the queue to its grant.
     pub(super) struct Waiting<'a, B, T: Timer>
     where
-        B: ?Sized,
-        B: Bucket,
+        B: Bucket<'a>,
     {
         // Declared before the permit: a cancelled waiter leaves the counts before the next
         // one takes its turn.
@@ -75,22 +75,32 @@ pin_project! {
     }
 }
 
-impl<'a, B: ?Sized + Bucket, T: Timer> Waiting<'a, B, T> {
-    /// Waits for the turn of `slot` in `bucket`, where the caller was just counted.
-    pub(super) fn new(bucket: &'a B, slot: usize, n: u32) -> Self {
+impl<'a, B: Bucket<'a>, T: Timer> Waiting<'a, B, T> {
+    /// Not waiting yet.
+    pub(super) fn new() -> Self {
         Waiting {
-            queued: Some(Queued { bucket, slot, n }),
+            queued: None,
             permit: None,
-            turn: Some(bucket.turn(slot).acquire(1)),
+            turn: None,
             sleep: None,
         }
     }
 
-    /// Ready once granted; pending for good after that.
+    /// Waits for its turn in `bucket`, where the caller was just counted.
+    pub(super) fn start(self: Pin<&mut Self>, bucket: B, n: u32) {
+        let mut this = self.project();
+        *this.queued = Some(Queued {
+            bucket,
+            n,
+            _turn: PhantomData,
+        });
+        this.turn.set(Some(bucket.turn().acquire(1)));
+    }
+
+    /// Ready once granted; pending for good after that (and before it started).
     pub(super) fn poll(self: Pin<&mut Self>, timer: &T, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
-        let Some(&Queued { bucket, slot, n }) = this.queued.as_ref() else {
-            // Polled after completion.
+        let Some(&Queued { bucket, n, .. }) = this.queued.as_ref() else {
             return Poll::Pending;
         };
         if let Some(turn) = this.turn.as_mut().as_pin_mut() {
@@ -107,7 +117,7 @@ impl<'a, B: ?Sized + Bucket, T: Timer> Waiting<'a, B, T> {
                 ready!(sleep.poll(cx));
                 this.sleep.set(None);
             }
-            match bucket.take_as_head(slot, timer.now().as_nanos(), n) {
+            match bucket.take_as_head(timer.now().as_nanos(), n) {
                 Ok(()) => {
                     if let Some(q) = this.queued.take() {
                         q.granted();
@@ -140,25 +150,24 @@ pin_project! {
     /// is handed back.
     #[must_use = "futures do nothing unless polled"]
     pub struct Acquire<'a, T: Timer> {
-        limiter: &'a RateLimiter,
+        // Taken on the first poll.
+        limiter: Option<&'a RateLimiter>,
         timer: T,
         n: u32,
         max_wait: u64,
-        started: bool,
         #[pin]
-        waiting: Option<Waiting<'a, RateLimiter, T>>,
+        waiting: Waiting<'a, &'a RateLimiter, T>,
     }
 }
 
 impl<'a, T: Timer> Acquire<'a, T> {
     pub(super) fn new(limiter: &'a RateLimiter, timer: T, n: u32, max_wait: u64) -> Self {
         Acquire {
-            limiter,
+            limiter: Some(limiter),
             timer,
             n,
             max_wait,
-            started: false,
-            waiting: None,
+            waiting: Waiting::new(),
         }
     }
 }
@@ -168,29 +177,22 @@ impl<T: Timer> Future for Acquire<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if !*this.started {
-            *this.started = true;
-            let (l, n) = (*this.limiter, *this.n);
+        if let Some(l) = this.limiter.take() {
+            let n = *this.n;
             match l.gcra.enter(this.timer.now().as_nanos(), n, *this.max_wait) {
                 Ok(Entered::Granted) => return Poll::Ready(Ok(())),
-                Ok(Entered::Queued) => this.waiting.set(Some(Waiting::new(l, 0, n))),
+                Ok(Entered::Queued) => this.waiting.as_mut().start(l, n),
                 Err(r) => return Poll::Ready(Err(l.refused(r, n))),
             }
         }
-        match this.waiting.as_pin_mut() {
-            Some(w) => w.poll(this.timer, cx).map(Ok),
-            // Polled after completion.
-            None => Poll::Pending,
-        }
+        // Pending for good once polled after completion.
+        this.waiting.poll(this.timer, cx).map(Ok)
     }
 }
 
 impl<T: Timer> core::fmt::Debug for Acquire<'_, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let (queued, head) = self
-            .waiting
-            .as_ref()
-            .map_or((false, false), Waiting::position);
+        let (queued, head) = self.waiting.position();
         f.debug_struct("Acquire")
             .field("cells", &self.n)
             .field("queued", &queued)

@@ -237,10 +237,60 @@ impl<K: Eq + Clone + Send, const CAP: usize> KeyedRateLimiter<K, CAP> {
     }
 }
 
-impl<K: Send, const CAP: usize> Bucket for KeyedRateLimiter<K, CAP> {
+/// The entry at `slot` of a keyed limiter, for its waiters.
+struct Slot<'a, K> {
+    limiter: &'a (dyn Entries<K> + Sync + 'a),
+    slot: usize,
+}
+
+impl<K> Clone for Slot<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K> Copy for Slot<'_, K> {}
+
+impl<'a, K> Bucket<'a> for Slot<'a, K> {
+    fn take_as_head(self, now: u64, n: u32) -> Result<(), u64> {
+        self.limiter.take_as_head(self.slot, now, n)
+    }
+    fn leave(self, n: u32) {
+        self.limiter.leave(self.slot, n);
+    }
+    fn turn(self) -> &'a Semaphore {
+        self.limiter.turn(self.slot)
+    }
+}
+
+/// What a keyed acquisition needs of its limiter, whatever its capacity. The entry at a
+/// waiter's index stays in place while its waiters are counted.
+trait Entries<K> {
+    /// Granted at once (`None`), or counted as a waiter of the entry at the index returned.
+    fn enter(&self, key: &K, now: u64, n: u32, max_wait: u64) -> Result<Option<usize>, LimitError>;
+    /// [`Bucket::take_as_head`] for the entry at `slot`.
+    fn take_as_head(&self, slot: usize, now: u64, n: u32) -> Result<(), u64>;
+    /// [`Bucket::leave`] for the entry at `slot`.
+    fn leave(&self, slot: usize, n: u32);
+    /// [`Bucket::turn`] for the entry at `slot`.
+    fn turn(&self, slot: usize) -> &Semaphore;
+}
+
+impl<K: Eq + Clone + Send, const CAP: usize> Entries<K> for KeyedRateLimiter<K, CAP> {
+    fn enter(&self, key: &K, now: u64, n: u32, max_wait: u64) -> Result<Option<usize>, LimitError> {
+        let p = &self.params;
+        if !p.takes(n).map_err(|r| self.refused(r, n))? {
+            return Ok(None);
+        }
+        match self.with_entry(key, now, |s| s.enter(p, now, n, max_wait))? {
+            (Ok(Entered::Granted), _) => Ok(None),
+            (Ok(Entered::Queued), i) => Ok(Some(i)),
+            (Err(r), _) => Err(self.refused(r, n)),
+        }
+    }
+
     fn take_as_head(&self, slot: usize, now: u64, n: u32) -> Result<(), u64> {
         let p = &self.params;
-        // The entry stays at `slot` while its waiters are counted.
         self.entries.with_lock(|e| match e.get_mut(slot) {
             Some(e) => e.state.take_as_head(p, now, n),
             None => Ok(()),
@@ -260,26 +310,6 @@ impl<K: Send, const CAP: usize> Bucket for KeyedRateLimiter<K, CAP> {
     }
 }
 
-/// What a keyed acquisition needs of its limiter, whatever its capacity.
-trait Entries<K>: Bucket {
-    /// Granted at once (`None`), or counted as a waiter of the entry at the index returned.
-    fn enter(&self, key: &K, now: u64, n: u32, max_wait: u64) -> Result<Option<usize>, LimitError>;
-}
-
-impl<K: Eq + Clone + Send, const CAP: usize> Entries<K> for KeyedRateLimiter<K, CAP> {
-    fn enter(&self, key: &K, now: u64, n: u32, max_wait: u64) -> Result<Option<usize>, LimitError> {
-        let p = &self.params;
-        if !p.takes(n).map_err(|r| self.refused(r, n))? {
-            return Ok(None);
-        }
-        match self.with_entry(key, now, |s| s.enter(p, now, n, max_wait))? {
-            (Ok(Entered::Granted), _) => Ok(None),
-            (Ok(Entered::Queued), i) => Ok(Some(i)),
-            (Err(r), _) => Err(self.refused(r, n)),
-        }
-    }
-}
-
 impl<K, const CAP: usize> fmt::Debug for KeyedRateLimiter<K, CAP> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyedRateLimiter")
@@ -296,14 +326,14 @@ pin_project! {
     /// entry is not evicted.
     #[must_use = "futures do nothing unless polled"]
     pub struct KeyedAcquire<'a, K, T: Timer> {
-        limiter: &'a (dyn Entries<K> + Sync + 'a),
+        // Taken on the first poll.
+        limiter: Option<&'a (dyn Entries<K> + Sync + 'a)>,
         key: K,
         timer: T,
         n: u32,
         max_wait: u64,
-        started: bool,
         #[pin]
-        waiting: Option<Waiting<'a, dyn Entries<K> + Sync + 'a, T>>,
+        waiting: Waiting<'a, Slot<'a, K>, T>,
     }
 }
 
@@ -316,13 +346,12 @@ impl<'a, K, T: Timer> KeyedAcquire<'a, K, T> {
         max_wait: u64,
     ) -> Self {
         KeyedAcquire {
-            limiter,
+            limiter: Some(limiter),
             key,
             timer,
             n,
             max_wait,
-            started: false,
-            waiting: None,
+            waiting: Waiting::new(),
         }
     }
 }
@@ -332,29 +361,22 @@ impl<K, T: Timer> Future for KeyedAcquire<'_, K, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if !*this.started {
-            *this.started = true;
-            let (l, n) = (*this.limiter, *this.n);
+        if let Some(l) = this.limiter.take() {
+            let n = *this.n;
             match l.enter(this.key, this.timer.now().as_nanos(), n, *this.max_wait) {
                 Ok(None) => return Poll::Ready(Ok(())),
-                Ok(Some(slot)) => this.waiting.set(Some(Waiting::new(l, slot, n))),
+                Ok(Some(slot)) => this.waiting.as_mut().start(Slot { limiter: l, slot }, n),
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
-        match this.waiting.as_pin_mut() {
-            Some(w) => w.poll(this.timer, cx).map(Ok),
-            // Polled after completion.
-            None => Poll::Pending,
-        }
+        // Pending for good once polled after completion.
+        this.waiting.poll(this.timer, cx).map(Ok)
     }
 }
 
 impl<K, T: Timer> fmt::Debug for KeyedAcquire<'_, K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (queued, head) = self
-            .waiting
-            .as_ref()
-            .map_or((false, false), Waiting::position);
+        let (queued, head) = self.waiting.position();
         f.debug_struct("KeyedAcquire")
             .field("cells", &self.n)
             .field("queued", &queued)

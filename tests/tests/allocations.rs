@@ -230,3 +230,38 @@ fn hedging_allocates_nothing_on_the_happy_path_or_when_it_hedges() {
         assert_eq!(allocations() - before, 0, "hedging path allocated");
     });
 }
+
+#[test]
+fn the_limiters_allocate_nothing_granting_or_waiting() {
+    use steadfast::limiter::{KeyedRateLimiter, RateLimiter};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let plain = RateLimiter::builder(1_000, Duration::from_secs(1))
+        .burst(10)
+        .build()
+        .unwrap();
+    let keyed: KeyedRateLimiter<u32, 8> = RateLimiter::builder(1_000, Duration::from_secs(1))
+        .burst(10)
+        .build_keyed()
+        .unwrap();
+    rt.block_on(async {
+        let timer = TokioTimer::new();
+        // Warm up: the runtime's lazily built structures are not ours to count.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+
+        let before = allocations();
+        // Bursts granted at once, then waits of a millisecond a cell (the paused clock
+        // advances), for 16 keys in a table of 8: keys are evicted and taken again.
+        for i in 0..1_000u32 {
+            let _ = plain.try_acquire(timer.now(), 1);
+            plain.acquire(&timer, 1).await.unwrap();
+            let _ = keyed.try_acquire(&(i % 16), timer.now(), 1);
+            keyed.acquire(i % 4, &timer, 2).await.unwrap();
+        }
+        assert_eq!(allocations() - before, 0, "the limiters allocated");
+    });
+}

@@ -76,28 +76,21 @@ pin_project! {
 }
 
 impl<'a, B: Bucket<'a>, T: Timer> Waiting<'a, B, T> {
-    /// Not waiting yet.
-    pub(super) fn new() -> Self {
+    /// Waits for its turn in `bucket`, where the caller was just counted.
+    pub(super) fn new(bucket: B, n: u32) -> Self {
         Waiting {
-            queued: None,
+            queued: Some(Queued {
+                bucket,
+                n,
+                _turn: PhantomData,
+            }),
             permit: None,
-            turn: None,
+            turn: Some(bucket.turn().acquire(1)),
             sleep: None,
         }
     }
 
-    /// Waits for its turn in `bucket`, where the caller was just counted.
-    pub(super) fn start(self: Pin<&mut Self>, bucket: B, n: u32) {
-        let mut this = self.project();
-        *this.queued = Some(Queued {
-            bucket,
-            n,
-            _turn: PhantomData,
-        });
-        this.turn.set(Some(bucket.turn().acquire(1)));
-    }
-
-    /// Ready once granted; pending for good after that (and before it started).
+    /// Ready once granted; pending for good after that.
     pub(super) fn poll(self: Pin<&mut Self>, timer: &T, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
         let Some(&Queued { bucket, n, .. }) = this.queued.as_ref() else {
@@ -156,7 +149,7 @@ pin_project! {
         n: u32,
         max_wait: u64,
         #[pin]
-        waiting: Waiting<'a, &'a RateLimiter, T>,
+        waiting: Option<Waiting<'a, &'a RateLimiter, T>>,
     }
 }
 
@@ -167,7 +160,7 @@ impl<'a, T: Timer> Acquire<'a, T> {
             timer,
             n,
             max_wait,
-            waiting: Waiting::new(),
+            waiting: None,
         }
     }
 }
@@ -181,18 +174,24 @@ impl<T: Timer> Future for Acquire<'_, T> {
             let n = *this.n;
             match l.gcra.enter(this.timer.now().as_nanos(), n, *this.max_wait) {
                 Ok(Entered::Granted) => return Poll::Ready(Ok(())),
-                Ok(Entered::Queued) => this.waiting.as_mut().start(l, n),
+                Ok(Entered::Queued) => this.waiting.set(Some(Waiting::new(l, n))),
                 Err(r) => return Poll::Ready(Err(l.refused(r, n))),
             }
         }
-        // Pending for good once polled after completion.
-        this.waiting.poll(this.timer, cx).map(Ok)
+        match this.waiting.as_pin_mut() {
+            Some(w) => w.poll(this.timer, cx).map(Ok),
+            // Polled after completion.
+            None => Poll::Pending,
+        }
     }
 }
 
 impl<T: Timer> core::fmt::Debug for Acquire<'_, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let (queued, head) = self.waiting.position();
+        let (queued, head) = self
+            .waiting
+            .as_ref()
+            .map_or((false, false), Waiting::position);
         f.debug_struct("Acquire")
             .field("cells", &self.n)
             .field("queued", &queued)

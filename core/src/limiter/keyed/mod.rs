@@ -333,7 +333,7 @@ pin_project! {
         n: u32,
         max_wait: u64,
         #[pin]
-        waiting: Waiting<'a, Slot<'a, K>, T>,
+        waiting: Option<Waiting<'a, Slot<'a, K>, T>>,
     }
 }
 
@@ -351,7 +351,7 @@ impl<'a, K, T: Timer> KeyedAcquire<'a, K, T> {
             timer,
             n,
             max_wait,
-            waiting: Waiting::new(),
+            waiting: None,
         }
     }
 }
@@ -365,18 +365,26 @@ impl<K, T: Timer> Future for KeyedAcquire<'_, K, T> {
             let n = *this.n;
             match l.enter(this.key, this.timer.now().as_nanos(), n, *this.max_wait) {
                 Ok(None) => return Poll::Ready(Ok(())),
-                Ok(Some(slot)) => this.waiting.as_mut().start(Slot { limiter: l, slot }, n),
+                Ok(Some(slot)) => this
+                    .waiting
+                    .set(Some(Waiting::new(Slot { limiter: l, slot }, n))),
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
-        // Pending for good once polled after completion.
-        this.waiting.poll(this.timer, cx).map(Ok)
+        match this.waiting.as_pin_mut() {
+            Some(w) => w.poll(this.timer, cx).map(Ok),
+            // Polled after completion.
+            None => Poll::Pending,
+        }
     }
 }
 
 impl<K, T: Timer> fmt::Debug for KeyedAcquire<'_, K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (queued, head) = self.waiting.position();
+        let (queued, head) = self
+            .waiting
+            .as_ref()
+            .map_or((false, false), Waiting::position);
         f.debug_struct("KeyedAcquire")
             .field("cells", &self.n)
             .field("queued", &queued)

@@ -15,7 +15,7 @@ use tower::{Service, ServiceExt};
 use crate::{Config, Record, Runner, compare};
 
 #[derive(Clone, Copy)]
-struct HedgeAll;
+pub(crate) struct HedgeAll;
 
 impl tower::hedge::Policy<u64> for HedgeAll {
     fn clone_request(&self, req: &u64) -> Option<u64> {
@@ -26,7 +26,7 @@ impl tower::hedge::Policy<u64> for HedgeAll {
     }
 }
 
-const DELAY: Duration = Duration::from_millis(10);
+pub(crate) const DELAY: Duration = Duration::from_millis(10);
 
 pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,6 +1,7 @@
 //! steadfast-tower's layers beside tower's own (`Timeout`, `ConcurrencyLimit`, `Retry`,
-//! `RateLimit`) and tower-resilience's circuit breaker: the per-call cost on the happy path,
-//! `ready().await` then `call(..).await` on a service that answers at once, one thread.
+//! `RateLimit`, `Hedge`) and tower-resilience's circuit breaker: the per-call cost on the
+//! happy path, `ready().await` then `call(..).await` on a service that answers at once, one
+//! thread.
 
 use std::future::{Ready, ready};
 use std::hint::black_box;
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use steadfast::breaker::CircuitBreaker;
 use steadfast::bulkhead::Bulkhead;
+use steadfast::hedge::HedgePolicy;
 use steadfast::limiter::RateLimiter;
 use steadfast::pipeline::Pipeline;
 use steadfast::retry::RetryPolicy;
@@ -30,6 +32,50 @@ impl<E> tower::retry::Policy<u64, u64, E> for Attempts {
             Err(_) if self.0 > 0 => {
                 self.0 -= 1;
                 Some(ready(()))
+            }
+            _ => None,
+        }
+    }
+
+    fn clone_request(&mut self, req: &u64) -> Option<u64> {
+        Some(*req)
+    }
+}
+
+/// tower's `Retry` with the backoff its docs offer (`ExponentialBackoff`, from 100 ms, no
+/// jitter), as our default policy has: up to `attempts` retries of errors, the request copied.
+#[derive(Clone)]
+struct Backoff {
+    attempts: usize,
+    backoff: tower::retry::backoff::ExponentialBackoff,
+}
+
+impl Backoff {
+    fn new(attempts: usize) -> Self {
+        use tower::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+        let mut maker = ExponentialBackoffMaker::new(
+            Duration::from_millis(100),
+            Duration::from_secs(3600),
+            0.0,
+            tower::util::rng::HasherRng::default(),
+        )
+        .expect("backoff");
+        Backoff {
+            attempts,
+            backoff: maker.make_backoff(),
+        }
+    }
+}
+
+impl<E> tower::retry::Policy<u64, u64, E> for Backoff {
+    type Future = tokio::time::Sleep;
+
+    fn retry(&mut self, _: &mut u64, result: &mut Result<u64, E>) -> Option<Self::Future> {
+        use tower::retry::backoff::Backoff as _;
+        match result {
+            Err(_) if self.attempts > 0 => {
+                self.attempts -= 1;
+                Some(self.backoff.next_backoff())
             }
             _ => None,
         }
@@ -118,13 +164,22 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
             &rt,
             steadfast_tower::retry::RetryLayer::new(timer, policy).layer(inner()),
         ),
-        vec![(
-            "tower Retry",
-            calls(
-                &rt,
-                tower::retry::RetryLayer::new(Attempts(2)).layer(inner()),
+        vec![
+            (
+                "tower Retry, exponential backoff",
+                calls(
+                    &rt,
+                    tower::retry::RetryLayer::new(Backoff::new(2)).layer(inner()),
+                ),
             ),
-        )],
+            (
+                "tower Retry, no delay",
+                calls(
+                    &rt,
+                    tower::retry::RetryLayer::new(Attempts(2)).layer(inner()),
+                ),
+            ),
+        ],
     ));
 
     let breaker = Arc::new(
@@ -176,6 +231,37 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
                 tower::limit::RateLimitLayer::new(1_000_000_000, Duration::from_secs(1))
                     .layer(inner())
             }),
+        )],
+    ));
+
+    // The first attempt answers at once: no hedge is sent. tower's `Hedge` has its delay
+    // from the p90 of a latency histogram, filled here with 10 ms latencies.
+    let hedge = HedgePolicy::builder()
+        .max_attempts(2)
+        .delay(crate::hedge::DELAY)
+        .build()
+        .expect("policy");
+    out.extend(compare(
+        cfg,
+        "tower hedge layer (happy path)",
+        ops,
+        calls(
+            &rt,
+            steadfast_tower::hedge::HedgeLayer::new(timer, hedge).layer(inner()),
+        ),
+        vec![(
+            "tower hedge (p90 of 10 ms)",
+            calls(
+                &rt,
+                tower::hedge::Hedge::new_with_mock_latencies(
+                    inner(),
+                    crate::hedge::HedgeAll,
+                    10,
+                    0.9,
+                    Duration::from_secs(3600),
+                    &[10; 100],
+                ),
+            ),
         )],
     ));
 

@@ -55,7 +55,7 @@ use steadfast::bulkhead::{Bulkhead, OwnedPermit};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::admission::Admission;
+use crate::admission::{Admission, NotHeld};
 use crate::error::{BoxError, Error, boxed};
 
 /// Puts the services it wraps behind one shared [`Bulkhead`]. See the [module docs](self).
@@ -96,7 +96,7 @@ impl<S, T: Timer> Layer<S> for BulkheadLayer<T> {
             bulkhead: Arc::clone(&self.bulkhead),
             timer: self.timer.clone(),
             max_wait: self.max_wait,
-            state: Admission::Idle,
+            state: Admission::IDLE,
         }
     }
 }
@@ -137,7 +137,7 @@ impl<S: Clone, T: Clone> Clone for BulkheadService<S, T> {
             bulkhead: Arc::clone(&self.bulkhead),
             timer: self.timer.clone(),
             max_wait: self.max_wait,
-            state: Admission::Idle,
+            state: Admission::IDLE,
         }
     }
 }
@@ -164,40 +164,20 @@ where
     type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        if let Admission::Idle = self.state {
-            self.state = match self.bulkhead.try_admit_owned() {
-                Ok(Some(permit)) => Admission::Held(permit),
-                Err(why) => Admission::Refused(Error::Bulkhead(why)),
-                Ok(None) => {
-                    let refused = |why| Error::Bulkhead(why);
-                    match self.max_wait {
-                        None => {
-                            let wait = self.bulkhead.acquire_owned();
-                            Admission::wait(async move { wait.await.map_err(refused) })
-                        }
-                        Some(max) => {
-                            let wait = self.bulkhead.acquire_owned_within(&self.timer, max);
-                            Admission::wait(async move { wait.await.map_err(refused) })
-                        }
-                    }
-                }
-            };
-        }
-        ready!(self.state.poll_wait(cx));
-        match self.state {
-            Admission::Held(_) => self.inner.poll_ready(cx).map_err(Into::into),
-            _ => Poll::Ready(Ok(())),
+        let (bulkhead, timer, max_wait) = (&self.bulkhead, &self.timer, self.max_wait);
+        if ready!(self.state.poll(cx, || admit(bulkhead, timer, max_wait))) {
+            self.inner.poll_ready(cx).map_err(Into::into)
+        } else {
+            Poll::Ready(Ok(()))
         }
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
         let permit = match self.state.take() {
-            Admission::Held(permit) => permit,
-            Admission::Refused(why) => return ResponseFuture::refused(why),
-            // Called without a ready `poll_ready`: admitted only if a permit is free now.
-            Admission::Idle | Admission::Waiting(_) => match self.bulkhead.try_acquire_owned() {
+            Some(permit) => permit,
+            None => match self.unreserved() {
                 Ok(permit) => permit,
-                Err(why) => return ResponseFuture::refused(Error::Bulkhead(why)),
+                Err(why) => return ResponseFuture::refused(why),
             },
         };
         ResponseFuture {
@@ -209,11 +189,51 @@ where
     }
 }
 
+impl<S, T> BulkheadService<S, T> {
+    /// A `call` with no permit reserved: the refusal `poll_ready` reached, or, called without
+    /// a ready `poll_ready`, a permit only if one is free now.
+    #[cold]
+    fn unreserved(&mut self) -> Result<OwnedPermit, Error> {
+        match self.state.take_refusal() {
+            Some(why) => Err(why),
+            None => self.bulkhead.try_acquire_owned().map_err(Error::Bulkhead),
+        }
+    }
+}
+
+/// The first try at a permit: a free one, a refusal the bulkhead's settings give at once, or
+/// a wait.
+fn admit<T>(
+    bulkhead: &Arc<Bulkhead>,
+    timer: &T,
+    max_wait: Option<Duration>,
+) -> Result<OwnedPermit, NotHeld<OwnedPermit>>
+where
+    T: Timer + Send + 'static,
+    T::Sleep: Send,
+{
+    let refused = |why| Error::Bulkhead(why);
+    match bulkhead.try_admit_owned() {
+        Ok(Some(permit)) => Ok(permit),
+        Err(why) => Err(NotHeld::Refused(refused(why))),
+        Ok(None) => Err(match max_wait {
+            None => {
+                let wait = bulkhead.acquire_owned();
+                NotHeld::wait(async move { wait.await.map_err(refused) })
+            }
+            Some(max) => {
+                let wait = bulkhead.acquire_owned_within(timer, max);
+                NotHeld::wait(async move { wait.await.map_err(refused) })
+            }
+        }),
+    }
+}
+
 pin_project! {
     #[project = StateProj]
     enum State<F> {
         Admitted { #[pin] future: F, permit: Option<OwnedPermit> },
-        Refused { error: Option<Error> },
+        Refused { error: Option<BoxError> },
     }
 }
 
@@ -230,7 +250,9 @@ pin_project! {
 impl<F> ResponseFuture<F> {
     fn refused(error: Error) -> Self {
         ResponseFuture {
-            state: State::Refused { error: Some(error) },
+            state: State::Refused {
+                error: Some(boxed(error)),
+            },
         }
     }
 }
@@ -262,11 +284,9 @@ where
                 drop(permit.take());
                 Poll::Ready(out.map_err(Into::into))
             }
-            StateProj::Refused { error } => Poll::Ready(Err(boxed(
-                error
-                    .take()
-                    .expect("`ResponseFuture` polled after completion"),
-            ))),
+            StateProj::Refused { error } => Poll::Ready(Err(error
+                .take()
+                .expect("`ResponseFuture` polled after completion"))),
         }
     }
 }

@@ -58,7 +58,7 @@ use steadfast::limiter::{LimitError, RateLimiter};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::admission::Admission;
+use crate::admission::{Admission, NotHeld};
 use crate::error::{BoxError, Error, boxed};
 
 /// How long a request may wait for its cell.
@@ -114,7 +114,7 @@ impl<S, T: Timer> Layer<S> for RateLimitLayer<T> {
             limiter: Arc::clone(&self.limiter),
             timer: self.timer.clone(),
             wait: self.wait,
-            state: Admission::Idle,
+            state: Admission::IDLE,
         }
     }
 }
@@ -153,7 +153,7 @@ impl<S: Clone, T: Clone> Clone for RateLimitService<S, T> {
             limiter: Arc::clone(&self.limiter),
             timer: self.timer.clone(),
             wait: self.wait,
-            state: Admission::Idle,
+            state: Admission::IDLE,
         }
     }
 }
@@ -173,27 +173,27 @@ where
     T: Timer + Send + Sync + 'static,
     T::Sleep: Send,
 {
-    fn admit(&self) -> Admission<()> {
-        let limited = match self.limiter.try_acquire(self.timer.now(), 1) {
-            Ok(()) => return Admission::Held(()),
-            Err(limited @ LimitError::RateLimited { retry_after }) => match self.wait {
+    /// The first try at a cell: taken, refused at once, or a wait.
+    fn admit(limiter: &Arc<RateLimiter>, timer: &T, wait: Wait) -> Result<(), NotHeld<()>> {
+        let limited = match limiter.try_acquire(timer.now(), 1) {
+            Ok(()) => return Ok(()),
+            Err(limited @ LimitError::RateLimited { retry_after }) => match wait {
                 Wait::Never => limited,
                 Wait::AtMost(max) if retry_after > max => limited,
                 _ => {
-                    let (limiter, timer, wait) =
-                        (Arc::clone(&self.limiter), self.timer.clone(), self.wait);
-                    return Admission::wait(async move {
+                    let (limiter, timer) = (Arc::clone(limiter), timer.clone());
+                    return Err(NotHeld::wait(async move {
                         let granted = match wait {
                             Wait::AtMost(max) => limiter.acquire_within(&timer, 1, max).await,
                             _ => limiter.acquire(&timer, 1).await,
                         };
                         granted.map_err(Error::RateLimited)
-                    });
+                    }));
                 }
             },
             Err(other) => other,
         };
-        Admission::Refused(Error::RateLimited(limited))
+        Err(NotHeld::Refused(Error::RateLimited(limited)))
     }
 }
 
@@ -209,33 +209,42 @@ where
     type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        if let Admission::Idle = self.state {
-            self.state = self.admit();
-        }
-        ready!(self.state.poll_wait(cx));
-        match self.state {
-            Admission::Held(()) => self.inner.poll_ready(cx).map_err(Into::into),
-            _ => Poll::Ready(Ok(())),
+        let (limiter, timer, wait) = (&self.limiter, &self.timer, self.wait);
+        if ready!(self.state.poll(cx, || Self::admit(limiter, timer, wait))) {
+            self.inner.poll_ready(cx).map_err(Into::into)
+        } else {
+            Poll::Ready(Ok(()))
         }
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
         let granted = match self.state.take() {
-            Admission::Held(()) => Ok(()),
-            Admission::Refused(why) => Err(why),
-            // Called without a ready `poll_ready`: admitted only if a cell is there now.
-            Admission::Idle | Admission::Waiting(_) => self
+            Some(()) => Ok(()),
+            None => self.unreserved(),
+        };
+        let state = match granted {
+            Ok(()) => State::Admitted {
+                future: self.inner.call(req),
+            },
+            Err(why) => State::Refused {
+                error: Some(boxed(why)),
+            },
+        };
+        ResponseFuture { state }
+    }
+}
+
+impl<S, T: Timer> RateLimitService<S, T> {
+    /// A `call` with no cell reserved: the refusal `poll_ready` reached, or, called without a
+    /// ready `poll_ready`, a cell only if one is there now.
+    #[cold]
+    fn unreserved(&mut self) -> Result<(), Error> {
+        match self.state.take_refusal() {
+            Some(why) => Err(why),
+            None => self
                 .limiter
                 .try_acquire(self.timer.now(), 1)
                 .map_err(Error::RateLimited),
-        };
-        ResponseFuture {
-            state: match granted {
-                Ok(()) => State::Admitted {
-                    future: self.inner.call(req),
-                },
-                Err(error) => State::Refused { error: Some(error) },
-            },
         }
     }
 }
@@ -244,7 +253,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Admitted { #[pin] future: F },
-        Refused { error: Option<Error> },
+        Refused { error: Option<BoxError> },
     }
 }
 
@@ -279,11 +288,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Admitted { future } => future.poll(cx).map_err(Into::into),
-            StateProj::Refused { error } => Poll::Ready(Err(boxed(
-                error
-                    .take()
-                    .expect("`ResponseFuture` polled after completion"),
-            ))),
+            StateProj::Refused { error } => Poll::Ready(Err(error
+                .take()
+                .expect("`ResponseFuture` polled after completion"))),
         }
     }
 }

@@ -142,6 +142,37 @@ async fn the_deadline_counts_from_the_call_the_first_attempt_included() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_attempt_timeout_cuts_the_first_attempt_short_too() {
+    let (mock, mut handle) = mock::pair::<u32, u32>();
+    let policy = RetryPolicy::builder()
+        .max_attempts(2)
+        .constant(Duration::ZERO)
+        .attempt_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let call = tokio::spawn(
+        RetryLayer::new(TokioTimer::new(), policy)
+            .layer(mock)
+            .oneshot(3),
+    );
+    let start = Instant::now();
+    let (_, slow) = handle.next_request().await.unwrap();
+    let (req, reply) = tokio::time::timeout(Duration::from_secs(60), handle.next_request())
+        .await
+        .expect("a retry once the first attempt ran out of time")
+        .unwrap();
+    assert_eq!(req, 3);
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(1),
+        "the first attempt was dropped at its limit and retried"
+    );
+    drop(slow);
+    reply.send_response(30);
+    assert_eq!(call.await.unwrap().unwrap(), 30);
+}
+
+#[tokio::test(start_paused = true)]
 async fn retry_after_from_the_error_is_honoured_within_the_deadline() {
     let timer = TokioTimer::new();
     let limiter = Arc::new(

@@ -176,7 +176,12 @@ pin_project! {
         R: Clone,
     {
         Once { #[pin] future: S::Future },
-        First { #[pin] future: S::Future, setup: Option<Setup<S, Req, T, R>> },
+        // The first attempt, and the policy's attempt timeout on it, armed if it has to wait.
+        First {
+            #[pin] future: S::Future,
+            #[pin] limit: Option<T::Sleep>,
+            setup: Option<Setup<S, Req, T, R>>,
+        },
         Plain { #[pin] retry: Core<S, Req, T, R, &'static RetryBudget> },
         Budgeted { #[pin] retry: Core<S, Req, T, R, Arc<RetryBudget>> },
     }
@@ -216,6 +221,7 @@ where
         ResponseFuture {
             state: State::First {
                 future,
+                limit: None,
                 setup: Some(setup),
             },
         }
@@ -273,11 +279,22 @@ pub(crate) struct Setup<S, Req, T, R> {
     pub(super) timer: T,
     pub(super) policy: RetryPolicy,
     pub(super) budget: Option<Arc<RetryBudget>>,
-    /// The call's deadline, from its first poll; read only if the policy has `max_elapsed`.
+    /// The call's deadline, if the policy has `max_elapsed`: counted from the first poll, and
+    /// read only once the first attempt has to wait. An attempt that ends in its first poll
+    /// took no time, and the core's retry counts the deadline of its retries from there.
     pub(super) deadline: Option<Instant>,
 }
 
 impl<S, Req, T: Timer, R> Setup<S, Req, T, R> {
+    /// The first attempt has to wait: the deadline counts from now.
+    fn start(&mut self) {
+        if self.deadline.is_none() {
+            if let Some(max) = self.policy.max_elapsed() {
+                self.deadline = Some(self.timer.now().saturating_add(max));
+            }
+        }
+    }
+
     /// The call counts in the budget once: here when it needs no retry, else in the core's
     /// retry, which deposits at its first poll.
     fn deposit(&self) {
@@ -303,24 +320,40 @@ where
                 StateProj::Once { future } => return future.poll(cx).map_err(Into::into),
                 StateProj::Plain { retry } => return retry.poll(cx).map(settle),
                 StateProj::Budgeted { retry } => return retry.poll(cx).map(settle),
-                StateProj::First { future, setup } => {
+                StateProj::First {
+                    future,
+                    mut limit,
+                    setup,
+                } => {
                     let s = setup
                         .as_mut()
                         .expect("`ResponseFuture` polled after completion");
-                    if s.deadline.is_none() {
-                        if let Some(max) = s.policy.max_elapsed() {
-                            s.deadline = Some(s.timer.now().saturating_add(max));
+                    let failed = match future.poll(cx) {
+                        // Judged in place: a success moves nothing out of the future.
+                        Poll::Ready(out) => match judge(&s.rules, false, out) {
+                            Ok(response) => {
+                                s.deposit();
+                                *setup = None;
+                                return Poll::Ready(Ok(response));
+                            }
+                            Err(failed) => failed,
+                        },
+                        Poll::Pending => {
+                            s.start();
+                            let Some(max) = s.policy.attempt_timeout() else {
+                                return Poll::Pending;
+                            };
+                            if limit.is_none() {
+                                limit.set(Some(s.timer.sleep(max)));
+                            }
+                            let over = limit.as_pin_mut().is_some_and(|l| l.poll(cx).is_ready());
+                            if !over {
+                                return Poll::Pending;
+                            }
+                            timed_out(max)
                         }
-                    }
-                    let out = ready!(future.poll(cx));
-                    let s = setup.take().expect("set above");
-                    let failed = match judge(&s.rules, false, out) {
-                        Ok(response) => {
-                            s.deposit();
-                            return Poll::Ready(Ok(response));
-                        }
-                        Err(failed) => failed,
                     };
+                    let s = setup.take().expect("set above");
                     if !failed.retry || s.deadline.is_some_and(|d| s.timer.now() > d) {
                         s.deposit();
                         return Poll::Ready(give_up(failed));
@@ -364,6 +397,16 @@ where
         Some(budget) => State::Budgeted {
             retry: retry.budget(budget),
         },
+    }
+}
+
+/// A first attempt past the policy's attempt timeout, as the core counts one: dropped, and
+/// retried whatever the rules say; the answer if no retry follows.
+fn timed_out<Res>(limit: Duration) -> Failed<Res> {
+    Failed {
+        kind: Kind::Error(boxed(Error::AttemptTimedOut(limit))),
+        retry: true,
+        hint: None,
     }
 }
 

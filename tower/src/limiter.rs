@@ -226,9 +226,7 @@ where
             Ok(()) => State::Admitted {
                 future: self.inner.call(req),
             },
-            Err(why) => State::Refused {
-                error: Some(boxed(why)),
-            },
+            Err(why) => State::Refused { error: Some(why) },
         };
         ResponseFuture { state }
     }
@@ -253,7 +251,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Admitted { #[pin] future: F },
-        Refused { error: Option<BoxError> },
+        Refused { error: Option<Error> },
     }
 }
 
@@ -288,9 +286,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Admitted { future } => future.poll(cx).map_err(Into::into),
-            StateProj::Refused { error } => Poll::Ready(Err(error
-                .take()
-                .expect("`ResponseFuture` polled after completion"))),
+            StateProj::Refused { error } => Poll::Ready(Err(boxed(
+                error
+                    .take()
+                    .expect("`ResponseFuture` polled after completion"),
+            ))),
         }
     }
 }

@@ -37,7 +37,11 @@
 //!
 //! On the happy path a call clones the request once and the inner service once (as tower's
 //! `Retry` does) and allocates nothing of its own; cloning an `http::Request` copies its
-//! header map, which allocates. Sleeps run on the layer's [`Timer`].
+//! header map, which allocates. Sleeps run on the layer's [`Timer`]. The first attempt runs
+//! in the response future itself, the core's retry taking over only if it is to be retried:
+//! an answer in the first poll reads no clock (but for a shared budget's deposit), and the
+//! policy's deadline and attempt timeout, counted from the first poll, read it only once the
+//! first attempt has to wait.
 //!
 //! ```
 //! use std::time::Duration;

@@ -72,8 +72,8 @@ impl<P> Admission<P> {
             NotHeld::Waiting(wait) => wait
                 .get_mut()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-            NotHeld::Refused(_) => return Poll::Ready(false),
-            NotHeld::Idle => return Poll::Ready(self.held.is_some()),
+            // `Idle` only if `admit` gave it: nothing held, as for a refusal; `call` tries anew.
+            NotHeld::Refused(_) | NotHeld::Idle => return Poll::Ready(false),
         };
         match wait.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,

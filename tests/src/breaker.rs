@@ -5,8 +5,11 @@ use core::future::{Future, pending, poll_fn};
 use core::pin::pin;
 use core::task::Poll;
 
-use steadfast::Timer;
+use core::time::Duration;
+
 use steadfast::breaker::{CircuitBreaker, KeyedBreaker, KeyedError, Outcome, State};
+use steadfast::retry::{Jitter, RetryPolicy};
+use steadfast::{Instant, Timer};
 
 use crate::Env;
 
@@ -111,6 +114,77 @@ pub async fn probes_reopen_and_a_cancelled_probe_frees_its_slot<T: Timer>(env: E
     );
 }
 
+/// Open durations from a retry policy: exponential from 2 units, doubled, capped at 6, with
+/// equal jitter (each between half the backoff and all of it), seeded.
+const fn growth(unit: Duration) -> RetryPolicy {
+    let unit = unit.as_nanos() as u64;
+    RetryPolicy::builder()
+        .exponential(Duration::from_nanos(2 * unit), 2.0)
+        .max_delay(Duration::from_nanos(6 * unit))
+        .jitter(Jitter::Equal)
+        .seed(5)
+        .build_const()
+}
+
+/// `open_backoff` takes a policy in a `static`: one for each unit the environments count in.
+fn growth_for(unit: Duration) -> &'static RetryPolicy {
+    static SECONDS: RetryPolicy = growth(Duration::from_secs(1));
+    static CENTISECONDS: RetryPolicy = growth(Duration::from_millis(10));
+    match unit.as_millis() {
+        1000 => &SECONDS,
+        10 => &CENTISECONDS,
+        _ => panic!("no open-duration policy for this unit"),
+    }
+}
+
+/// Each opening in a row lasts the retry policy's next delay, jittered within its bounds and
+/// capped, on the runtime's clock; a close starts again from the first; the same seed at the
+/// same instants gives the same durations.
+pub async fn open_durations_grow_through_a_retry_backoff_with_jitter<T: Timer>(env: Env<T>) {
+    let t = &env.timer;
+    let policy = growth_for(env.unit);
+    let breaker = || -> CircuitBreaker<2> {
+        CircuitBreaker::builder()
+            .consecutive_failures(1)
+            .open_backoff(policy)
+            .build()
+            .unwrap()
+    };
+    let b = breaker();
+    // A failure at `now` (a trip, or a probe's failure): how long the breaker opens for.
+    let opens = |b: &CircuitBreaker<2>, now: Instant| {
+        b.try_acquire(now).unwrap().record(now, Outcome::Failure);
+        b.try_acquire(now).unwrap_err().retry_after().unwrap()
+    };
+    let mut seen = [(Instant::ZERO, Duration::ZERO); 5];
+    for (i, backoff) in [2, 4, 6, 6, 2].into_iter().enumerate() {
+        if i == 4 {
+            assert!(succeed(&b, t).await, "the probe closes it");
+        }
+        let now = t.now();
+        let wait = opens(&b, now);
+        let d = env.units(backoff);
+        assert!(
+            wait <= d && wait >= d / 2,
+            "opening {i}: {wait:?} not within {d:?}/2..={d:?}"
+        );
+        seen[i] = (now, wait);
+        t.sleep(wait).await;
+        assert_eq!(b.state(t.now()), State::HalfOpen);
+    }
+    assert!(
+        seen.windows(2).any(|w| w[0].1 != w[1].1),
+        "jittered durations differ"
+    );
+    let replay = breaker();
+    for (i, (now, wait)) in seen.into_iter().enumerate() {
+        if i == 4 {
+            replay.try_acquire(now).unwrap().record(now, Outcome::Success);
+        }
+        assert_eq!(opens(&replay, now), wait, "the same seed draws the same");
+    }
+}
+
 /// A call admitted before the trip that ends after it does not count; neither does a probe
 /// whose lease ran out.
 pub async fn late_results_and_expired_leases_are_discarded<T: Timer>(env: Env<T>) {
@@ -178,8 +252,7 @@ async fn keyed<T: Timer>(b: &KeyedBreaker<u8, 1, 2>, t: &T, key: u8, ok: bool) -
     }
 }
 
-/// Keyed breakers (run on the host runtimes only: the firmware's flash has no room for it):
-/// one key trips while another stays closed; a full table of tripped keys
+/// Keyed breakers: one key trips while another stays closed; a full table of tripped keys
 /// refuses a new key; once a key's probe closes it on the runtime's clock, the new key takes
 /// its place.
 pub async fn keyed_breakers_trip_per_key_and_evict_only_fresh_entries<T: Timer>(env: Env<T>) {
@@ -234,6 +307,8 @@ macro_rules! breaker_scenarios {
             probes_reopen_and_a_cancelled_probe_frees_its_slot,
             late_results_and_expired_leases_are_discarded,
             manual_control,
+            open_durations_grow_through_a_retry_backoff_with_jitter,
+            keyed_breakers_trip_per_key_and_evict_only_fresh_entries,
         );
     };
 }

@@ -26,11 +26,6 @@ fn run_spawn<F: Future<Output = ()>>(scenario: impl FnOnce(TokioSpawner) -> F) {
 }
 
 timer_scenarios!(run);
-
-#[test]
-fn keyed_breakers_trip_per_key_and_evict_only_fresh_entries() {
-    run(steadfast_conformance::breaker::keyed_breakers_trip_per_key_and_evict_only_fresh_entries);
-}
 spawner_scenarios!(run_spawn);
 
 mod real_clock {

@@ -4,8 +4,9 @@ use core::time::Duration;
 
 use super::window::Shape;
 use super::{CircuitBreaker, Transition};
-use crate::ConfigError;
 use crate::loom::loom_const_fn;
+use crate::retry::RetryPolicy;
+use crate::{ConfigError, Instant};
 use crate::time::duration_to_nanos;
 
 /// How the breaker decides to trip.
@@ -26,6 +27,16 @@ pub(super) enum HalfOpenRule {
     Rate(u8),
 }
 
+/// Open durations from a retry policy's delays (see
+/// [`open_backoff`](CircuitBreakerBuilder::open_backoff)). The builder stores the policy's
+/// function beside it, so that a breaker without a policy links none of the policy's code.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Growth {
+    pub(super) policy: &'static RetryPolicy,
+    /// `(policy, n, previous duration in ns, now)`: the duration of the `n`th opening in a row.
+    pub(super) delay: fn(&RetryPolicy, u32, u64, Instant) -> u64,
+}
+
 /// Every setting of a breaker, checked.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Settings {
@@ -37,6 +48,7 @@ pub(super) struct Settings {
     pub(super) slow: Option<(u64, u8)>,
     pub(super) open_nanos: u64,
     pub(super) max_open_nanos: u64,
+    pub(super) growth: Option<Growth>,
     pub(super) probes: u16,
     pub(super) half_open: HalfOpenRule,
     pub(super) probe_timeout_nanos: u64,
@@ -60,6 +72,7 @@ pub struct CircuitBreakerBuilder {
     slow: Option<(Duration, u8)>,
     open_for: Duration,
     max_open_for: Option<Duration>,
+    open_backoff: Option<&'static RetryPolicy>,
     probes: u16,
     half_open: HalfOpenRule,
     probe_timeout: Duration,
@@ -85,6 +98,7 @@ impl CircuitBreakerBuilder {
             slow: None,
             open_for: Duration::from_secs(30),
             max_open_for: None,
+            open_backoff: None,
             probes: 1,
             half_open: HalfOpenRule::FirstFailure,
             probe_timeout: Duration::from_secs(30),
@@ -142,8 +156,23 @@ impl CircuitBreakerBuilder {
 
     /// Grow the open duration on each re-open from half-open without a close in between:
     /// doubled each time, up to `max`. A close starts again from [`open_for`](Self::open_for).
+    /// For another growth, or jitter, see [`open_backoff`](Self::open_backoff).
     pub const fn max_open_for(mut self, max: Duration) -> Self {
         self.max_open_for = Some(max);
+        self
+    }
+
+    /// Take the open durations from a retry policy's delays: a trip from closed opens for the
+    /// policy's delay before retry 1, and the `n`th re-open from half-open without a close in
+    /// between for its delay before retry `n + 1`. The policy's backoff, `max_delay` cap,
+    /// jitter and seed apply as they do to a retry (the jitter is drawn at each opening, seeded
+    /// from the policy's seed setting and the instant of the opening); its attempts, deadline
+    /// and timeouts do not. Replaces [`open_for`](Self::open_for) and
+    /// [`max_open_for`](Self::max_open_for).
+    ///
+    /// A jittered draw of zero opens for no time: the next call is a probe.
+    pub const fn open_backoff(mut self, policy: &'static RetryPolicy) -> Self {
+        self.open_backoff = Some(policy);
         self
     }
 
@@ -181,8 +210,9 @@ impl CircuitBreakerBuilder {
         /// # Errors
         ///
         /// A [`ConfigError`] naming the first impossible setting: a zero count, size, duration
-        /// or probe number, a rate outside 1..=100, a window larger than `N` slots hold, or
-        /// `max_open_for` below `open_for`.
+        /// or probe number, a rate outside 1..=100, a window larger than `N` slots hold,
+        /// `max_open_for` below `open_for`, `max_open_for` beside `open_backoff`, or an
+        /// `open_backoff` whose first delay is zero.
         pub fn build[const N: usize](self) -> Result<CircuitBreaker<N>, ConfigError> {
             match self.settings(N) {
                 Ok(settings) => Ok(CircuitBreaker::with_settings(settings)),
@@ -281,6 +311,26 @@ impl CircuitBreakerBuilder {
                 max
             }
         };
+        let growth = match self.open_backoff {
+            None => None,
+            Some(policy) => {
+                if self.max_open_for.is_some() {
+                    return Err(invalid(
+                        "max_open_for",
+                        "does not apply with open_backoff (its policy's max_delay caps it)",
+                    ));
+                }
+                if let Some(base) = policy.backoff().base() {
+                    if base.is_zero() {
+                        return Err(invalid("open_backoff", "first delay must be above zero"));
+                    }
+                }
+                Some(Growth {
+                    policy,
+                    delay: RetryPolicy::nth_delay,
+                })
+            }
+        };
         if self.probes == 0 {
             return Err(invalid("half_open_probes", "must be at least 1"));
         }
@@ -303,6 +353,7 @@ impl CircuitBreakerBuilder {
             slow,
             open_nanos,
             max_open_nanos,
+            growth,
             probes: self.probes,
             half_open: self.half_open,
             probe_timeout_nanos: duration_to_nanos(self.probe_timeout),

@@ -58,6 +58,8 @@ pub(super) struct Machine<const N: usize> {
     consecutive_failures: u32,
     /// Re-opens from half-open since the last close: the open duration grows with them.
     reopens: u32,
+    /// The last open duration in nanoseconds (a decorrelated jitter draws from it).
+    last_open: u64,
     window: Window<N>,
 }
 
@@ -119,6 +121,7 @@ impl<const N: usize> Machine<N> {
             epoch: 0,
             consecutive_failures: 0,
             reopens: 0,
+            last_open: 0,
             window: Window::new(),
         }
     }
@@ -372,7 +375,8 @@ impl<const N: usize> Machine<N> {
         }
     }
 
-    /// Opens for the base duration, doubled for each re-open since the last close, capped.
+    /// Opens for the retry policy's delay for this opening in a row, or for the base duration
+    /// doubled for each re-open since the last close, capped.
     fn open(&mut self, s: &Settings, now: Instant, reopen: bool) -> Transition {
         let from = public(self.mode);
         self.reopens = if reopen {
@@ -380,13 +384,18 @@ impl<const N: usize> Machine<N> {
         } else {
             0
         };
-        let shift = self.reopens.min(63);
-        let nanos = s
-            .open_nanos
-            .checked_shl(shift)
-            .filter(|n| n >> shift == s.open_nanos)
-            .unwrap_or(u64::MAX)
-            .min(s.max_open_nanos);
+        let nanos = match s.growth {
+            Some(g) => (g.delay)(g.policy, self.reopens.saturating_add(1), self.last_open, now),
+            None => {
+                let shift = self.reopens.min(63);
+                s.open_nanos
+                    .checked_shl(shift)
+                    .filter(|n| n >> shift == s.open_nanos)
+                    .unwrap_or(u64::MAX)
+                    .min(s.max_open_nanos)
+            }
+        };
+        self.last_open = nanos;
         self.mode = Mode::Open {
             until: later(now, nanos),
         };

@@ -168,6 +168,37 @@ impl Delays {
     /// The next delay with jitter, in nanoseconds, and the un-jittered delay it came from.
     pub(crate) fn next_pair(&mut self) -> (u64, u64) {
         let d = self.next_base();
+        (self.jittered(d), d)
+    }
+
+    /// The jittered delay before retry `n` (1, 2, …), `prev` being the jittered delay drawn
+    /// before retry `n − 1` (unused for the first), without producing the delays in between:
+    /// for a caller that keeps one number between draws rather than the sequence (the circuit
+    /// breaker's open durations). The exponential shape is stepped from its base, and stops
+    /// stepping once it no longer grows (at the cap).
+    pub(crate) fn delay_at(mut self, n: u32, prev: u64) -> u64 {
+        let n = n.max(1);
+        let d = if let Backoff::Exponential { .. } = self.backoff {
+            let mut d = self.next_base();
+            while self.retry < n {
+                let before = self.acc;
+                d = self.next_base();
+                if self.acc == before {
+                    break;
+                }
+            }
+            d
+        } else {
+            self.retry = n - 1;
+            self.next_base()
+        };
+        if n > 1 {
+            self.prev = prev;
+        }
+        self.jittered(d)
+    }
+
+    fn jittered(&mut self, d: u64) -> u64 {
         let j = jitter::apply(
             self.jitter,
             &mut self.rng,
@@ -177,7 +208,7 @@ impl Delays {
             self.prev,
         );
         self.prev = j;
-        (j, d)
+        j
     }
 }
 

@@ -171,6 +171,13 @@ impl RetryPolicy {
         };
         self.delays(seed)
     }
+
+    /// The jittered delay before retry `n` for a caller whose delay before retry `n − 1` was
+    /// `prev` (nanoseconds), seeded from the policy's seed setting at `now`: the circuit
+    /// breaker's open duration after its `n`th opening in a row.
+    pub(crate) fn nth_delay(&self, n: u32, prev: u64, now: Instant) -> u64 {
+        self.run_delays(now).delay_at(n, prev)
+    }
 }
 
 /// Builds a [`RetryPolicy`]: [`build`](RetryPolicyBuilder::build) checks the settings,

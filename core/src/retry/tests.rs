@@ -957,3 +957,39 @@ fn build_const_builds_in_a_static_what_build_builds() {
     }
     assert_eq!(BUDGET.available(Instant::ZERO), 3);
 }
+
+/// The delay before retry `n` drawn alone (the breaker's open durations) is the sequence's
+/// `n`th, for every shape, without jitter; with jitter it stays within the jitter's bounds.
+#[test]
+fn a_delay_drawn_alone_is_the_sequences_nth() {
+    let b = RetryPolicy::builder;
+    static STEPS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(5), Duration::ZERO];
+    let policies = [
+        b().exponential(secs(1), 1.5).max_delay(secs(40)).build().unwrap(),
+        b().exponential(Duration::from_nanos(1), 1.000_001).build().unwrap(),
+        b().exponential(secs(3), 1.0).build().unwrap(),
+        b().linear(secs(1), secs(2)).max_delay(secs(9)).build().unwrap(),
+        b().sequence(&STEPS).build().unwrap(),
+        b().backoff(Backoff::Custom(|n| secs(u64::from(n % 4))))
+            .build()
+            .unwrap(),
+    ];
+    let now = Instant::from_nanos(3);
+    for policy in policies {
+        let sequence: Vec<u64> = policy.delays(0).take(60).map(|d| d.as_nanos() as u64).collect();
+        for (n, d) in (1..).zip(&sequence) {
+            assert_eq!(policy.nth_delay(n, 0, now), *d, "{policy:?} retry {n}");
+        }
+    }
+    let full = b()
+        .exponential(secs(1), 2.0)
+        .max_delay(secs(8))
+        .jitter(Jitter::Full)
+        .seed(1)
+        .build()
+        .unwrap();
+    for n in 1..10 {
+        let cap = 1u64 << (n - 1).min(3);
+        assert!(full.nth_delay(n, 0, now) <= cap * 1_000_000_000);
+    }
+}

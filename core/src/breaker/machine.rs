@@ -53,7 +53,8 @@ pub(super) struct Counts {
 #[derive(Debug)]
 pub(super) struct Machine<const N: usize> {
     mode: Mode,
-    /// Bumped on every change of state: a result carrying an older epoch is discarded.
+    /// Bumped on every change of state (31 bits, wrapping): a result carrying an older epoch
+    /// is discarded.
     epoch: u32,
     consecutive_failures: u32,
     /// Re-opens from half-open since the last close: the open duration grows with them.
@@ -94,9 +95,14 @@ impl<'a> Now<'a> {
 
 impl Settings {
     /// Whether closed-state bookkeeping needs the time: a time window or a slow-call rule.
-    const fn needs_time(&self) -> bool {
+    pub(super) const fn needs_time(&self) -> bool {
         self.slow.is_some() || matches!(self.shape, super::window::Shape::Time { .. })
     }
+}
+
+/// The epoch after `epoch`: 31 bits, so that [`Machine::gate`] packs it with a flag.
+const fn next_epoch(epoch: u32) -> u32 {
+    epoch.wrapping_add(1) & (u32::MAX >> 1)
 }
 
 /// `now` plus `nanos`, saturating at [`Instant::MAX`] ("never").
@@ -124,6 +130,12 @@ impl<const N: usize> Machine<N> {
             last_open: 0,
             window: Window::new(),
         }
+    }
+
+    /// The gate word a closed breaker admits through without its lock: the epoch shifted left
+    /// by one, and bit 0 set when every call is admitted (closed or disabled).
+    pub(super) const fn gate(&self) -> u32 {
+        (self.epoch << 1) | matches!(self.mode, Mode::Closed | Mode::Disabled) as u32
     }
 
     /// The state a call at `now` would meet, without changing anything: an open breaker
@@ -326,7 +338,7 @@ impl<const N: usize> Machine<N> {
     fn set(&mut self, mode: Mode, now: Instant) -> Option<Transition> {
         let from = self.state(now);
         self.mode = mode;
-        self.epoch = self.epoch.wrapping_add(1);
+        self.epoch = next_epoch(self.epoch);
         Some(Transition {
             from,
             to: public(mode),
@@ -345,7 +357,7 @@ impl<const N: usize> Machine<N> {
                     failures: 0,
                     lease_until: Instant::MAX,
                 };
-                self.epoch = self.epoch.wrapping_add(1);
+                self.epoch = next_epoch(self.epoch);
                 Some(Transition {
                     from: State::Open,
                     to: State::HalfOpen,
@@ -399,7 +411,7 @@ impl<const N: usize> Machine<N> {
         self.mode = Mode::Open {
             until: later(now, nanos),
         };
-        self.epoch = self.epoch.wrapping_add(1);
+        self.epoch = next_epoch(self.epoch);
         Transition {
             from,
             to: State::Open,
@@ -410,7 +422,7 @@ impl<const N: usize> Machine<N> {
     fn close(&mut self, now: Instant) -> Transition {
         let from = public(self.mode);
         self.mode = Mode::Closed;
-        self.epoch = self.epoch.wrapping_add(1);
+        self.epoch = next_epoch(self.epoch);
         self.consecutive_failures = 0;
         self.reopens = 0;
         self.window.clear();

@@ -141,7 +141,7 @@ pub use run::Run;
 use builder::Settings;
 use machine::{Machine, Now, Ticket};
 
-use crate::loom::loom_const_fn;
+use crate::loom::{AtomicU32, Ordering, loom_const_fn};
 use crate::{Instant, Timer};
 
 /// The state of a breaker.
@@ -210,6 +210,9 @@ pub struct Metrics {
 /// buckets in 80 bytes.
 pub struct CircuitBreaker<const N: usize = 10> {
     settings: Settings,
+    /// [`Machine::gate`], published under the lock at every change of state: a closed breaker
+    /// admits by reading it, without the lock.
+    gate: AtomicU32,
     machine: Mutex<Machine<N>>,
 }
 
@@ -225,6 +228,7 @@ impl<const N: usize> CircuitBreaker<N> {
         fn with_settings(settings: Settings) -> Self {
             CircuitBreaker {
                 settings,
+                gate: AtomicU32::new(Machine::<N>::new().gate()),
                 machine: Mutex::new(Machine::new()),
             }
         }
@@ -296,28 +300,28 @@ impl<const N: usize> CircuitBreaker<N> {
 
     /// Opens the breaker until `until`, whatever its state.
     pub fn trip_until(&self, now: Instant, until: Instant) {
-        let t = self.machine.with_lock(|m| m.trip_until(until, now));
+        let t = self.locked(|m| m.trip_until(until, now));
         self.notify(t);
     }
 
     /// Holds the breaker open (every call turned away) until [`reset`](Self::reset) or
     /// [`disable`](Self::disable).
     pub fn force_open(&self, now: Instant) {
-        let t = self.machine.with_lock(|m| m.force_open(now));
+        let t = self.locked(|m| m.force_open(now));
         self.notify(t);
     }
 
     /// Lets every call through and records nothing, until [`reset`](Self::reset) or
     /// [`force_open`](Self::force_open).
     pub fn disable(&self, now: Instant) {
-        let t = self.machine.with_lock(|m| m.disable(now));
+        let t = self.locked(|m| m.disable(now));
         self.notify(t);
     }
 
     /// Closes the breaker with an empty window; results of calls admitted before are
     /// discarded.
     pub fn reset(&self, now: Instant) {
-        let t = self.machine.with_lock(|m| m.reset(now));
+        let t = self.locked(|m| m.reset(now));
         self.notify(t);
     }
 
@@ -355,6 +359,19 @@ impl<const N: usize> CircuitBreaker<N> {
         if let (Some(t), Some(f)) = (transition, self.settings.on_transition) {
             f(&t);
         }
+    }
+
+    /// Runs `f` on the machine under the lock, then publishes its gate word if it changed
+    /// (only lock holders write it, so the relaxed read sees the last value published).
+    fn locked<R>(&self, f: impl FnOnce(&mut Machine<N>) -> R) -> R {
+        self.machine.with_lock(|m| {
+            let r = f(m);
+            let gate = m.gate();
+            if self.gate.load(Ordering::Relaxed) != gate {
+                self.gate.store(gate, Ordering::Release);
+            }
+            r
+        })
     }
 }
 
@@ -394,15 +411,30 @@ trait Core {
 
 impl<const N: usize> Core for CircuitBreaker<N> {
     fn admit(&self, clock: &mut Now<'_>) -> Result<(Ticket, Instant), CircuitOpen> {
-        let (admitted, transition) = self.machine.with_lock(|m| m.admit(&self.settings, clock));
+        // Closed or disabled: admitted without the lock, in the epoch of the last change of
+        // state. A trip published after this read finds the ticket's epoch passed, as it would
+        // had the admission taken the lock just before the trip.
+        let gate = self.gate.load(Ordering::Acquire);
+        if gate & 1 == 1 {
+            let ticket = Ticket {
+                epoch: gate >> 1,
+                probe: false,
+                recorded: false,
+            };
+            let now = if self.settings.needs_time() {
+                clock.get()
+            } else {
+                Instant::ZERO
+            };
+            return Ok((ticket, now));
+        }
+        let (admitted, transition) = self.locked(|m| m.admit(&self.settings, clock));
         self.notify(transition);
         admitted.map_err(CircuitOpen::from)
     }
 
     fn record(&self, ticket: Ticket, clock: &mut Now<'_>, admitted: Instant, outcome: Outcome) {
-        let t = self
-            .machine
-            .with_lock(|m| m.record(&self.settings, ticket, clock, admitted, outcome));
+        let t = self.locked(|m| m.record(&self.settings, ticket, clock, admitted, outcome));
         self.notify(t);
     }
 
@@ -431,10 +463,12 @@ pub struct Permit<'a> {
 impl Permit<'_> {
     /// Records how the call ended, at `now` (its duration is `now` less the admission time,
     /// for the slow-call rule).
+    #[inline]
     pub fn record(self, now: Instant, outcome: Outcome) {
         self.finish(&mut Now::at(now), outcome);
     }
 
+    #[inline]
     fn finish(mut self, clock: &mut Now<'_>, outcome: Outcome) {
         self.ticket.recorded = true;
         self.breaker

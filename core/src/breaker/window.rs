@@ -76,6 +76,7 @@ impl<const N: usize> Window<N> {
     }
 
     /// Records one outcome at `now_nanos`.
+    #[inline]
     pub(super) fn record(&mut self, shape: Shape, now_nanos: u64, failure: bool, slow: bool) {
         match shape {
             Shape::None => {}

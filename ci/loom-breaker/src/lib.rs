@@ -1,9 +1,10 @@
 //! Loom models of `steadfast::breaker::CircuitBreaker`, built from its source files with
 //! loom's primitives under maitake-sync's lock.
 //!
-//! The breaker's state sits behind one short lock; these models race what users race on it:
-//! half-open admissions against each other and against a probe's result, and an admission in
-//! closed state against the failure that trips it. They check what the breaker promises: never
+//! The breaker's state sits behind one short lock, and a gate word (epoch and an admit-all
+//! bit) that a closed breaker admits through without it; these models race what users race on
+//! it: half-open admissions against each other and against a probe's result, and an admission
+//! in closed state against the failure that trips it and the probe that closes it. They check what the breaker promises: never
 //! more probes in flight than allowed, a result from an older state never counted, and no state
 //! stranded once every permit is gone.
 //!
@@ -173,6 +174,35 @@ mod models {
             tripper.record(at(0), Outcome::Failure);
             caller.join().unwrap();
             assert_eq!(b.state(at(1)), State::Open);
+        });
+    }
+
+    /// A probe's success closes the breaker while another caller is admitted: it is turned
+    /// away (the probe slot is taken) or admitted through the closed breaker's gate without the
+    /// lock, in the closed epoch, so that its failure counts and trips the breaker again.
+    #[test]
+    fn an_admission_races_the_close() {
+        model(|| {
+            let b = tripped(1);
+            let probe = b.try_acquire(at(10)).unwrap();
+            let racer = {
+                let b = b.clone();
+                thread::spawn(move || match b.try_acquire(at(10)) {
+                    Ok(p) => {
+                        assert!(!p.is_probe());
+                        p.record(at(10), Outcome::Failure);
+                        true
+                    }
+                    Err(e) => {
+                        assert_eq!(e.state(), State::HalfOpen);
+                        false
+                    }
+                })
+            };
+            probe.record(at(10), Outcome::Success);
+            let admitted = racer.join().unwrap();
+            let expected = if admitted { State::Open } else { State::Closed };
+            assert_eq!(b.state(at(10)), expected);
         });
     }
 }

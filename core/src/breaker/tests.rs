@@ -551,9 +551,10 @@ std::thread_local! {
     static CAUSE: RefCell<Vec<Transition>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Random admissions, outcomes, cancellations, lease expiries and time jumps. Invariants:
-/// never more probes in flight than allowed; a cancelled probe never strands half-open; the
-/// window's totals equal its ring; every transition is one the machine allows.
+/// Random admissions, outcomes, cancellations, lease expiries, time jumps and manual control.
+/// Invariants: never more probes in flight than allowed; a cancelled probe never strands
+/// half-open; the window's totals equal its ring; the lock-free gate matches the machine;
+/// every transition is one the machine allows, or the manual call that caused it.
 #[test]
 fn random_schedules_keep_every_invariant() {
     let probes = 3u16;
@@ -588,8 +589,34 @@ fn random_schedules_keep_every_invariant() {
                 }
                 7 if !held.is_empty() => drop(held.swap_remove(rng.below(held.len()))),
                 8 => now = now + Duration::from_millis(rng.below(8_000) as u64),
+                9 if rng.below(5) == 0 => {
+                    // Manual control: its transition has its cause here, not in the machine.
+                    let to = match rng.below(4) {
+                        0 => {
+                            b.trip_for(now, secs(rng.below(20) as u64));
+                            State::Open
+                        }
+                        1 => {
+                            b.force_open(now);
+                            State::ForcedOpen
+                        }
+                        2 => {
+                            b.disable(now);
+                            State::Disabled
+                        }
+                        _ => {
+                            b.reset(now);
+                            State::Closed
+                        }
+                    };
+                    let last = CAUSE.with(|c| c.borrow_mut().pop());
+                    assert_eq!(last.map(|t| t.to), Some(to), "seed {seed}");
+                }
                 _ => now = now + Duration::from_secs(rng.below(50) as u64),
             }
+            // The gate a closed breaker admits through is the machine's, as of its last change.
+            let gate = b.machine.with_lock(|m| m.gate());
+            assert_eq!(b.gate.load(Ordering::Relaxed), gate, "seed {seed}");
             let m = b.metrics(now);
             let probes_held = held.iter().filter(|p| p.is_probe()).count();
             assert!(m.probes_in_flight <= probes, "seed {seed}");
@@ -613,6 +640,10 @@ fn random_schedules_keep_every_invariant() {
         }
         // Everything dropped and time moved on: the breaker admits again; nothing is stranded.
         held.clear();
+        if matches!(b.state(now), State::ForcedOpen | State::Disabled) {
+            b.reset(now);
+            CAUSE.with(|c| c.borrow_mut().pop());
+        }
         now = now + secs(100);
         let p = b
             .try_acquire(now)

@@ -179,7 +179,10 @@ pub async fn open_durations_grow_through_a_retry_backoff_with_jitter<T: Timer>(e
     let replay = breaker();
     for (i, (now, wait)) in seen.into_iter().enumerate() {
         if i == 4 {
-            replay.try_acquire(now).unwrap().record(now, Outcome::Success);
+            replay
+                .try_acquire(now)
+                .unwrap()
+                .record(now, Outcome::Success);
         }
         assert_eq!(opens(&replay, now), wait, "the same seed draws the same");
     }

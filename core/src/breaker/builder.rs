@@ -6,8 +6,8 @@ use super::window::Shape;
 use super::{CircuitBreaker, Transition};
 use crate::loom::loom_const_fn;
 use crate::retry::RetryPolicy;
-use crate::{ConfigError, Instant};
 use crate::time::duration_to_nanos;
+use crate::{ConfigError, Instant};
 
 /// How the breaker decides to trip.
 #[derive(Clone, Copy, Debug)]

@@ -397,7 +397,12 @@ impl<const N: usize> Machine<N> {
             0
         };
         let nanos = match s.growth {
-            Some(g) => (g.delay)(g.policy, self.reopens.saturating_add(1), self.last_open, now),
+            Some(g) => (g.delay)(
+                g.policy,
+                self.reopens.saturating_add(1),
+                self.last_open,
+                now,
+            ),
             None => {
                 let shift = self.reopens.min(63);
                 s.open_nanos

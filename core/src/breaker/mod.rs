@@ -5,10 +5,13 @@
 //! When the failures cross the trip rule it **opens**: every call is turned away at once with
 //! [`CircuitOpen`], which says when to come back. After [`open_for`] it is **half-open**: up to
 //! [`half_open_probes`] calls go through as probes; when that many succeed it closes, and a
-//! failed probe opens it again (for longer each time, up to [`max_open_for`], if set).
+//! failed probe opens it again: for as long, for twice as long each time up to
+//! [`max_open_for`], or for a retry policy's next delay, its backoff, cap and jitter included
+//! ([`open_backoff`]).
 //!
 //! It is a plain state machine fed the [`Timer`]'s monotonic [`Instant`]s,
-//! behind one short lock: no heap, no timer of its own, `const`-constructible into a `static`.
+//! behind one short lock (a closed breaker admits without it, reading one atomic word): no
+//! heap, no timer of its own, `const`-constructible into a `static`.
 //!
 //! # Trip rules
 //!
@@ -98,6 +101,7 @@
 //!
 //! [`open_for`]: CircuitBreakerBuilder::open_for
 //! [`max_open_for`]: CircuitBreakerBuilder::max_open_for
+//! [`open_backoff`]: CircuitBreakerBuilder::open_backoff
 //! [`half_open_probes`]: CircuitBreakerBuilder::half_open_probes
 //! [`consecutive_failures(k)`]: CircuitBreakerBuilder::consecutive_failures
 //! [`count_window(size, min_calls)`]: CircuitBreakerBuilder::count_window

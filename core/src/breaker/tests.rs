@@ -6,6 +6,8 @@ use std::vec::Vec;
 use super::*;
 use crate::test_util::schedule::Rng;
 
+mod open;
+
 fn at(secs: u64) -> Instant {
     Instant::from_nanos(secs * 1_000_000_000)
 }
@@ -147,15 +149,17 @@ fn slow_calls_trip_whatever_their_outcome() {
     assert_eq!(b.state(at(10)), State::Open);
 }
 
+/// The half-open stampede (Polly#216, tower-resilience#382): a probe counted at completion
+/// lets every caller through while it is in flight. Here its slot is taken at admission.
 #[test]
-fn open_turns_half_open_on_time_and_one_probe_success_closes() {
+fn half_open_stampede_the_probe_slot_is_taken_at_admission() {
     let b = consecutive(1);
     call(&b, at(0), Outcome::Failure);
     assert_eq!(b.state(at(9)), State::Open);
     assert_eq!(b.state(at(10)), State::HalfOpen);
     let probe = b.try_acquire(at(10)).unwrap();
     assert!(probe.is_probe());
-    // The stampede: while the probe is in flight, every other caller is turned away.
+    // While the probe is in flight, every other caller is turned away.
     for _ in 0..100 {
         let e = b.try_acquire(at(11)).unwrap_err();
         assert_eq!(e.state(), State::HalfOpen);
@@ -166,8 +170,9 @@ fn open_turns_half_open_on_time_and_one_probe_success_closes() {
     assert!(call(&b, at(12), Outcome::Success));
 }
 
+/// The state read that consumes a permit (resilience4j#858).
 #[test]
-fn reading_the_state_takes_no_probe_slot() {
+fn state_read_consumes_no_permit() {
     let b = consecutive(1);
     call(&b, at(0), Outcome::Failure);
     for _ in 0..10 {
@@ -194,8 +199,9 @@ fn a_cancelled_probe_frees_its_slot_and_records_nothing() {
     assert_eq!(b.state(at(10)), State::Closed);
 }
 
+/// The ignored outcome that eats the probe (Polly#1979, resilience4j#545, erpc#1118).
 #[test]
-fn an_ignored_outcome_frees_the_probe_slot() {
+fn ignored_outcome_does_not_eat_the_probe() {
     let b = consecutive(1);
     call(&b, at(0), Outcome::Failure);
     assert!(call(&b, at(10), Outcome::Ignored));
@@ -203,6 +209,30 @@ fn an_ignored_outcome_frees_the_probe_slot() {
     assert!(call(&b, at(10), Outcome::Ignored), "the slot is free again");
     assert!(call(&b, at(10), Outcome::Success));
     assert_eq!(b.state(at(10)), State::Closed);
+}
+
+/// Late release leaking into the next cycle (failsafe-lib/failsafe#391, tower-resilience PR
+/// #407): a probe of an expired cycle dropped in the next one frees none of its slots.
+#[test]
+fn late_release_does_not_leak_into_the_next_cycle() {
+    let b: CircuitBreaker<1> = CircuitBreaker::builder()
+        .consecutive_failures(1)
+        .open_for(secs(10))
+        .probe_timeout(secs(5))
+        .build()
+        .unwrap();
+    call(&b, at(0), Outcome::Failure);
+    let old = b.try_acquire(at(10)).unwrap();
+    // The lease runs out at 15: open again until 25, then a new cycle and a new probe.
+    assert!(b.try_acquire(at(15)).is_err());
+    let new = b.try_acquire(at(25)).unwrap();
+    assert!(new.is_probe());
+    drop(old);
+    let busy = b.try_acquire(at(26)).unwrap_err();
+    assert_eq!(busy.state(), State::HalfOpen, "the old probe freed no slot");
+    assert_eq!(b.metrics(at(26)).probes_in_flight, 1);
+    new.record(at(26), Outcome::Success);
+    assert_eq!(b.state(at(26)), State::Closed);
 }
 
 #[test]
@@ -224,8 +254,9 @@ fn a_late_result_from_an_older_state_is_discarded() {
     assert_eq!(b.metrics(at(23)).consecutive_failures, 0);
 }
 
+/// The hung probe that holds half-open forever (resilience4j#903, #935).
 #[test]
-fn a_hung_probe_loses_its_lease_counts_as_failed_and_its_late_result_is_discarded() {
+fn hung_probe_loses_its_lease_counts_as_failed_and_its_late_result_is_discarded() {
     let b: CircuitBreaker<1> = CircuitBreaker::builder()
         .consecutive_failures(1)
         .open_for(secs(10))
@@ -248,125 +279,6 @@ fn a_hung_probe_loses_its_lease_counts_as_failed_and_its_late_result_is_discarde
         "the late success is discarded"
     );
     assert_eq!(b.state(at(35)), State::HalfOpen);
-}
-
-#[test]
-fn open_duration_doubles_on_each_reopen_up_to_the_cap_and_a_close_starts_again() {
-    let b: CircuitBreaker<1> = CircuitBreaker::builder()
-        .consecutive_failures(1)
-        .open_for(secs(10))
-        .max_open_for(secs(30))
-        .build()
-        .unwrap();
-    let mut now = at(0);
-    call(&b, now, Outcome::Failure);
-    // Closed → Open(10) → HalfOpen → Open(20) → HalfOpen → Open(30, capped) → HalfOpen.
-    for wait in [10, 20, 30, 30] {
-        assert_eq!(
-            b.try_acquire(now).unwrap_err().retry_after(),
-            Some(secs(wait))
-        );
-        now = now + secs(wait);
-        assert!(call(&b, now, Outcome::Failure));
-    }
-    now = now + secs(30);
-    assert!(call(&b, now, Outcome::Success));
-    assert_eq!(b.state(now), State::Closed);
-    call(&b, now, Outcome::Failure);
-    assert_eq!(
-        b.try_acquire(now).unwrap_err().retry_after(),
-        Some(secs(10))
-    );
-}
-
-/// The open duration each failure at `now` meets: trips (or re-opens) and reads how long.
-fn open_after_failure<const N: usize>(b: &CircuitBreaker<N>, now: Instant) -> Duration {
-    assert!(call(b, now, Outcome::Failure), "admitted");
-    b.try_acquire(now).unwrap_err().retry_after().unwrap()
-}
-
-/// A flow Closed → Open → HalfOpen → Open → … → Closed: each opening in a row lasts the
-/// retry policy's next delay, up to its cap; a close starts again from the first.
-#[test]
-fn open_durations_follow_the_retry_policy_backoff_up_to_its_cap() {
-    use crate::retry::RetryPolicy;
-    static GROWTH: RetryPolicy = RetryPolicy::builder()
-        .exponential(Duration::from_secs(10), 3.0)
-        .max_delay(Duration::from_secs(100))
-        .build_const();
-    let b: CircuitBreaker<1> = CircuitBreaker::builder()
-        .consecutive_failures(1)
-        .open_backoff(&GROWTH)
-        .build()
-        .unwrap();
-    let mut now = at(0);
-    for wait in [10, 30, 90, 100, 100] {
-        assert_eq!(open_after_failure(&b, now), secs(wait));
-        now = now + secs(wait);
-    }
-    assert!(call(&b, now, Outcome::Success));
-    assert_eq!(b.state(now), State::Closed);
-    assert_eq!(open_after_failure(&b, now), secs(10), "a close starts again");
-    // An external trip is no re-open: the probe's failure after it is the second in a row.
-    b.trip_for(now, secs(1));
-    assert_eq!(open_after_failure(&b, now + secs(1)), secs(30));
-}
-
-/// Jittered open durations stay within the jitter's bounds of the backoff, differ from one
-/// opening to the next, and repeat exactly for the same seed at the same instants.
-#[test]
-fn open_durations_are_jittered_within_bounds_and_reproducible_with_a_seed() {
-    use crate::retry::{Jitter, RetryPolicy};
-    static FULL: RetryPolicy = RetryPolicy::builder()
-        .exponential(Duration::from_secs(10), 2.0)
-        .max_delay(Duration::from_secs(80))
-        .jitter(Jitter::Full)
-        .seed(7)
-        .build_const();
-    static EQUAL: RetryPolicy = RetryPolicy::builder()
-        .exponential(Duration::from_secs(10), 2.0)
-        .max_delay(Duration::from_secs(80))
-        .jitter(Jitter::Equal)
-        .seed(7)
-        .build_const();
-    static DECORRELATED: RetryPolicy = RetryPolicy::builder()
-        .constant(Duration::from_secs(10))
-        .max_delay(Duration::from_secs(80))
-        .jitter(Jitter::DECORRELATED)
-        .seed(7)
-        .build_const();
-    let flow = |policy: &'static RetryPolicy| {
-        let b: CircuitBreaker<1> = CircuitBreaker::builder()
-            .consecutive_failures(1)
-            .open_backoff(policy)
-            .build()
-            .unwrap();
-        let mut now = at(0);
-        let mut waits = Vec::new();
-        for _ in 0..8 {
-            let wait = open_after_failure(&b, now);
-            waits.push(wait);
-            now = now + wait;
-        }
-        waits
-    };
-    let backoff = [10, 20, 40, 80, 80, 80, 80, 80].map(secs);
-    let full = flow(&FULL);
-    assert_eq!(full, flow(&FULL), "same seed, same instants: same durations");
-    for (w, d) in full.iter().zip(backoff) {
-        assert!(*w <= d, "full jitter: {w:?} within 0..={d:?}");
-    }
-    for (w, d) in flow(&EQUAL).iter().zip(backoff) {
-        assert!(*w <= d && *w >= d / 2, "equal jitter: {w:?} within {d:?}/2..={d:?}");
-    }
-    let decorrelated = flow(&DECORRELATED);
-    for w in &decorrelated {
-        assert!(*w >= secs(10) && *w <= secs(80), "decorrelated: {w:?}");
-    }
-    for waits in [full, decorrelated] {
-        assert!(waits.windows(2).any(|w| w[0] != w[1]), "jittered: {waits:?}");
-        assert!(waits.iter().any(|w| w.subsec_nanos() != 0), "drawn: {waits:?}");
-    }
 }
 
 #[test]
@@ -501,25 +413,6 @@ fn bad_settings_are_typed_errors() {
     );
     // The default needs 100 outcomes: four slots at least.
     assert!(b().build::<3>().is_err() && b().build::<4>().is_ok());
-}
-
-#[test]
-fn durations_saturate() {
-    let b: CircuitBreaker<1> = CircuitBreaker::builder()
-        .consecutive_failures(1)
-        .open_for(Duration::MAX)
-        .max_open_for(Duration::MAX)
-        .probe_timeout(Duration::MAX)
-        .build()
-        .unwrap();
-    call(&b, at(5), Outcome::Failure);
-    assert_eq!(b.state(Instant::from_nanos(u64::MAX - 1)), State::Open);
-    b.trip_until(at(0), at(1));
-    for _ in 0..70 {
-        // Re-opens from half-open double the duration past 2^64 ns without overflow.
-        let now = Instant::from_nanos(u64::MAX - 1);
-        let _ = b.try_acquire(now).map(|p| p.record(now, Outcome::Failure));
-    }
 }
 
 /// A naive model of the count window: the last `size` outcomes in a `Vec`.

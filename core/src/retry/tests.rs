@@ -963,12 +963,24 @@ fn build_const_builds_in_a_static_what_build_builds() {
 #[test]
 fn a_delay_drawn_alone_is_the_sequences_nth() {
     let b = RetryPolicy::builder;
-    static STEPS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(5), Duration::ZERO];
+    static STEPS: [Duration; 3] = [
+        Duration::from_secs(1),
+        Duration::from_secs(5),
+        Duration::ZERO,
+    ];
     let policies = [
-        b().exponential(secs(1), 1.5).max_delay(secs(40)).build().unwrap(),
-        b().exponential(Duration::from_nanos(1), 1.000_001).build().unwrap(),
+        b().exponential(secs(1), 1.5)
+            .max_delay(secs(40))
+            .build()
+            .unwrap(),
+        b().exponential(Duration::from_nanos(1), 1.000_001)
+            .build()
+            .unwrap(),
         b().exponential(secs(3), 1.0).build().unwrap(),
-        b().linear(secs(1), secs(2)).max_delay(secs(9)).build().unwrap(),
+        b().linear(secs(1), secs(2))
+            .max_delay(secs(9))
+            .build()
+            .unwrap(),
         b().sequence(&STEPS).build().unwrap(),
         b().backoff(Backoff::Custom(|n| secs(u64::from(n % 4))))
             .build()
@@ -976,7 +988,11 @@ fn a_delay_drawn_alone_is_the_sequences_nth() {
     ];
     let now = Instant::from_nanos(3);
     for policy in policies {
-        let sequence: Vec<u64> = policy.delays(0).take(60).map(|d| d.as_nanos() as u64).collect();
+        let sequence: Vec<u64> = policy
+            .delays(0)
+            .take(60)
+            .map(|d| d.as_nanos() as u64)
+            .collect();
         for (n, d) in (1..).zip(&sequence) {
             assert_eq!(policy.nth_delay(n, 0, now), *d, "{policy:?} retry {n}");
         }

@@ -48,8 +48,6 @@ pub(super) struct Window<const N: usize> {
     slots: [u64; N],
     /// Count: the next position written. Time: the slot of the newest bucket.
     head: u32,
-    /// Count: outcomes held (at most `size`).
-    len: u32,
     /// Time: the number (`instant / bucket_nanos`) of the newest bucket.
     head_bucket: u64,
     totals: Totals,
@@ -60,7 +58,6 @@ impl<const N: usize> Window<N> {
         Window {
             slots: [0; N],
             head: 0,
-            len: 0,
             head_bucket: 0,
             totals: Totals {
                 calls: 0,
@@ -70,9 +67,13 @@ impl<const N: usize> Window<N> {
         }
     }
 
-    /// Forgets every outcome.
+    /// Forgets every outcome (field by field: a small window is cleared without a call to
+    /// `memset`).
     pub(super) fn clear(&mut self) {
-        *self = Window::new();
+        self.slots.fill(0);
+        self.head = 0;
+        self.head_bucket = 0;
+        self.totals = Totals::default();
     }
 
     /// Records one outcome at `now_nanos`.
@@ -81,13 +82,13 @@ impl<const N: usize> Window<N> {
         match shape {
             Shape::None => {}
             Shape::Count { size } => {
-                if self.len == size {
+                // A count window holds as many outcomes as it has counted calls.
+                if self.totals.calls == size {
                     let (f, s) = self.bits(self.head);
-                    self.totals.calls -= 1;
                     self.totals.failures -= f as u32;
                     self.totals.slow -= s as u32;
                 } else {
-                    self.len += 1;
+                    self.totals.calls += 1;
                 }
                 self.set_bits(self.head, failure, slow);
                 self.head = if self.head + 1 == size {
@@ -95,7 +96,6 @@ impl<const N: usize> Window<N> {
                 } else {
                     self.head + 1
                 };
-                self.totals.calls += 1;
                 self.totals.failures += failure as u32;
                 self.totals.slow += slow as u32;
             }
@@ -203,8 +203,12 @@ impl<const N: usize> Window<N> {
     /// Count window: the outcomes held, oldest first, as `(failure, slow)` (for tests).
     #[cfg(all(test, not(loom)))]
     pub(super) fn ring(&self, size: u32) -> std::vec::Vec<(bool, bool)> {
-        let start = if self.len == size { self.head } else { 0 };
-        (0..self.len)
+        let start = if self.totals.calls == size {
+            self.head
+        } else {
+            0
+        };
+        (0..self.totals.calls)
             .map(|k| self.bits((start + k) % size))
             .collect()
     }

@@ -132,6 +132,7 @@ mod keyed;
 mod machine;
 #[cfg(feature = "alloc")]
 mod owned;
+mod permit;
 mod run;
 mod window;
 
@@ -140,6 +141,7 @@ pub use error::{BreakerError, CircuitOpen};
 pub use keyed::{KeyedBreaker, KeyedError, KeyedPermit, KeyedRun};
 #[cfg(feature = "alloc")]
 pub use owned::OwnedPermit;
+pub use permit::Permit;
 pub use run::Run;
 
 use builder::Settings;
@@ -443,7 +445,10 @@ impl<const N: usize> Core for CircuitBreaker<N> {
     }
 
     fn release(&self, ticket: Ticket) {
-        self.machine.with_lock(|m| m.release(ticket));
+        // Only a probe holds anything to give back: a cancelled closed-state call takes no lock.
+        if ticket.probe {
+            self.machine.with_lock(|m| m.release(ticket));
+        }
     }
 }
 
@@ -452,54 +457,6 @@ impl<const N: usize> fmt::Debug for CircuitBreaker<N> {
         f.debug_struct("CircuitBreaker")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
-    }
-}
-
-/// An admitted call. [`record`](Permit::record) its outcome; dropped unrecorded (the call was
-/// cancelled), it records nothing and frees its probe slot.
-#[must_use = "a permit records nothing unless `record` is called; dropping it counts the call as never made"]
-pub struct Permit<'a> {
-    breaker: &'a (dyn Core + Sync),
-    ticket: Ticket,
-    admitted: Instant,
-}
-
-impl Permit<'_> {
-    /// Records how the call ended, at `now` (its duration is `now` less the admission time,
-    /// for the slow-call rule).
-    #[inline]
-    pub fn record(self, now: Instant, outcome: Outcome) {
-        self.finish(&mut Now::at(now), outcome);
-    }
-
-    #[inline]
-    fn finish(mut self, clock: &mut Now<'_>, outcome: Outcome) {
-        self.ticket.recorded = true;
-        self.breaker
-            .record(self.ticket, clock, self.admitted, outcome);
-    }
-
-    /// Whether this call is a half-open probe.
-    #[must_use]
-    pub fn is_probe(&self) -> bool {
-        self.ticket.probe
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        if !self.ticket.recorded {
-            self.breaker.release(self.ticket);
-        }
-    }
-}
-
-impl fmt::Debug for Permit<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Permit")
-            .field("probe", &self.ticket.probe)
-            .field("admitted", &self.admitted)
-            .finish()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Circuit breaker scenarios: each trip rule, open → half-open on the runtime's clock, probes,
-//! re-opening, manual control, late results discarded, the probe lease. No std, no heap.
+//! re-opening, manual control, late results discarded, the probe lease, open durations growing
+//! through a retry policy, keyed breakers. No std, no heap.
 
 use core::future::{Future, pending, poll_fn};
 use core::pin::pin;

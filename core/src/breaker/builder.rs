@@ -171,6 +171,26 @@ impl CircuitBreakerBuilder {
     /// [`max_open_for`](Self::max_open_for).
     ///
     /// A jittered draw of zero opens for no time: the next call is a probe.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use steadfast::breaker::CircuitBreaker;
+    /// use steadfast::retry::{Jitter, RetryPolicy};
+    ///
+    /// // 5 s, 10 s, 20 s, ... up to 5 min, each between half of that and all of it.
+    /// static OPEN: RetryPolicy = RetryPolicy::builder()
+    ///     .exponential(Duration::from_secs(5), 2.0)
+    ///     .max_delay(Duration::from_secs(300))
+    ///     .jitter(Jitter::Equal)
+    ///     .seed(0x5eed)
+    ///     .build_const();
+    ///
+    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::builder()
+    ///     .consecutive_failures(5)
+    ///     .open_backoff(&OPEN)
+    ///     .build_const();
+    /// # let _ = &UPSTREAM;
+    /// ```
     pub const fn open_backoff(mut self, policy: &'static RetryPolicy) -> Self {
         self.open_backoff = Some(policy);
         self

@@ -2,7 +2,8 @@
 
 use core::time::Duration;
 
-use super::jitter::{self, Jitter, Rng};
+use super::RetryPolicy;
+use super::jitter::{self, Rng};
 use crate::time::duration_to_nanos;
 
 /// The shape of the delays between attempts, before jitter and before the `max_delay` cap.
@@ -90,11 +91,27 @@ impl Backoff {
 /// sequence without changing the ones after it.
 #[derive(Clone, Debug)]
 pub struct Delays {
-    backoff: Backoff,
-    /// Exponential factor in fixed point, 32 fractional bits.
-    factor_fx: u64,
-    cap: u64,
-    jitter: Jitter,
+    policy: RetryPolicy,
+    state: DelayState,
+}
+
+impl Delays {
+    pub(crate) fn new(policy: RetryPolicy, seed: u64) -> Self {
+        let state = DelayState::new(&policy, Rng::new(seed));
+        Delays { policy, state }
+    }
+
+    /// Pretends `retry` delays were produced (stateless shapes only).
+    #[cfg(test)]
+    pub(crate) fn skip_to(&mut self, retry: u32) {
+        self.state.retry = retry;
+    }
+}
+
+/// Where a sequence of [`Delays`] stands; the settings it follows stay in the policy, which a
+/// [`Retry`](super::Retry) holds anyway.
+#[derive(Clone, Debug)]
+pub(crate) struct DelayState {
     rng: Rng,
     /// Delays produced so far (saturating).
     retry: u32,
@@ -106,51 +123,36 @@ pub struct Delays {
     prev: u64,
 }
 
-impl Delays {
-    pub(crate) fn new(
-        backoff: Backoff,
-        factor_fx: u64,
-        cap: u64,
-        jitter: Jitter,
-        rng: Rng,
-    ) -> Self {
-        let mut delays = Delays {
-            backoff,
-            factor_fx,
-            cap,
-            jitter,
+impl DelayState {
+    pub(crate) fn new(policy: &RetryPolicy, rng: Rng) -> Self {
+        let mut state = DelayState {
             rng,
             retry: 0,
             acc: 0,
             first: 0,
             prev: 0,
         };
-        if let Backoff::Exponential { base, .. } = backoff {
-            delays.acc = u128::from(duration_to_nanos(base).min(cap)) << 32;
+        if let Backoff::Exponential { base, .. } = policy.backoff {
+            state.acc = u128::from(duration_to_nanos(base).min(policy.max_delay)) << 32;
         }
-        delays.first = delays.clone().next_base();
-        delays.prev = delays.first;
-        delays
-    }
-
-    /// Pretends `retry` delays were produced (stateless shapes only).
-    #[cfg(test)]
-    pub(crate) fn skip_to(&mut self, retry: u32) {
-        self.retry = retry;
+        state.first = state.clone().next_base(policy);
+        state.prev = state.first;
+        state
     }
 
     /// The next un-jittered delay, capped, in nanoseconds.
-    pub(crate) fn next_base(&mut self) -> u64 {
+    fn next_base(&mut self, policy: &RetryPolicy) -> u64 {
         self.retry = self.retry.saturating_add(1);
         let n = self.retry;
-        let d = match self.backoff {
+        let cap = policy.max_delay;
+        let d = match policy.backoff {
             Backoff::Constant(c) => duration_to_nanos(c),
             Backoff::Linear { base, step } => duration_to_nanos(base)
                 .saturating_add(duration_to_nanos(step).saturating_mul(u64::from(n - 1))),
             Backoff::Exponential { .. } => {
                 let out = (self.acc >> 32) as u64;
-                let cap = u128::from(self.cap) << 32;
-                self.acc = match self.acc.checked_mul(u128::from(self.factor_fx)) {
+                let cap = u128::from(cap) << 32;
+                self.acc = match self.acc.checked_mul(u128::from(policy.factor_fx)) {
                     Some(x) => (x >> 32).min(cap),
                     None => cap,
                 };
@@ -162,27 +164,28 @@ impl Delays {
             },
             Backoff::Custom(f) => duration_to_nanos(f(n)),
         };
-        d.min(self.cap)
+        d.min(cap)
     }
 
-    /// The next delay with jitter, in nanoseconds, and the un-jittered delay it came from.
-    pub(crate) fn next_pair(&mut self) -> (u64, u64) {
-        let d = self.next_base();
-        (self.jittered(d), d)
+    /// The next delay of `policy` with jitter, in nanoseconds, and the un-jittered delay it
+    /// came from.
+    pub(crate) fn next_pair(&mut self, policy: &RetryPolicy) -> (u64, u64) {
+        let d = self.next_base(policy);
+        (self.jittered(policy, d), d)
     }
 
-    /// The jittered delay before retry `n` (1, 2, …), `prev` being the jittered delay drawn
-    /// before retry `n − 1` (unused for the first), without producing the delays in between:
-    /// for a caller that keeps one number between draws rather than the sequence (the circuit
-    /// breaker's open durations). The exponential shape is stepped from its base, and stops
-    /// stepping once it no longer grows (at the cap).
-    pub(crate) fn delay_at(mut self, n: u32, prev: u64) -> u64 {
+    /// The jittered delay of `policy` before retry `n` (1, 2, …), `prev` being the jittered
+    /// delay drawn before retry `n − 1` (unused for the first), without producing the delays
+    /// in between: for a caller that keeps one number between draws rather than the sequence
+    /// (the circuit breaker's open durations). The exponential shape is stepped from its base,
+    /// and stops stepping once it no longer grows (at the cap).
+    pub(crate) fn delay_at(mut self, policy: &RetryPolicy, n: u32, prev: u64) -> u64 {
         let n = n.max(1);
-        let d = if let Backoff::Exponential { .. } = self.backoff {
-            let mut d = self.next_base();
+        let d = if let Backoff::Exponential { .. } = policy.backoff {
+            let mut d = self.next_base(policy);
             while self.retry < n {
                 let before = self.acc;
-                d = self.next_base();
+                d = self.next_base(policy);
                 if self.acc == before {
                     break;
                 }
@@ -190,21 +193,21 @@ impl Delays {
             d
         } else {
             self.retry = n - 1;
-            self.next_base()
+            self.next_base(policy)
         };
         if n > 1 {
             self.prev = prev;
         }
-        self.jittered(d)
+        self.jittered(policy, d)
     }
 
-    fn jittered(&mut self, d: u64) -> u64 {
+    fn jittered(&mut self, policy: &RetryPolicy, d: u64) -> u64 {
         let j = jitter::apply(
-            self.jitter,
+            policy.jitter,
             &mut self.rng,
             d,
             self.first,
-            self.cap,
+            policy.max_delay,
             self.prev,
         );
         self.prev = j;
@@ -216,7 +219,7 @@ impl Iterator for Delays {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
-        Some(Duration::from_nanos(self.next_pair().0))
+        Some(Duration::from_nanos(self.state.next_pair(&self.policy).0))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

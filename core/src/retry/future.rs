@@ -10,13 +10,12 @@ use core::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use super::backoff::Delays;
+use super::backoff::DelayState;
 use super::budget::RetryBudget;
 use super::error::{GiveUpReason, RetryError};
 use super::notice::{Notice, Outcome};
 use super::policy::RetryPolicy;
 use crate::time::duration_to_nanos;
-use crate::timeout::{Timeout, timeout};
 use crate::{Instant, Timer};
 
 /// An operation to retry: it makes one attempt (a future of `Result<Value, Error>`) each time
@@ -106,10 +105,11 @@ where
 
 pin_project! {
     #[project = StateProj]
-    enum State<Fut, Timed, Sleep> {
+    enum State<Fut, Sleep> {
         Idle,
-        Running { #[pin] future: Fut },
-        Timed { #[pin] future: Timed },
+        // `limit`: the attempt timeout's sleep, armed when the attempt first waits (as
+        // `crate::timeout` does, without its error and context).
+        Running { #[pin] future: Fut, #[pin] limit: Option<Sleep> },
         Sleeping { #[pin] sleep: Sleep },
         Done,
     }
@@ -157,12 +157,12 @@ pin_project! {
         deadline: Option<Instant>,
         stop_at: Instant,
         attempts: u32,
-        delays: Option<Delays>,
+        delays: Option<DelayState>,
         // Whether the future returned `Pending` since the current attempt started: before
         // the next attempt it yields once if it has not.
         yielded: bool,
         #[pin]
-        state: State<M::Future, Timeout<M::Future, T>, T::Sleep>,
+        state: State<M::Future, T::Sleep>,
     }
 }
 
@@ -394,29 +394,28 @@ where
                         *this.yielded = false;
                         *this.attempts = this.attempts.saturating_add(1);
                         let future = this.make.make_attempt();
-                        match policy.attempt_timeout {
-                            Some(limit) => this.state.set(State::Timed {
-                                future: timeout(&*this.timer, limit, future),
-                            }),
-                            None => this.state.set(State::Running { future }),
-                        }
+                        this.state.set(State::Running {
+                            future,
+                            limit: None,
+                        });
                         continue;
                     }
-                    StateProj::Running { future } => match future.poll(cx) {
+                    StateProj::Running { future, mut limit } => match future.poll(cx) {
                         Poll::Ready(outcome) => Ok(outcome),
                         Poll::Pending => {
                             *this.yielded = true;
-                            return Poll::Pending;
-                        }
-                    },
-                    StateProj::Timed { future } => match future.poll(cx) {
-                        Poll::Ready(Ok(outcome)) => Ok(outcome),
-                        Poll::Ready(Err(_)) => {
-                            Err(policy.attempt_timeout.unwrap_or(Duration::ZERO))
-                        }
-                        Poll::Pending => {
-                            *this.yielded = true;
-                            return Poll::Pending;
+                            // Polled before the clock: an attempt ready at its deadline wins.
+                            let Some(max) = policy.attempt_timeout else {
+                                return Poll::Pending;
+                            };
+                            if limit.is_none() {
+                                limit.set(Some(this.timer.sleep(max)));
+                            }
+                            if limit.as_pin_mut().is_some_and(|s| s.poll(cx).is_ready()) {
+                                Err(max)
+                            } else {
+                                return Poll::Pending;
+                            }
                         }
                     },
                     StateProj::Sleeping { sleep } => {
@@ -459,21 +458,21 @@ where
                 Err(limit) => (None, Err(limit)),
             };
 
-            let plan = if attempt >= policy.max_attempts {
-                Plan::Stop(GiveUpReason::AttemptsExhausted)
+            let next = if attempt >= policy.max_attempts {
+                Err(GiveUpReason::AttemptsExhausted)
             } else {
-                let now = this.timer.now();
-                let delays = this.delays.get_or_insert_with(|| policy.run_delays(now));
-                // In nanoseconds: a `Duration` is built only if the notify hook asks for one
-                // (making one divides by 10^9, a library routine on 32-bit microcontrollers).
-                let policy_delay = delays.next_pair().0;
-                let delay = hint.map_or(policy_delay, duration_to_nanos);
-                let until = Instant::from_nanos(now.as_nanos().saturating_add(delay));
-                if until > *this.stop_at {
-                    Plan::Stop(GiveUpReason::Deadline)
-                } else if this.budget.as_ref().is_some_and(|b| !b.try_withdraw(now)) {
-                    Plan::Stop(GiveUpReason::Budget)
-                } else {
+                schedule(
+                    policy,
+                    this.delays,
+                    this.timer.now(),
+                    hint,
+                    *this.stop_at,
+                    this.budget.as_deref(),
+                )
+            };
+            let plan = match next {
+                Err(reason) => Plan::Stop(reason),
+                Ok((delay, until)) => {
                     let notice = Notice {
                         attempt,
                         outcome: match &outcome {
@@ -510,5 +509,34 @@ where
                 }
             }
         }
+    }
+}
+
+/// After a retryable outcome, with attempts left: the delay before the next attempt (in
+/// nanoseconds) and the instant it ends, or why the call stops there. The part of the
+/// decision that depends on no type of the call: one copy in the image however many calls
+/// are retried.
+#[inline(never)]
+fn schedule(
+    policy: &RetryPolicy,
+    delays: &mut Option<DelayState>,
+    now: Instant,
+    hint: Option<Duration>,
+    stop_at: Instant,
+    budget: Option<&RetryBudget>,
+) -> Result<(u64, Instant), GiveUpReason> {
+    let delays = delays.get_or_insert_with(|| policy.run_delays(now));
+    // In nanoseconds: a `Duration` is built only if the notify hook asks for one (making one
+    // divides by 10^9, a library routine on 32-bit microcontrollers). The policy's sequence
+    // moves on even when a hint replaces its delay.
+    let policy_delay = delays.next_pair(policy).0;
+    let delay = hint.map_or(policy_delay, duration_to_nanos);
+    let until = Instant::from_nanos(now.as_nanos().saturating_add(delay));
+    if until > stop_at {
+        Err(GiveUpReason::Deadline)
+    } else if budget.is_some_and(|b| !b.try_withdraw(now)) {
+        Err(GiveUpReason::Budget)
+    } else {
+        Ok((delay, until))
     }
 }

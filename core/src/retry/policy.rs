@@ -3,7 +3,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use super::backoff::{Backoff, Delays, factor_fixed};
+use super::backoff::{Backoff, DelayState, Delays, factor_fixed};
 use super::jitter::{Jitter, Rng};
 use crate::loom::{AtomicU32, Ordering};
 use crate::time::duration_to_nanos;
@@ -152,31 +152,25 @@ impl RetryPolicy {
     /// source seeded with `seed` (the policy's own seed setting is not used).
     #[must_use]
     pub fn delays(&self, seed: u64) -> Delays {
-        Delays::new(
-            self.backoff,
-            self.factor_fx,
-            self.max_delay,
-            self.jitter,
-            Rng::new(seed),
-        )
+        Delays::new(*self, seed)
     }
 
-    /// The delays for one retry run whose first retry happens at `now`, seeded from the
-    /// policy's seed setting.
-    pub(crate) fn run_delays(&self, now: Instant) -> Delays {
+    /// The state of the delays of one retry run whose first retry happens at `now`, seeded
+    /// from the policy's seed setting.
+    pub(crate) fn run_delays(&self, now: Instant) -> DelayState {
         let seed = if self.jitter.is_random() {
             self.seed.seed(now)
         } else {
             0
         };
-        self.delays(seed)
+        DelayState::new(self, Rng::new(seed))
     }
 
     /// The jittered delay before retry `n` for a caller whose delay before retry `n − 1` was
     /// `prev` (nanoseconds), seeded from the policy's seed setting at `now`: the circuit
     /// breaker's open duration after its `n`th opening in a row.
     pub(crate) fn nth_delay(&self, n: u32, prev: u64, now: Instant) -> u64 {
-        self.run_delays(now).delay_at(n, prev)
+        self.run_delays(now).delay_at(self, n, prev)
     }
 }
 

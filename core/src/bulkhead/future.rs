@@ -190,17 +190,13 @@ impl Drop for Held<'_> {
 
 pin_project! {
     #[project = RunProj]
-    enum RunState<'a, F, A> {
+    enum RunState<'a, A> {
         Acquiring {
             #[pin]
             acquire: A,
-            work: Option<F>,
             bulkhead: &'a Bulkhead,
         },
         Running {
-            // Declared before the permit: dropped first.
-            #[pin]
-            work: F,
             permit: Held<'a>,
         },
         Done,
@@ -213,8 +209,12 @@ pin_project! {
     /// holding it.
     #[must_use = "futures do nothing unless awaited"]
     pub struct Run<'a, F, A = Acquire<'a>> {
+        // The work stays where it is from the start (a large future is not moved when the
+        // permit comes), and is declared before the permit: dropped first. `None` once done.
         #[pin]
-        state: RunState<'a, F, A>,
+        work: Option<F>,
+        #[pin]
+        state: RunState<'a, A>,
     }
 }
 
@@ -223,11 +223,8 @@ impl<'a, F, A> Run<'a, F, A> {
     /// over and given back to `bulkhead`.
     pub(super) fn new(bulkhead: &'a Bulkhead, acquire: A, work: F) -> Self {
         Run {
-            state: RunState::Acquiring {
-                acquire,
-                work: Some(work),
-                bulkhead,
-            },
+            work: Some(work),
+            state: RunState::Acquiring { acquire, bulkhead },
         }
     }
 }
@@ -256,38 +253,33 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        loop {
-            match this.state.as_mut().project() {
-                RunProj::Acquiring {
-                    acquire,
-                    work,
-                    bulkhead,
-                } => {
-                    let permit = match acquire.poll(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Ok(permit)) => permit,
-                        Poll::Ready(Err(why)) => {
-                            this.state.set(RunState::Done);
-                            return Poll::Ready(Err(why));
-                        }
-                    };
+        if let RunProj::Acquiring { acquire, bulkhead } = this.state.as_mut().project() {
+            match acquire.poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(permit)) => {
                     // The permit moves to `Held`, which gives it back when dropped.
                     core::mem::forget(permit);
                     let permit = Held(bulkhead);
-                    let work = work.take().expect("the work is kept until a permit comes");
-                    this.state.set(RunState::Running { work, permit });
+                    this.state.set(RunState::Running { permit });
                 }
-                RunProj::Running { work, .. } => {
-                    let out = match work.poll(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(out) => out,
-                    };
+                Poll::Ready(Err(why)) => {
+                    this.work.set(None);
                     this.state.set(RunState::Done);
-                    return Poll::Ready(Ok(out));
+                    return Poll::Ready(Err(why));
                 }
-                RunProj::Done => panic!("`Run` polled after completion"),
             }
         }
+        let Some(work) = this.work.as_mut().as_pin_mut() else {
+            panic!("`Run` polled after completion");
+        };
+        let out = match work.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(out) => out,
+        };
+        // The work first, then the permit.
+        this.work.set(None);
+        this.state.set(RunState::Done);
+        Poll::Ready(Ok(out))
     }
 }
 

@@ -151,11 +151,14 @@ impl DelayState {
                 .saturating_add(duration_to_nanos(step).saturating_mul(u64::from(n - 1))),
             Backoff::Exponential { .. } => {
                 let out = (self.acc >> 32) as u64;
-                let cap = u128::from(cap) << 32;
-                self.acc = match self.acc.checked_mul(u128::from(policy.factor_fx)) {
-                    Some(x) => (x >> 32).min(cap),
-                    None => cap,
-                };
+                // `(acc · factor) >> 32`, capped, from two narrow products instead of one
+                // 128-bit product with an overflow check (far less code on Cortex-M): with
+                // `acc = out·2³² + frac` it is `out·factor + (frac·factor) >> 32` exactly, and
+                // a product past 2¹²⁸ is past the cap anyway.
+                let fx = u128::from(policy.factor_fx);
+                let frac = u128::from(self.acc as u32);
+                let next = (u128::from(out) * fx).saturating_add((frac * fx) >> 32);
+                self.acc = next.min(u128::from(cap) << 32);
                 out
             }
             Backoff::Sequence(s) => match s.get(n as usize - 1).or(s.last()) {

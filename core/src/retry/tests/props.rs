@@ -222,3 +222,27 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    /// The exponential delays are the fixed-point products the backoff's docs describe:
+    /// `(acc · factor) >> 32` with 32 fractional bits, capped, computed here with one
+    /// 128-bit product and its overflow check.
+    #[test]
+    fn exponential_delays_are_the_fixed_point_products(
+        base in base(), over in 0u64..=u64::MAX, factor in prop_oneof![1.0f64..4.0, 4.0f64..1e30],
+    ) {
+        let p = policy(Shape::Exponential(factor), base, over, Jitter::None);
+        let cap = base.saturating_add(over);
+        let fx = u128::from(crate::retry::backoff::factor_fixed(factor).expect("valid factor"));
+        let mut acc = u128::from(base.min(cap)) << 32;
+        for d in p.delays(0).take(80) {
+            prop_assert_eq!(d, Duration::from_nanos((acc >> 32) as u64));
+            acc = match acc.checked_mul(fx) {
+                Some(x) => (x >> 32).min(u128::from(cap) << 32),
+                None => u128::from(cap) << 32,
+            };
+        }
+    }
+}

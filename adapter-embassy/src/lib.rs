@@ -174,6 +174,21 @@ pub fn ticks_to_nanos(ticks: u64) -> u64 {
 #[must_use]
 pub fn nanos_to_ticks(nanos: u64) -> u64 {
     if let Some(per_tick) = NANOS_PER_TICK {
+        if per_tick <= 0xFFFF {
+            // `nanos.div_ceil(per_tick)` as long division in 32-bit steps by a constant under
+            // 2¹⁶ (ticks of 16 µs and finer, 1 MHz's 1000 ns among them): three divisions the
+            // compiler makes multiplications, no 64-bit or 128-bit arithmetic.
+            let d = per_tick as u32;
+            let (hi, lo) = ((nanos >> 32) as u32, nanos as u32);
+            let (q1, r1) = (hi / d, hi % d);
+            // `r < d < 2¹⁶`: each step's dividend fits 32 bits, each quotient 16.
+            let x = (r1 << 16) | (lo >> 16);
+            let (q2, r2) = (x / d, x % d);
+            let y = (r2 << 16) | (lo & 0xFFFF);
+            let (q3, r3) = (y / d, y % d);
+            let q = (u64::from(q1) << 32) | u64::from((q2 << 16) | q3);
+            return q + u64::from(r3 != 0);
+        }
         // `nanos.div_ceil(per_tick)` by a multiplication: a 64-bit division would pull in
         // a library routine of nearly a kilobyte on Cortex-M. The estimate is short by at
         // most two.
@@ -252,5 +267,35 @@ mod tests {
         // Saturation at both ends of the range.
         assert_eq!(ticks_to_nanos(u64::MAX), u64::MAX);
         assert_eq!(nanos_to_ticks(u64::MAX), 18_446_744_073_709_552);
+    }
+
+    #[test]
+    fn nanos_to_ticks_is_the_exact_ceiling_across_the_range() {
+        let per_tick = 1_000_000_000 / embassy_time::TICK_HZ;
+        let mut n = 1u64;
+        while n != 0 {
+            for nanos in [n - 1, n, n + 1, n.wrapping_mul(3) / 2, u64::MAX - n] {
+                assert_eq!(
+                    nanos_to_ticks(nanos),
+                    nanos.div_ceil(per_tick),
+                    "{nanos} ns"
+                );
+            }
+            n = n.wrapping_shl(1);
+        }
+        for nanos in [
+            999,
+            1_000,
+            1_001,
+            65_535_999,
+            4_294_967_295_999,
+            4_294_967_296_001,
+        ] {
+            assert_eq!(
+                nanos_to_ticks(nanos),
+                nanos.div_ceil(per_tick),
+                "{nanos} ns"
+            );
+        }
     }
 }

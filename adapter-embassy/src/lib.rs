@@ -101,6 +101,8 @@
 
 mod native;
 
+use core::num::NonZeroU64;
+
 pub use native::{Deadline, Span, with_deadline, with_timeout};
 pub use steadfast::*;
 
@@ -130,9 +132,7 @@ impl EmbassyTimer {
     /// [`embassy_time::Instant`] (taken as it is); ready on its first poll if the deadline has
     /// passed.
     pub fn sleep_until(&self, deadline: impl Deadline) -> EmbassySleep {
-        EmbassySleep {
-            at: deadline.to_ticks(),
-        }
+        EmbassySleep::at(deadline.to_ticks())
     }
 
     /// A sleep of `duration` from now, a `core::time::Duration` (rounded up to whole ticks)
@@ -140,9 +140,7 @@ impl EmbassyTimer {
     /// never comes.
     pub fn sleep(&self, duration: impl Span) -> EmbassySleep {
         let now = embassy_time::Instant::now().as_ticks();
-        EmbassySleep {
-            at: now.saturating_add(duration.to_ticks()),
-        }
+        EmbassySleep::at(now.saturating_add(duration.to_ticks()))
     }
 }
 
@@ -230,7 +228,18 @@ impl Timer for EmbassyTimer {
 #[derive(Debug)]
 #[must_use = "a sleep does nothing unless awaited"]
 pub struct EmbassySleep {
-    at: u64,
+    /// The deadline's tick plus one, saturating: never zero, so that a future holding an
+    /// optional sleep (a timeout's, a retry's) needs no room for a tag beside it. The last
+    /// two ticks (some 584,000 years out at 1 MHz) are one: never.
+    until: NonZeroU64,
+}
+
+impl EmbassySleep {
+    fn at(tick: u64) -> Self {
+        EmbassySleep {
+            until: NonZeroU64::MIN.saturating_add(tick),
+        }
+    }
 }
 
 impl core::future::Future for EmbassySleep {
@@ -240,10 +249,11 @@ impl core::future::Future for EmbassySleep {
         self: core::pin::Pin<&mut Self>,
         cx: &mut core::task::Context<'_>,
     ) -> core::task::Poll<()> {
-        if embassy_time::Instant::now().as_ticks() >= self.at {
+        let at = self.until.get() - 1;
+        if embassy_time::Instant::now().as_ticks() >= at {
             return core::task::Poll::Ready(());
         }
-        embassy_time_driver::schedule_wake(self.at, cx.waker());
+        embassy_time_driver::schedule_wake(at, cx.waker());
         core::task::Poll::Pending
     }
 }

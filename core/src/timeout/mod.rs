@@ -242,8 +242,8 @@ impl<F: Future, T: Timer> Future for Timeout<F, T> {
         if let ArmProj::Armed { sleep } = this.sleep.as_mut().project() {
             if sleep.poll(cx).is_ready() {
                 // Drop the inner future now: its work stops and what it holds is released.
+                // (The sleep, over, stays until the timeout is dropped.)
                 this.inner.set(Inner::Done);
-                this.sleep.set(Arm::Idle);
                 let duration = match *this.limit {
                     Limit::After(d) => Some(d),
                     Limit::At(_) => None,

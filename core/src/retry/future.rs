@@ -79,7 +79,6 @@ pub trait MakeAttempt {
             retry_on: None,
             hint: None,
             notify: None,
-            deadline: None,
             stop_at: Instant::MAX,
             attempts: 0,
             delays: None,
@@ -154,7 +153,8 @@ pin_project! {
         retry_on: Option<R>,
         hint: Option<H>,
         notify: Option<N>,
-        deadline: Option<Instant>,
+        // The call's deadline until the first poll, then the instant after which no attempt
+        // begins (the earlier of it and the policy's `max_elapsed`).
         stop_at: Instant,
         attempts: u32,
         delays: Option<DelayState>,
@@ -188,8 +188,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
             retry_on: None,
             hint: Some(hint),
             notify: None,
-            deadline,
-            stop_at: Instant::MAX,
+            stop_at: deadline.unwrap_or(Instant::MAX),
             attempts: 0,
             delays: None,
             yielded: false,
@@ -210,7 +209,6 @@ macro_rules! rebuild {
             retry_on: $retry_on,
             hint: $hint,
             notify: $notify,
-            deadline: $r.deadline,
             stop_at: $r.stop_at,
             attempts: $r.attempts,
             delays: $r.delays,
@@ -314,7 +312,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
     /// attempt is made at all: the call gives up with [`GiveUpReason::Deadline`] and
     /// [`RetryError::attempts`] 0.
     pub fn deadline(mut self, deadline: Instant) -> Self {
-        self.deadline = Some(deadline);
+        self.stop_at = deadline;
         self
     }
 
@@ -329,7 +327,10 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> fmt::Debug for Retry<M, T, P, B
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retry")
             .field("attempts", &self.attempts)
-            .field("deadline", &self.deadline)
+            .field(
+                "deadline",
+                &(self.stop_at != Instant::MAX).then_some(self.stop_at),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -365,15 +366,12 @@ where
                             // First poll: the call starts now. The clock is read only when a
                             // deadline or a budget needs it.
                             let timed = policy.max_elapsed.is_some()
-                                || this.deadline.is_some()
+                                || *this.stop_at != Instant::MAX
                                 || this.budget.is_some();
                             if timed {
                                 let now = this.timer.now();
                                 if let Some(max) = policy.max_elapsed {
-                                    *this.stop_at = now.saturating_add(max);
-                                }
-                                if let Some(deadline) = *this.deadline {
-                                    *this.stop_at = (*this.stop_at).min(deadline);
+                                    *this.stop_at = (*this.stop_at).min(now.saturating_add(max));
                                 }
                                 if now > *this.stop_at {
                                     this.state.set(State::Done);

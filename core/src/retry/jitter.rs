@@ -89,7 +89,8 @@ impl Rng {
         if span == u64::MAX {
             return x;
         }
-        lo + ((x as u128 * (span as u128 + 1)) >> 64) as u64
+        // `span + 1` fits: a 64-by-64 product, not a 128-bit one.
+        lo + ((x as u128 * (span + 1) as u128) >> 64) as u64
     }
 }
 

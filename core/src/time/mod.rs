@@ -121,13 +121,15 @@ impl fmt::Debug for Instant {
 
 /// A [`Duration`] in whole nanoseconds, saturating at `u64::MAX` (about 584 years).
 #[must_use]
+#[inline(never)]
 pub(crate) const fn duration_to_nanos(d: Duration) -> u64 {
-    let n = d.as_nanos();
-    if n > u64::MAX as u128 {
-        u64::MAX
-    } else {
-        n as u64
+    // In 64 bits, the overflow told by a comparison: `as_nanos` is a 128-bit product and
+    // `checked_mul` a widening one, both long code on 32-bit microcontrollers.
+    let secs = d.as_secs();
+    if secs > u64::MAX / 1_000_000_000 {
+        return u64::MAX;
     }
+    (secs * 1_000_000_000).saturating_add(d.subsec_nanos() as u64)
 }
 
 /// `(n / d, n % d)` for a divisor known in advance, given `recip = u64::MAX / d` (and `d > 0`):

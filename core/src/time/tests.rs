@@ -194,3 +194,22 @@ mod virtual_timer {
         assert_eq!(polls.load(Ordering::Relaxed), 1);
     }
 }
+
+#[test]
+fn durations_in_nanoseconds_are_exact_and_saturate() {
+    use super::duration_to_nanos;
+    let last = u64::MAX / 1_000_000_000; // 18446744073 s
+    for d in [
+        Duration::ZERO,
+        Duration::new(1, 1),
+        Duration::new(last, 0),
+        Duration::new(last, 709_551_615),
+        Duration::new(last, 709_551_616),
+        Duration::new(last, 999_999_999),
+        Duration::new(last + 1, 0),
+        Duration::MAX,
+    ] {
+        let expected = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        assert_eq!(duration_to_nanos(d), expected, "{d:?}");
+    }
+}

@@ -159,7 +159,7 @@ impl RetryBudget {
     fn allowance(&self) -> u32 {
         let calls = u64::from(self.recent(&self.deposits));
         let share = calls.saturating_mul(u64::from(self.percent));
-        let share = div_rem_with_reciprocal(share, 100, u64::MAX / 100).0;
+        let share = quotient(share, 100, u64::MAX / 100);
         let share = u32::try_from(share).unwrap_or(u32::MAX);
         self.min_retries.saturating_add(share)
     }
@@ -167,7 +167,7 @@ impl RetryBudget {
     /// Moves the budget to the window of `now`, clearing windows that are no longer recent;
     /// returns the slot of the current window.
     fn roll(&self, now: Instant) -> usize {
-        let number = div_rem_with_reciprocal(now.as_nanos(), self.window, self.window_recip).0;
+        let number = quotient(now.as_nanos(), self.window, self.window_recip);
         // Wrapping: the low 32 bits; `era` tells the long gaps these cannot.
         let target = number as u32;
         let target_era = era(number);
@@ -333,4 +333,11 @@ impl fmt::Debug for RetryBudget {
             .field("withdrawals", &self.recent(&self.withdrawals))
             .finish()
     }
+}
+
+/// `n / d` given `recip = u64::MAX / d` ([`div_rem_with_reciprocal`]), one copy for the
+/// budget's two divisions: on a microcontroller its 64-by-64 product is long code.
+#[inline(never)]
+fn quotient(n: u64, d: u64, recip: u64) -> u64 {
+    div_rem_with_reciprocal(n, d, recip).0
 }

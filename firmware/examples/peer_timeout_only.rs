@@ -7,9 +7,12 @@ use steadfast_firmware_tests::{VirtualDriver, fail, pass, run};
 embassy_time_driver::time_driver_impl!(static DRIVER: VirtualDriver = VirtualDriver::new());
 #[embassy_executor::task]
 async fn work() {
-    if with_timeout(Duration::from_millis(50), Timer::after(Duration::from_millis(5)))
-        .await
-        .is_err()
+    if with_timeout(
+        Duration::from_millis(50),
+        Timer::after(Duration::from_millis(5)),
+    )
+    .await
+    .is_err()
     {
         fail("t");
     }

@@ -113,6 +113,7 @@ pub mod guide;
 pub mod hedge;
 mod keyed;
 pub mod limiter;
+pub mod observe;
 mod loom;
 mod panic;
 pub mod pipeline;

@@ -10,6 +10,7 @@ use pin_project_lite::pin_project;
 use super::metrics::WaitSlot;
 use super::{Bulkhead, BulkheadError, Rejected};
 use crate::Timer;
+use crate::observe::{Event, Observe};
 use crate::timeout::Timeout;
 
 /// A permit of a [`Bulkhead`], released when dropped.
@@ -69,12 +70,14 @@ pin_project! {
 }
 
 pin_project! {
-    /// The future returned by [`Bulkhead::acquire`]: a permit, or why there is none.
+    /// The future returned by [`Bulkhead::acquire`]: a permit, or why there is none. `O` is
+    /// its [observer](crate::observe), `()` unless set with [`observe`](Acquire::observe).
     #[must_use = "futures do nothing unless awaited"]
-    pub struct Acquire<'a> {
+    pub struct Acquire<'a, O = ()> {
         bulkhead: &'a Bulkhead,
         #[pin]
         state: AcquireState<'a>,
+        observer: O,
     }
 }
 
@@ -83,11 +86,24 @@ impl<'a> Acquire<'a> {
         Acquire {
             bulkhead,
             state: AcquireState::Start,
+            observer: (),
         }
     }
 }
 
-impl core::fmt::Debug for Acquire<'_> {
+impl<'a, O> Acquire<'a, O> {
+    /// Reports waiting in the queue ([`Event::BulkheadQueued`]) and a rejection
+    /// ([`Event::BulkheadRejected`]) to `observer` (see [`crate::observe`]).
+    pub fn observe<O2: Observe>(self, observer: O2) -> Acquire<'a, O2> {
+        Acquire {
+            bulkhead: self.bulkhead,
+            state: self.state,
+            observer,
+        }
+    }
+}
+
+impl<O> core::fmt::Debug for Acquire<'_, O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let state = match self.state {
             AcquireState::Start => "start",
@@ -98,7 +114,7 @@ impl core::fmt::Debug for Acquire<'_> {
     }
 }
 
-impl<'a> Future for Acquire<'a> {
+impl<'a, O: Observe> Future for Acquire<'a, O> {
     type Output = Result<Permit<'a>, Rejected>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -111,6 +127,7 @@ impl<'a> Future for Acquire<'a> {
                 Err(None) => match bulkhead.enter_queue() {
                     None => Err(Rejected::QueueFull),
                     Some(slot) => {
+                        this.observer.emit(|| Event::BulkheadQueued);
                         let acquire = bulkhead.semaphore.acquire(1);
                         this.state.set(AcquireState::Wait { acquire, slot });
                         match this.state.as_mut().project() {
@@ -133,6 +150,9 @@ impl<'a> Future for Acquire<'a> {
             Ok(permit) => bulkhead.admit(permit),
             Err(why) => Err(bulkhead.stats.reject(why)),
         };
+        if let Err(why) = result {
+            this.observer.emit(|| Event::BulkheadRejected(why));
+        }
         // Leaves the queue: the waiter count drops after the permit is counted.
         this.state.set(AcquireState::Done);
         Poll::Ready(result)
@@ -141,28 +161,46 @@ impl<'a> Future for Acquire<'a> {
 
 pin_project! {
     /// The future returned by [`Bulkhead::acquire_within`]: like [`Acquire`], but a caller
-    /// that waits the time it was given gets [`Rejected::WaitedTooLong`].
+    /// that waits the time it was given gets [`Rejected::WaitedTooLong`]. `O` is its
+    /// [observer](crate::observe), `()` unless set with [`observe`](AcquireWithin::observe).
     #[must_use = "futures do nothing unless awaited"]
-    pub struct AcquireWithin<'a, T: Timer> {
+    pub struct AcquireWithin<'a, T: Timer, O = ()> {
         bulkhead: &'a Bulkhead,
         #[pin]
-        inner: Timeout<Acquire<'a>, T>,
+        inner: Timeout<Acquire<'a, O>, T>,
+        observer: O,
     }
 }
 
 impl<'a, T: Timer> AcquireWithin<'a, T> {
     pub(super) fn new(bulkhead: &'a Bulkhead, inner: Timeout<Acquire<'a>, T>) -> Self {
-        AcquireWithin { bulkhead, inner }
+        AcquireWithin {
+            bulkhead,
+            inner,
+            observer: (),
+        }
     }
 }
 
-impl<T: Timer> core::fmt::Debug for AcquireWithin<'_, T> {
+impl<'a, T: Timer, O> AcquireWithin<'a, T, O> {
+    /// Reports waiting in the queue ([`Event::BulkheadQueued`]) and a rejection
+    /// ([`Event::BulkheadRejected`]) to `observer` (see [`crate::observe`]).
+    pub fn observe<O2: Observe>(self, observer: O2) -> AcquireWithin<'a, T, O2> {
+        AcquireWithin {
+            bulkhead: self.bulkhead,
+            inner: self.inner.map(|acquire| acquire.observe(observer.clone())),
+            observer,
+        }
+    }
+}
+
+impl<T: Timer, O> core::fmt::Debug for AcquireWithin<'_, T, O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AcquireWithin").finish_non_exhaustive()
     }
 }
 
-impl<'a, T: Timer> Future for AcquireWithin<'a, T> {
+impl<'a, T: Timer, O: Observe> Future for AcquireWithin<'a, T, O> {
     type Output = Result<Permit<'a>, Rejected>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -173,7 +211,9 @@ impl<'a, T: Timer> Future for AcquireWithin<'a, T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(result)) => Poll::Ready(result),
             Poll::Ready(Err(_elapsed)) => {
-                Poll::Ready(Err(this.bulkhead.stats.reject(Rejected::WaitedTooLong)))
+                let why = this.bulkhead.stats.reject(Rejected::WaitedTooLong);
+                this.observer.emit(|| Event::BulkheadRejected(why));
+                Poll::Ready(Err(why))
             }
         }
     }

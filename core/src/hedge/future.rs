@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 
 use super::error::HedgeError;
 use super::policy::{HedgePolicy, after};
+use crate::observe::{Event, Observe};
 use crate::retry::{GiveUpReason, MakeAttempt, RetryBudget};
 use crate::time::duration_to_nanos;
 use crate::{Instant, Timer};
@@ -50,7 +51,8 @@ pin_project! {
     /// Type parameters: the operation `M`, the timer `T`, how the budget is held `B`, the
     /// classifier `W` ([`when`](Hedge::when)) and the pushback hook `H`
     /// ([`retry_after`](Hedge::retry_after)), whose defaults are function pointers: a
-    /// `Hedge<MyCall, TokioTimer>` names the future of a call with the defaults.
+    /// `Hedge<MyCall, TokioTimer>` names the future of a call with the defaults. `O` is the
+    /// [observer](crate::observe), `()` unless set with [`observe`](Hedge::observe).
     ///
     /// When it returns, every other attempt has already been dropped (in the same poll,
     /// before the result is handed over). Dropping it at any point drops every attempt in
@@ -62,6 +64,7 @@ pin_project! {
         B = &'static RetryBudget,
         W = fn(&<M as MakeAttempt>::Error) -> bool,
         H = fn(&<M as MakeAttempt>::Error) -> Option<Duration>,
+        O: Observe = (),
     > {
         make: M,
         timer: T,
@@ -83,6 +86,9 @@ pin_project! {
         hedge_now: bool,
         last: Option<M::Error>,
         phase: Phase,
+        observer: O,
+        // Each slot's attempt start and number, for the observer (nothing for `()`).
+        stamps: [O::Stamp; 5],
         #[pin]
         s0: Slot<M::Future>,
         #[pin]
@@ -116,6 +122,8 @@ impl<M: MakeAttempt, T: Timer> Hedge<M, T> {
             hedge_now: false,
             last: None,
             phase: Phase::Fresh,
+            observer: (),
+            stamps: [(); 5],
             s0: Slot::Empty,
             s1: Slot::Empty,
             s2: Slot::Empty,
@@ -129,6 +137,9 @@ impl<M: MakeAttempt, T: Timer> Hedge<M, T> {
 /// Rebuilds a [`Hedge`] with its budget and hooks given (changing its type).
 macro_rules! rebuild {
     ($h:ident, $budget:expr, $when:expr, $hint:expr) => {
+        rebuild!($h, $budget, $when, $hint, $h.observer, $h.stamps)
+    };
+    ($h:ident, $budget:expr, $when:expr, $hint:expr, $observer:expr, $stamps:expr) => {
         Hedge {
             make: $h.make,
             timer: $h.timer,
@@ -145,6 +156,8 @@ macro_rules! rebuild {
             hedge_now: $h.hedge_now,
             last: $h.last,
             phase: $h.phase,
+            observer: $observer,
+            stamps: $stamps,
             s0: $h.s0,
             s1: $h.s1,
             s2: $h.s2,
@@ -155,12 +168,12 @@ macro_rules! rebuild {
     };
 }
 
-impl<M: MakeAttempt, T: Timer, B, W, H> Hedge<M, T, B, W, H> {
+impl<M: MakeAttempt, T: Timer, B, W, H, O: Observe> Hedge<M, T, B, W, H, O> {
     /// Sorts errors into non-fatal ones, for which `non_fatal` returns `true` (another
     /// attempt may still succeed: the next hedge starts at once), and fatal ones, which cancel
     /// every attempt in flight and end the call with [`GiveUpReason::Permanent`]. By default
     /// every error is non-fatal, as every error is transient to a retry.
-    pub fn when<W2: FnMut(&M::Error) -> bool>(self, non_fatal: W2) -> Hedge<M, T, B, W2, H> {
+    pub fn when<W2: FnMut(&M::Error) -> bool>(self, non_fatal: W2) -> Hedge<M, T, B, W2, H, O> {
         rebuild!(self, self.budget, Some(non_fatal), self.hint)
     }
 
@@ -174,7 +187,7 @@ impl<M: MakeAttempt, T: Timer, B, W, H> Hedge<M, T, B, W, H> {
     pub fn retry_after<H2: FnMut(&M::Error) -> Option<Duration>>(
         self,
         hint: H2,
-    ) -> Hedge<M, T, B, W, H2> {
+    ) -> Hedge<M, T, B, W, H2, O> {
         rebuild!(self, self.budget, self.when, Some(hint))
     }
 
@@ -185,7 +198,7 @@ impl<M: MakeAttempt, T: Timer, B, W, H> Hedge<M, T, B, W, H> {
     /// call ends with [`GiveUpReason::Budget`]. A started hedge keeps its withdrawal whether
     /// it wins or loses: it did add load. `budget` is anything that dereferences to the
     /// budget: `&RetryBudget` (a `static`), `Arc<RetryBudget>`.
-    pub fn budget<B2: Deref<Target = RetryBudget>>(self, budget: B2) -> Hedge<M, T, B2, W, H> {
+    pub fn budget<B2: Deref<Target = RetryBudget>>(self, budget: B2) -> Hedge<M, T, B2, W, H, O> {
         rebuild!(self, Some(budget), self.when, self.hint)
     }
 
@@ -196,6 +209,19 @@ impl<M: MakeAttempt, T: Timer, B, W, H> Hedge<M, T, B, W, H> {
     pub fn deadline(mut self, deadline: Instant) -> Self {
         self.deadline = Some(deadline);
         self
+    }
+
+    /// Reports each attempt's start and end, each hedge launched, the winner of a hedged
+    /// call and a budget's refusal to `observer` (see [`crate::observe`]).
+    pub fn observe<O2: Observe>(self, observer: O2) -> Hedge<M, T, B, W, H, O2> {
+        rebuild!(
+            self,
+            self.budget,
+            self.when,
+            self.hint,
+            observer,
+            [O2::BLANK; 5]
+        )
     }
 
     /// How many attempts have been started so far, the first included.
@@ -211,7 +237,7 @@ impl<M: MakeAttempt, T: Timer, B, W, H> Hedge<M, T, B, W, H> {
     }
 }
 
-impl<M: MakeAttempt, T: Timer, B, W, H> fmt::Debug for Hedge<M, T, B, W, H> {
+impl<M: MakeAttempt, T: Timer, B, W, H, O: Observe> fmt::Debug for Hedge<M, T, B, W, H, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hedge")
             .field("policy", &self.policy)
@@ -230,8 +256,9 @@ fn clear<F, S>(slots: &mut [Pin<&mut Slot<F>>; 5], mut wait: Pin<&mut Wait<S>>) 
     wait.set(Wait::Idle);
 }
 
-impl<M, T, B, W, H> Future for Hedge<M, T, B, W, H>
+impl<M, T, B, W, H, O> Future for Hedge<M, T, B, W, H, O>
 where
+    O: Observe,
     M: MakeAttempt,
     T: Timer,
     B: Deref<Target = RetryBudget>,
@@ -280,6 +307,11 @@ where
                 }
                 *this.started = 1;
                 *this.running = 1;
+                this.stamps[0] = this.observer.start(&*this.timer, 1);
+                this.observer.emit(|| Event::AttemptStarted {
+                    pattern: "hedge",
+                    attempt: 1,
+                });
                 slots[0].set(Slot::Running {
                     future: this.make.make_attempt(),
                 });
@@ -301,11 +333,28 @@ where
                         *this.phase = Phase::Done;
                         *this.running = 0;
                         clear(&mut slots, wait);
+                        let (duration, attempt) = this.observer.since(&*this.timer, this.stamps[i]);
+                        this.observer.emit(|| Event::AttemptEnded {
+                            pattern: "hedge",
+                            attempt,
+                            duration,
+                            ok: true,
+                        });
+                        if *this.started > 1 {
+                            this.observer.emit(|| Event::HedgeWon { attempt });
+                        }
                         return Poll::Ready(Ok(value));
                     }
                     Poll::Ready(Err(error)) => {
                         slot.set(Slot::Empty);
                         *this.running -= 1;
+                        let (duration, attempt) = this.observer.since(&*this.timer, this.stamps[i]);
+                        this.observer.emit(|| Event::AttemptEnded {
+                            pattern: "hedge",
+                            attempt,
+                            duration,
+                            ok: false,
+                        });
                         if !this.when.as_mut().is_none_or(|when| when(&error)) {
                             *this.phase = Phase::Done;
                             *this.running = 0;
@@ -381,9 +430,21 @@ where
                         *this.stopped = Some(GiveUpReason::Deadline);
                     } else if this.budget.as_ref().is_some_and(|b| !b.try_withdraw(now)) {
                         *this.stopped = Some(GiveUpReason::Budget);
+                        let attempt = *this.started;
+                        this.observer.emit(|| Event::BudgetRefused {
+                            pattern: "hedge",
+                            attempt,
+                        });
                     } else if let Some(i) = slots.iter().position(|s| matches!(**s, Slot::Empty)) {
                         *this.started += 1;
                         *this.running += 1;
+                        let attempt = *this.started;
+                        this.stamps[i] = this.observer.start(&*this.timer, attempt);
+                        this.observer.emit(|| Event::HedgeLaunched { attempt });
+                        this.observer.emit(|| Event::AttemptStarted {
+                            pattern: "hedge",
+                            attempt,
+                        });
                         *this.hedge_now = false;
                         *this.next_at = Some(after(now, policy.delay.after(*this.started)));
                         known_now = Some(now);

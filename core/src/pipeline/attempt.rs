@@ -12,6 +12,7 @@ use super::Pipeline;
 use crate::breaker::{self, BreakerError, CircuitOpen, Outcome};
 use crate::bulkhead::{self, Bulkhead, Rejected};
 use crate::limiter::{self, LimitError};
+use crate::observe::Observe;
 use crate::retry::MakeAttempt;
 use crate::timeout::{Timeout, timeout};
 use crate::{Instant, Timer};
@@ -113,7 +114,7 @@ impl<E> Default for Hooks<E> {
 
 /// What the retry stage calls for each attempt: the caller's operation behind the inner
 /// stages.
-pub(super) struct Attempts<'p, T, M: MakeAttempt> {
+pub(super) struct Attempts<'p, T, M: MakeAttempt, O> {
     pub(super) pipeline: &'p Pipeline<'p>,
     pub(super) timer: T,
     pub(super) make: M,
@@ -122,12 +123,13 @@ pub(super) struct Attempts<'p, T, M: MakeAttempt> {
     /// `max_elapsed`, the earlier. The limiter's wait is bounded by it, and a refusal with a
     /// suggested wait is retried only when there is one (and the wait fits it).
     pub(super) deadline: Option<Instant>,
+    pub(super) observer: O,
 }
 
-impl<'p, T: Timer, M: MakeAttempt> MakeAttempt for Attempts<'p, T, M> {
+impl<'p, T: Timer, M: MakeAttempt, O: Observe> MakeAttempt for Attempts<'p, T, M, O> {
     type Value = M::Value;
     type Error = Refusal<M::Error>;
-    type Future = Attempt<'p, T, M::Future, M::Value, M::Error>;
+    type Future = Attempt<'p, T, M::Future, M::Value, M::Error, O>;
 
     fn make_attempt(&mut self) -> Self::Future {
         let inner = Admitted {
@@ -138,6 +140,7 @@ impl<'p, T: Timer, M: MakeAttempt> MakeAttempt for Attempts<'p, T, M> {
             timer: self.timer.clone(),
             deadline: self.deadline,
             hooks: self.hooks,
+            observer: self.observer.clone(),
         };
         match self.pipeline.breaker {
             Some(b) => Attempt::Guarded {
@@ -152,26 +155,33 @@ impl<'p, T: Timer, M: MakeAttempt> MakeAttempt for Attempts<'p, T, M> {
 pin_project! {
     /// The bulkhead's admission, waiting as the bulkhead says or at most a given time.
     #[project = AdmitProj]
-    pub(super) enum Admit<'p, T: Timer> {
-        Wait { #[pin] acquire: bulkhead::Acquire<'p> },
-        Within { #[pin] acquire: bulkhead::AcquireWithin<'p, T> },
+    pub(super) enum Admit<'p, T: Timer, O> {
+        Wait { #[pin] acquire: bulkhead::Acquire<'p, O> },
+        Within { #[pin] acquire: bulkhead::AcquireWithin<'p, T, O> },
     }
 }
 
-impl<'p, T: Timer> Admit<'p, T> {
-    pub(super) fn new(bulkhead: &'p Bulkhead, max_wait: Option<Duration>, timer: &T) -> Self {
+impl<'p, T: Timer, O: Observe> Admit<'p, T, O> {
+    pub(super) fn new(
+        bulkhead: &'p Bulkhead,
+        max_wait: Option<Duration>,
+        timer: &T,
+        observer: &O,
+    ) -> Self {
         match max_wait {
             None => Admit::Wait {
-                acquire: bulkhead.acquire(),
+                acquire: bulkhead.acquire().observe(observer.clone()),
             },
             Some(max) => Admit::Within {
-                acquire: bulkhead.acquire_within(timer, max),
+                acquire: bulkhead
+                    .acquire_within(timer, max)
+                    .observe(observer.clone()),
             },
         }
     }
 }
 
-impl<'p, T: Timer> Future for Admit<'p, T> {
+impl<'p, T: Timer, O: Observe> Future for Admit<'p, T, O> {
     type Output = Result<bulkhead::Permit<'p>, Rejected>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -185,13 +195,13 @@ impl<'p, T: Timer> Future for Admit<'p, T> {
 pin_project! {
     /// A future, bounded by a timeout or not.
     #[project = BoundedProj]
-    pub(super) enum Bounded<F, T: Timer> {
+    pub(super) enum Bounded<F, T: Timer, O> {
         Free { #[pin] future: F },
-        Timed { #[pin] future: Timeout<F, T> },
+        Timed { #[pin] future: Timeout<F, T, O> },
     }
 }
 
-impl<F: Future, T: Timer> Future for Bounded<F, T> {
+impl<F: Future, T: Timer, O: Observe> Future for Bounded<F, T, O> {
     type Output = Option<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -204,31 +214,32 @@ impl<F: Future, T: Timer> Future for Bounded<F, T> {
 
 pin_project! {
     #[project = StageProj]
-    enum Stage<'p, T: Timer, F> {
+    enum Stage<'p, T: Timer, F, O> {
         Start,
         Limit { #[pin] acquire: limiter::Acquire<'p, T> },
-        Queue { #[pin] admit: Admit<'p, T> },
-        Run { #[pin] work: Bounded<F, T> },
+        Queue { #[pin] admit: Admit<'p, T, O> },
+        Run { #[pin] work: Bounded<F, T, O> },
         Done,
     }
 }
 
 pin_project! {
     /// The stages inside the breaker: limiter, bulkhead, attempt timeout, operation.
-    pub(super) struct Admitted<'p, T: Timer, F, E> {
+    pub(super) struct Admitted<'p, T: Timer, F, E, O> {
         // First: the operation is dropped before the bulkhead permit.
         #[pin]
-        stage: Stage<'p, T, F>,
+        stage: Stage<'p, T, F, O>,
         permit: Option<bulkhead::Permit<'p>>,
         work: Option<F>,
         pipeline: &'p Pipeline<'p>,
         timer: T,
         deadline: Option<Instant>,
         hooks: Hooks<E>,
+        observer: O,
     }
 }
 
-impl<T: Timer, F, V, E> Future for Admitted<'_, T, F, E>
+impl<T: Timer, F, V, E, O: Observe> Future for Admitted<'_, T, F, E, O>
 where
     F: Future<Output = Result<V, E>>,
 {
@@ -256,9 +267,12 @@ where
                         };
                         this.stage.set(Stage::Limit { acquire });
                     }
-                    None => this
-                        .stage
-                        .set(after_limiter(pipeline, this.timer, this.work)),
+                    None => this.stage.set(after_limiter(
+                        pipeline,
+                        this.timer,
+                        this.work,
+                        this.observer,
+                    )),
                 },
                 StageProj::Limit { acquire } => {
                     if let Err(limit) = ready!(acquire.poll(cx)) {
@@ -266,13 +280,18 @@ where
                         let retry = this.deadline.is_some();
                         return Poll::Ready(Err(Refusal::Limited { limit, retry }));
                     }
-                    this.stage
-                        .set(after_limiter(pipeline, this.timer, this.work));
+                    this.stage.set(after_limiter(
+                        pipeline,
+                        this.timer,
+                        this.work,
+                        this.observer,
+                    ));
                 }
                 StageProj::Queue { admit } => match ready!(admit.poll(cx)) {
                     Ok(permit) => {
                         *this.permit = Some(permit);
-                        this.stage.set(run(pipeline, this.timer, this.work));
+                        this.stage
+                            .set(run(pipeline, this.timer, this.work, this.observer));
                     }
                     Err(why) => {
                         this.stage.set(Stage::Done);
@@ -306,32 +325,34 @@ where
 
 /// The stage after the limiter: the bulkhead unless it is outermost or absent, else the
 /// operation.
-fn after_limiter<'p, T: Timer, F: Future>(
+fn after_limiter<'p, T: Timer, F: Future, O: Observe>(
     pipeline: &'p Pipeline<'p>,
     timer: &T,
     work: &mut Option<F>,
-) -> Stage<'p, T, F> {
+    observer: &O,
+) -> Stage<'p, T, F, O> {
     match pipeline.bulkhead {
         Some((bulkhead, max_wait)) if !pipeline.bulkhead_outermost => Stage::Queue {
-            admit: Admit::new(bulkhead, max_wait, timer),
+            admit: Admit::new(bulkhead, max_wait, timer, observer),
         },
-        _ => run(pipeline, timer, work),
+        _ => run(pipeline, timer, work, observer),
     }
 }
 
 /// The operation, under its attempt timeout when there is one.
-fn run<'p, T: Timer, F: Future>(
+fn run<'p, T: Timer, F: Future, O: Observe>(
     pipeline: &Pipeline<'_>,
     timer: &T,
     work: &mut Option<F>,
-) -> Stage<'p, T, F> {
+    observer: &O,
+) -> Stage<'p, T, F, O> {
     let Some(future) = work.take() else {
         return Stage::Done;
     };
     Stage::Run {
         work: match pipeline.attempt_timeout {
             Some(limit) => Bounded::Timed {
-                future: timeout(timer, limit, future),
+                future: timeout(timer, limit, future).observe(observer.clone()),
             },
             None => Bounded::Free { future },
         },
@@ -341,17 +362,17 @@ fn run<'p, T: Timer, F: Future>(
 pin_project! {
     /// One attempt: through the breaker when there is one.
     #[project = AttemptProj]
-    pub(super) enum Attempt<'p, T: Timer, F: Future<Output = Result<V, E>>, V, E> {
+    pub(super) enum Attempt<'p, T: Timer, F: Future<Output = Result<V, E>>, V, E, O: Observe> {
         Guarded {
             #[pin]
-            run: breaker::Run<'p, T, Admitted<'p, T, F, E>>,
+            run: breaker::Run<'p, T, Admitted<'p, T, F, E, O>>,
             bounded: bool,
         },
-        Bare { #[pin] inner: Admitted<'p, T, F, E> },
+        Bare { #[pin] inner: Admitted<'p, T, F, E, O> },
     }
 }
 
-impl<T: Timer, F, V, E> Future for Attempt<'_, T, F, V, E>
+impl<T: Timer, F, V, E, O: Observe> Future for Attempt<'_, T, F, V, E, O>
 where
     F: Future<Output = Result<V, E>>,
 {

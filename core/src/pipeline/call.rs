@@ -2,7 +2,7 @@
 //! retry) around the attempts.
 
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, Ready};
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use core::time::Duration;
@@ -14,21 +14,36 @@ use super::fallback::{Fallback, Plan};
 use super::{Pipeline, PipelineError};
 use crate::breaker::Outcome;
 use crate::bulkhead;
-use crate::retry::{GiveUpReason, MakeAttempt, Retry, RetryBudget, RetryError, RetryPolicy};
+use crate::observe::{Event, Observe};
+use crate::retry::{
+    GiveUpReason, MakeAttempt, Notice, Retry, RetryBudget, RetryError, RetryPolicy,
+};
 use crate::timeout::timeout_at;
 use crate::{Instant, Timer};
 
 /// The policy of a pipeline without a retry stage: one attempt.
 static SINGLE: RetryPolicy = RetryPolicy::builder().max_attempts(1).build_const();
 
-type RetryFut<'p, T, M> = Retry<Attempts<'p, T, M>, T, &'p RetryPolicy, &'p RetryBudget>;
+type Error<M> = Refusal<<M as MakeAttempt>::Error>;
+type Value<M> = <M as MakeAttempt>::Value;
+type RetryFut<'p, T, M, O> = Retry<
+    Attempts<'p, T, M, O>,
+    T,
+    &'p RetryPolicy,
+    &'p RetryBudget,
+    fn(&Error<M>) -> bool,
+    fn(&Value<M>) -> bool,
+    fn(&Error<M>) -> Option<Duration>,
+    fn(&Notice<'_, Value<M>, Error<M>>),
+    O,
+>;
 
 pin_project! {
     #[project = StateProj]
-    enum State<'p, T: Timer, M: MakeAttempt> {
+    enum State<'p, T: Timer, M: MakeAttempt, O: Observe> {
         Start,
-        Admitting { #[pin] admit: Admit<'p, T> },
-        Running { #[pin] run: Bounded<RetryFut<'p, T, M>, T> },
+        Admitting { #[pin] admit: Admit<'p, T, O> },
+        Running { #[pin] run: Bounded<RetryFut<'p, T, M, O>, T, O> },
         Done,
     }
 }
@@ -41,22 +56,27 @@ pin_project! {
     /// ([`retry_when`](Call::retry_when)), the delay an error suggests
     /// ([`retry_after`](Call::retry_after)), how the breaker counts an error
     /// ([`classify`](Call::classify)), and a [`fallback`](Call::fallback). The hooks are
-    /// function pointers, so the type stays nameable: `Call<'static, TokioTimer, MyOp>`.
+    /// function pointers, so the type stays nameable: `Call<'static, TokioTimer, MyOp>`. `O`
+    /// is the call's [observer](crate::observe), `()` unless set with
+    /// [`observe`](Call::observe).
     ///
     /// Nothing runs until it is polled. Dropping it at any point cancels the call: the
     /// running attempt, a wait or a sleep is dropped, and every stage gets back what it lent
     /// (the bulkhead permit, the breaker's probe slot unrecorded, the limiter's place in
     /// line). It allocates nothing, and is `Send` when the timer and the operation are.
     #[must_use = "a pipeline call does nothing unless awaited"]
-    pub struct Call<'p, T: Timer, M: MakeAttempt> {
+    #[project = CallProj]
+    pub struct Call<'p, T: Timer, M: MakeAttempt, O: Observe = ()> {
         // First: the call's stages go before the outermost bulkhead's permit.
         #[pin]
-        state: State<'p, T, M>,
+        state: State<'p, T, M, O>,
         permit: Option<bulkhead::Permit<'p>>,
         pipeline: &'p Pipeline<'p>,
         timer: T,
         make: Option<M>,
         hooks: Hooks<M::Error>,
+        observer: O,
+        started: O::Stamp,
     }
 }
 
@@ -69,6 +89,28 @@ impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
             timer: timer.clone(),
             make: Some(make),
             hooks: Hooks::default(),
+            observer: (),
+            started: (),
+        }
+    }
+}
+
+impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
+    /// Reports the call's events, and every stage's, to `observer` (see
+    /// [`crate::observe`]): the call's start and end, each attempt's, each retry, the
+    /// budget's, the breaker's, the limiter's and the bulkhead's refusals and waits, the
+    /// breaker's transitions the call causes, the timeouts. Each stage keeps a copy of
+    /// `observer`: pass a reference.
+    pub fn observe<O2: Observe>(self, observer: O2) -> Call<'p, T, M, O2> {
+        Call {
+            state: State::Start,
+            permit: None,
+            pipeline: self.pipeline,
+            timer: self.timer,
+            make: self.make,
+            hooks: self.hooks,
+            observer,
+            started: O2::BLANK,
         }
     }
 
@@ -104,7 +146,7 @@ impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
         self,
         when: fn(&PipelineError<M::Error>) -> bool,
         fallback: F,
-    ) -> Fallback<'p, T, M, F, Fut>
+    ) -> Fallback<'p, T, M, F, Fut, Self>
     where
         F: FnOnce(PipelineError<M::Error>) -> Fut,
         Fut: Future<Output = Result<M::Value, PipelineError<M::Error>>>,
@@ -118,12 +160,26 @@ impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
         self,
         when: fn(&PipelineError<M::Error>) -> bool,
         value: M::Value,
-    ) -> Fallback<'p, T, M> {
+    ) -> Fallback<'p, T, M, FallbackFn<M>, Ready<Output<M>>, Self> {
         Fallback::new(self, when, Plan::Value(value))
+    }
+
+    /// The call ended with `out`: reported, then returned.
+    fn end(
+        this: &CallProj<'_, 'p, T, M, O>,
+        out: Output<M>,
+    ) -> Poll<Output<M>> {
+        let (duration, _) = this.observer.since(&*this.timer, *this.started);
+        let ok = out.is_ok();
+        this.observer.emit(|| Event::CallEnded { duration, ok });
+        Poll::Ready(out)
     }
 }
 
-impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
+type Output<M> = Result<<M as MakeAttempt>::Value, PipelineError<<M as MakeAttempt>::Error>>;
+type FallbackFn<M> = fn(PipelineError<<M as MakeAttempt>::Error>) -> Ready<Output<M>>;
+
+impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
     /// The retry stage around the attempts, under the total timeout: started at the call's
     /// first poll (or once the outermost bulkhead admitted it).
     fn start(
@@ -131,7 +187,8 @@ impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
         timer: &T,
         make: M,
         hooks: Hooks<M::Error>,
-    ) -> Bounded<RetryFut<'p, T, M>, T> {
+        observer: &O,
+    ) -> Bounded<RetryFut<'p, T, M, O>, T, O> {
         let policy: &'p RetryPolicy = match &pipeline.retry {
             Some(policy) => policy,
             None => &SINGLE,
@@ -149,8 +206,9 @@ impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
             make,
             hooks,
             deadline,
+            observer: observer.clone(),
         };
-        let retry: RetryFut<'p, T, M> = Retry::assembled(
+        let retry: RetryFut<'p, T, M, O> = Retry::assembled(
             attempts,
             timer,
             policy,
@@ -158,10 +216,11 @@ impl<'p, T: Timer, M: MakeAttempt> Call<'p, T, M> {
             retryable::<M::Error>,
             suggested_delay::<M::Error>,
             total,
+            observer.clone(),
         );
         match total {
             Some(at) => Bounded::Timed {
-                future: timeout_at(timer, at, retry),
+                future: timeout_at(timer, at, retry).observe(observer.clone()),
             },
             None => Bounded::Free { future: retry },
         }
@@ -199,7 +258,7 @@ fn gave_up<E>(err: RetryError<Refusal<E>>, pipeline: &Pipeline<'_>) -> PipelineE
     }
 }
 
-impl<T: Timer, M: MakeAttempt> Future for Call<'_, T, M> {
+impl<T: Timer, M: MakeAttempt, O: Observe> Future for Call<'_, T, M, O> {
     type Output = Result<M::Value, PipelineError<M::Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -207,31 +266,37 @@ impl<T: Timer, M: MakeAttempt> Future for Call<'_, T, M> {
         let pipeline = *this.pipeline;
         loop {
             match this.state.as_mut().project() {
-                StateProj::Start => match pipeline.bulkhead {
-                    Some((bulkhead, max_wait)) if pipeline.bulkhead_outermost => {
-                        let admit = Admit::new(bulkhead, max_wait, this.timer);
-                        this.state.set(State::Admitting { admit });
+                StateProj::Start => {
+                    *this.started = this.observer.start(&*this.timer, 0);
+                    this.observer.emit(|| Event::CallStarted);
+                    match pipeline.bulkhead {
+                        Some((bulkhead, max_wait)) if pipeline.bulkhead_outermost => {
+                            let admit = Admit::new(bulkhead, max_wait, this.timer, this.observer);
+                            this.state.set(State::Admitting { admit });
+                        }
+                        _ => {
+                            let Some(make) = this.make.take() else {
+                                panic!("a pipeline call polled after completion");
+                            };
+                            let run =
+                                Self::start(pipeline, this.timer, make, *this.hooks, this.observer);
+                            this.state.set(State::Running { run });
+                        }
                     }
-                    _ => {
-                        let Some(make) = this.make.take() else {
-                            panic!("a pipeline call polled after completion");
-                        };
-                        let run = Self::start(pipeline, this.timer, make, *this.hooks);
-                        this.state.set(State::Running { run });
-                    }
-                },
+                }
                 StateProj::Admitting { admit } => match ready!(admit.poll(cx)) {
                     Ok(permit) => {
                         *this.permit = Some(permit);
                         let Some(make) = this.make.take() else {
                             panic!("a pipeline call polled after completion");
                         };
-                        let run = Self::start(pipeline, this.timer, make, *this.hooks);
+                        let run =
+                            Self::start(pipeline, this.timer, make, *this.hooks, this.observer);
                         this.state.set(State::Running { run });
                     }
                     Err(why) => {
                         this.state.set(State::Done);
-                        return Poll::Ready(Err(PipelineError::BulkheadRejected(why)));
+                        return Self::end(&this, Err(PipelineError::BulkheadRejected(why)));
                     }
                 },
                 StateProj::Running { run } => {
@@ -239,13 +304,14 @@ impl<T: Timer, M: MakeAttempt> Future for Call<'_, T, M> {
                     // Everything inside goes first, then the outermost permit.
                     this.state.set(State::Done);
                     *this.permit = None;
-                    return Poll::Ready(match out {
+                    let out = match out {
                         Some(Ok(value)) => Ok(value),
                         Some(Err(err)) => Err(gave_up(err, pipeline)),
                         None => Err(PipelineError::Timeout(
                             pipeline.total_timeout.unwrap_or(Duration::ZERO),
                         )),
-                    });
+                    };
+                    return Self::end(&this, out);
                 }
                 StateProj::Done => panic!("a pipeline call polled after completion"),
             }
@@ -253,7 +319,7 @@ impl<T: Timer, M: MakeAttempt> Future for Call<'_, T, M> {
     }
 }
 
-impl<T: Timer, M: MakeAttempt> fmt::Debug for Call<'_, T, M> {
+impl<T: Timer, M: MakeAttempt, O: Observe> fmt::Debug for Call<'_, T, M, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             State::Start => "start",

@@ -15,19 +15,28 @@ use crate::Timer;
 use crate::breaker::Outcome;
 use crate::bulkhead;
 use crate::hedge::{Hedge, HedgeError, HedgePolicy};
+use crate::observe::{Event, Observe};
 use crate::retry::{GiveUpReason, MakeAttempt, RetryBudget, RetryError};
 use crate::timeout::timeout_at;
 
-type HedgeFut<'p, T, M> = Hedge<Attempts<'p, T, M>, T, &'p RetryBudget>;
+type Error<M> = Refusal<<M as MakeAttempt>::Error>;
+type HedgeFut<'p, T, M, O> = Hedge<
+    Attempts<'p, T, M, O>,
+    T,
+    &'p RetryBudget,
+    fn(&Error<M>) -> bool,
+    fn(&Error<M>) -> Option<Duration>,
+    O,
+>;
 type Output<M> = Result<<M as MakeAttempt>::Value, PipelineError<<M as MakeAttempt>::Error>>;
 type FallbackFn<M> = fn(PipelineError<<M as MakeAttempt>::Error>) -> Ready<Output<M>>;
 
 pin_project! {
     #[project = StateProj]
-    enum State<'p, T: Timer, M: MakeAttempt> {
+    enum State<'p, T: Timer, M: MakeAttempt, O: Observe> {
         Start,
-        Admitting { #[pin] admit: Admit<'p, T> },
-        Running { #[pin] run: Bounded<HedgeFut<'p, T, M>, T> },
+        Admitting { #[pin] admit: Admit<'p, T, O> },
+        Running { #[pin] run: Bounded<HedgeFut<'p, T, M, O>, T, O> },
         Done,
     }
 }
@@ -48,17 +57,21 @@ pin_project! {
     /// deadline, otherwise the call ends with it.
     ///
     /// Dropping it at any point drops every attempt in flight; nothing is held afterwards.
-    /// It allocates nothing.
+    /// It allocates nothing. `O` is the call's [observer](crate::observe), `()` unless set
+    /// with [`observe`](Hedged::observe).
     #[must_use = "a pipeline call does nothing unless awaited"]
-    pub struct Hedged<'p, T: Timer, M: MakeAttempt> {
+    #[project = HedgedProj]
+    pub struct Hedged<'p, T: Timer, M: MakeAttempt, O: Observe = ()> {
         #[pin]
-        state: State<'p, T, M>,
+        state: State<'p, T, M, O>,
         permit: Option<bulkhead::Permit<'p>>,
         pipeline: &'p Pipeline<'p>,
         policy: HedgePolicy,
         timer: T,
         make: Option<M>,
         hooks: Hooks<M::Error>,
+        observer: O,
+        started: O::Stamp,
     }
 }
 
@@ -72,6 +85,27 @@ impl<'p, T: Timer, M: MakeAttempt> Hedged<'p, T, M> {
             timer: timer.clone(),
             make: Some(make),
             hooks: Hooks::default(),
+            observer: (),
+            started: (),
+        }
+    }
+}
+
+impl<'p, T: Timer, M: MakeAttempt, O: Observe> Hedged<'p, T, M, O> {
+    /// Reports the call's events, and every stage's, to `observer`: see
+    /// [`Call::observe`](super::Call::observe); the hedge stage adds each hedge launched and
+    /// the winner.
+    pub fn observe<O2: Observe>(self, observer: O2) -> Hedged<'p, T, M, O2> {
+        Hedged {
+            state: State::Start,
+            permit: None,
+            pipeline: self.pipeline,
+            policy: self.policy,
+            timer: self.timer,
+            make: self.make,
+            hooks: self.hooks,
+            observer,
+            started: O2::BLANK,
         }
     }
 
@@ -124,7 +158,8 @@ impl<'p, T: Timer, M: MakeAttempt> Hedged<'p, T, M> {
         policy: &HedgePolicy,
         make: M,
         hooks: Hooks<M::Error>,
-    ) -> Bounded<HedgeFut<'p, T, M>, T> {
+        observer: &O,
+    ) -> Bounded<HedgeFut<'p, T, M, O>, T, O> {
         let (mut total, mut deadline) = (None, None);
         if pipeline.total_timeout.is_some() || policy.max_elapsed().is_some() {
             let now = timer.now();
@@ -141,18 +176,20 @@ impl<'p, T: Timer, M: MakeAttempt> Hedged<'p, T, M> {
             make,
             hooks,
             deadline,
+            observer: observer.clone(),
         };
-        let hedge: HedgeFut<'p, T, M> = policy
+        let hedge = policy
             .run(timer, attempts)
             .when(retryable::<M::Error> as fn(&Refusal<M::Error>) -> bool)
             .retry_after(suggested_delay::<M::Error> as fn(&Refusal<M::Error>) -> _);
-        let hedge = match pipeline.budget {
+        let hedge: HedgeFut<'p, T, M, O> = match pipeline.budget {
             Some(budget) => hedge.budget(budget),
             None => hedge,
-        };
+        }
+        .observe(observer.clone());
         match total {
             Some(at) => Bounded::Timed {
-                future: timeout_at(timer, at, hedge.deadline(at)),
+                future: timeout_at(timer, at, hedge.deadline(at)).observe(observer.clone()),
             },
             None => Bounded::Free { future: hedge },
         }
@@ -179,7 +216,18 @@ fn gave_up<E>(err: HedgeError<Refusal<E>>, pipeline: &Pipeline<'_>) -> PipelineE
     }
 }
 
-impl<T: Timer, M: MakeAttempt> Future for Hedged<'_, T, M> {
+/// The call ended with `out`: reported, then returned.
+fn end<T: Timer, M: MakeAttempt, O: Observe>(
+    this: &HedgedProj<'_, '_, T, M, O>,
+    out: Output<M>,
+) -> Poll<Output<M>> {
+    let (duration, _) = this.observer.since(&*this.timer, *this.started);
+    let ok = out.is_ok();
+    this.observer.emit(|| Event::CallEnded { duration, ok });
+    Poll::Ready(out)
+}
+
+impl<T: Timer, M: MakeAttempt, O: Observe> Future for Hedged<'_, T, M, O> {
     type Output = Result<M::Value, PipelineError<M::Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -187,44 +235,53 @@ impl<T: Timer, M: MakeAttempt> Future for Hedged<'_, T, M> {
         let pipeline = *this.pipeline;
         loop {
             match this.state.as_mut().project() {
-                StateProj::Start => match pipeline.bulkhead {
-                    Some((bulkhead, max_wait)) if pipeline.bulkhead_outermost => {
-                        let admit = Admit::new(bulkhead, max_wait, this.timer);
-                        this.state.set(State::Admitting { admit });
+                StateProj::Start => {
+                    *this.started = this.observer.start(&*this.timer, 0);
+                    this.observer.emit(|| Event::CallStarted);
+                    match pipeline.bulkhead {
+                        Some((bulkhead, max_wait)) if pipeline.bulkhead_outermost => {
+                            let admit = Admit::new(bulkhead, max_wait, this.timer, this.observer);
+                            this.state.set(State::Admitting { admit });
+                        }
+                        _ => {
+                            let Some(make) = this.make.take() else {
+                                panic!("a pipeline call polled after completion");
+                            };
+                            let (policy, hooks) = (&*this.policy, *this.hooks);
+                            let run =
+                                Self::start(pipeline, this.timer, policy, make, hooks, this.observer);
+                            this.state.set(State::Running { run });
+                        }
                     }
-                    _ => {
-                        let Some(make) = this.make.take() else {
-                            panic!("a pipeline call polled after completion");
-                        };
-                        let run = Self::start(pipeline, this.timer, this.policy, make, *this.hooks);
-                        this.state.set(State::Running { run });
-                    }
-                },
+                }
                 StateProj::Admitting { admit } => match ready!(admit.poll(cx)) {
                     Ok(permit) => {
                         *this.permit = Some(permit);
                         let Some(make) = this.make.take() else {
                             panic!("a pipeline call polled after completion");
                         };
-                        let run = Self::start(pipeline, this.timer, this.policy, make, *this.hooks);
+                        let (policy, hooks) = (&*this.policy, *this.hooks);
+                        let run =
+                            Self::start(pipeline, this.timer, policy, make, hooks, this.observer);
                         this.state.set(State::Running { run });
                     }
                     Err(why) => {
                         this.state.set(State::Done);
-                        return Poll::Ready(Err(PipelineError::BulkheadRejected(why)));
+                        return end(&this, Err(PipelineError::BulkheadRejected(why)));
                     }
                 },
                 StateProj::Running { run } => {
                     let out = ready!(run.poll(cx));
                     this.state.set(State::Done);
                     *this.permit = None;
-                    return Poll::Ready(match out {
+                    let out = match out {
                         Some(Ok(value)) => Ok(value),
                         Some(Err(err)) => Err(gave_up(err, pipeline)),
                         None => Err(PipelineError::Timeout(
                             pipeline.total_timeout.unwrap_or(Duration::ZERO),
                         )),
-                    });
+                    };
+                    return end(&this, out);
                 }
                 StateProj::Done => panic!("a pipeline call polled after completion"),
             }
@@ -232,7 +289,7 @@ impl<T: Timer, M: MakeAttempt> Future for Hedged<'_, T, M> {
     }
 }
 
-impl<T: Timer, M: MakeAttempt> fmt::Debug for Hedged<'_, T, M> {
+impl<T: Timer, M: MakeAttempt, O: Observe> fmt::Debug for Hedged<'_, T, M, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             State::Start => "start",

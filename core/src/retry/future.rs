@@ -15,6 +15,7 @@ use super::budget::RetryBudget;
 use super::error::{GiveUpReason, RetryError};
 use super::notice::{Notice, Outcome};
 use super::policy::RetryPolicy;
+use crate::observe::{Event, Observe};
 use crate::time::duration_to_nanos;
 use crate::{Instant, Timer};
 
@@ -83,6 +84,8 @@ pub trait MakeAttempt {
             attempts: 0,
             delays: None,
             yielded: false,
+            observer: (),
+            started: (),
             state: State::Idle,
         }
     }
@@ -128,7 +131,8 @@ pin_project! {
     /// ([`when`](Retry::when)), `R` ([`retry_on_value`](Retry::retry_on_value)), `H`
     /// ([`retry_after`](Retry::retry_after)) and `N` ([`notify`](Retry::notify)), whose
     /// defaults are function pointers: a `Retry<MyCall, TokioTimer, Arc<RetryPolicy>>` names
-    /// the future of a call with the default hooks.
+    /// the future of a call with the default hooks; and the [observer](crate::observe) `O`,
+    /// `()` unless set with [`observe`](Retry::observe).
     ///
     /// Dropping it at any point cancels the call: the running attempt is dropped, or the
     /// sleep, and no further attempt starts. It allocates nothing and is `Send` when its parts
@@ -143,6 +147,7 @@ pin_project! {
         R = fn(&<M as MakeAttempt>::Value) -> bool,
         H = fn(&<M as MakeAttempt>::Error) -> Option<Duration>,
         N = fn(&Notice<'_, <M as MakeAttempt>::Value, <M as MakeAttempt>::Error>),
+        O: Observe = (),
     > {
         make: M,
         timer: T,
@@ -161,14 +166,17 @@ pin_project! {
         // Whether the future returned `Pending` since the current attempt started: before
         // the next attempt it yields once if it has not.
         yielded: bool,
+        observer: O,
+        // When the current attempt started, for the observer (nothing for `()`).
+        started: O::Stamp,
         #[pin]
         state: State<M::Future, T::Sleep>,
     }
 }
 
-impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
-    /// A retry with its budget, error hooks and deadline set at once: the pipeline's, which
-    /// builds one per call and so avoids moving it once per setting.
+impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W, R, H, N, O> {
+    /// A retry with its budget, error hooks, deadline and observer set at once: the
+    /// pipeline's, which builds one per call and so avoids moving it once per setting.
     #[allow(clippy::too_many_arguments, dead_code)]
     pub(crate) fn assembled(
         make: M,
@@ -178,6 +186,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
         when: W,
         hint: H,
         deadline: Option<Instant>,
+        observer: O,
     ) -> Self {
         Retry {
             make,
@@ -192,6 +201,8 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
             attempts: 0,
             delays: None,
             yielded: false,
+            observer,
+            started: O::BLANK,
             state: State::Idle,
         }
     }
@@ -213,12 +224,14 @@ macro_rules! rebuild {
             attempts: $r.attempts,
             delays: $r.delays,
             yielded: $r.yielded,
+            observer: $r.observer,
+            started: $r.started,
             state: $r.state,
         }
     };
 }
 
-impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
+impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W, R, H, N, O> {
     /// Retries only errors for which `predicate` returns `true` (transient ones); any other
     /// error ends the call at once with [`GiveUpReason::Permanent`]. By default every error is
     /// retried. Timed-out attempts are always retried (within the policy): the predicate is
@@ -226,7 +239,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
     pub fn when<W2: FnMut(&M::Error) -> bool>(
         self,
         predicate: W2,
-    ) -> Retry<M, T, P, B, W2, R, H, N> {
+    ) -> Retry<M, T, P, B, W2, R, H, N, O> {
         rebuild!(
             self,
             self.budget,
@@ -243,7 +256,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
     pub fn retry_on_value<R2: FnMut(&M::Value) -> bool>(
         self,
         predicate: R2,
-    ) -> Retry<M, T, P, B, W, R2, H, N> {
+    ) -> Retry<M, T, P, B, W, R2, H, N, O> {
         rebuild!(
             self,
             self.budget,
@@ -261,7 +274,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
     pub fn retry_after<H2: FnMut(&M::Error) -> Option<Duration>>(
         self,
         hint: H2,
-    ) -> Retry<M, T, P, B, W, R, H2, N> {
+    ) -> Retry<M, T, P, B, W, R, H2, N, O> {
         rebuild!(
             self,
             self.budget,
@@ -277,7 +290,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
     pub fn notify<N2: FnMut(&Notice<'_, M::Value, M::Error>)>(
         self,
         notify: N2,
-    ) -> Retry<M, T, P, B, W, R, H, N2> {
+    ) -> Retry<M, T, P, B, W, R, H, N2, O> {
         rebuild!(
             self,
             self.budget,
@@ -295,7 +308,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
     pub fn budget<B2: Deref<Target = RetryBudget>>(
         self,
         budget: B2,
-    ) -> Retry<M, T, P, B2, W, R, H, N> {
+    ) -> Retry<M, T, P, B2, W, R, H, N, O> {
         rebuild!(
             self,
             Some(budget),
@@ -316,6 +329,29 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
         self
     }
 
+    /// Reports each attempt's start and end, each retry scheduled and a budget's refusal to
+    /// `observer` (see [`crate::observe`]).
+    pub fn observe<O2: Observe>(self, observer: O2) -> Retry<M, T, P, B, W, R, H, N, O2> {
+        Retry {
+            make: self.make,
+            timer: self.timer,
+            policy: self.policy,
+            budget: self.budget,
+            when: self.when,
+            retry_on: self.retry_on,
+            hint: self.hint,
+            notify: self.notify,
+            deadline: self.deadline,
+            stop_at: self.stop_at,
+            attempts: self.attempts,
+            delays: self.delays,
+            yielded: self.yielded,
+            observer,
+            started: O2::BLANK,
+            state: self.state,
+        }
+    }
+
     /// How many attempts have been started so far.
     #[must_use]
     pub fn attempts(&self) -> u32 {
@@ -323,7 +359,9 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> Retry<M, T, P, B, W, R, H, N> {
     }
 }
 
-impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N> fmt::Debug for Retry<M, T, P, B, W, R, H, N> {
+impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> fmt::Debug
+    for Retry<M, T, P, B, W, R, H, N, O>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retry")
             .field("attempts", &self.attempts)
@@ -342,8 +380,9 @@ enum Plan {
     Stop(GiveUpReason),
 }
 
-impl<M, T, P, B, W, R, H, N> Future for Retry<M, T, P, B, W, R, H, N>
+impl<M, T, P, B, W, R, H, N, O> Future for Retry<M, T, P, B, W, R, H, N, O>
 where
+    O: Observe,
     M: MakeAttempt,
     T: Timer,
     P: Borrow<RetryPolicy>,
@@ -391,6 +430,12 @@ where
                         }
                         *this.yielded = false;
                         *this.attempts = this.attempts.saturating_add(1);
+                        let attempt = *this.attempts;
+                        *this.started = this.observer.start(&*this.timer, attempt);
+                        this.observer.emit(|| Event::AttemptStarted {
+                            pattern: "retry",
+                            attempt,
+                        });
                         let future = this.make.make_attempt();
                         this.state.set(State::Running {
                             future,
@@ -429,6 +474,14 @@ where
             // The attempt's future is dropped before anything else happens.
             this.state.set(State::Idle);
             let attempt = *this.attempts;
+            let (duration, _) = this.observer.since(&*this.timer, *this.started);
+            let ok = matches!(outcome, Ok(Ok(_)));
+            this.observer.emit(|| Event::AttemptEnded {
+                pattern: "retry",
+                attempt,
+                duration,
+                ok,
+            });
 
             let (hint, outcome) = match outcome {
                 Ok(Ok(value)) => {
@@ -483,6 +536,10 @@ where
                     if let Some(notify) = this.notify.as_mut() {
                         notify(&notice);
                     }
+                    this.observer.emit(|| Event::RetryScheduled {
+                        attempt,
+                        delay: Duration::from_nanos(delay),
+                    });
                     if delay == 0 {
                         Plan::Again
                     } else {
@@ -493,6 +550,12 @@ where
 
             match plan {
                 Plan::Stop(reason) => {
+                    if reason == GiveUpReason::Budget {
+                        this.observer.emit(|| Event::BudgetRefused {
+                            pattern: "retry",
+                            attempt,
+                        });
+                    }
                     this.state.set(State::Done);
                     return Poll::Ready(match outcome {
                         Ok(Ok(value)) => Ok(value),

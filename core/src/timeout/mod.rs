@@ -112,6 +112,7 @@ use core::time::Duration;
 
 use pin_project_lite::pin_project;
 
+use crate::observe::{Event, Observe};
 use crate::{Instant, Timer};
 pub use error::{Elapsed, Message};
 
@@ -173,9 +174,10 @@ pin_project! {
 }
 
 pin_project! {
-    /// The future returned by [`timeout`], [`timeout_at`] and [`TimeoutExt`].
+    /// The future returned by [`timeout`], [`timeout_at`] and [`TimeoutExt`]. `O` is its
+    /// [observer](crate::observe), `()` unless set with [`observe`](Timeout::observe).
     #[must_use = "a timeout does nothing unless awaited"]
-    pub struct Timeout<F, T: Timer> {
+    pub struct Timeout<F, T: Timer, O = ()> {
         #[pin]
         inner: Inner<F>,
         #[pin]
@@ -183,6 +185,7 @@ pin_project! {
         timer: T,
         limit: Limit,
         context: Option<Message>,
+        observer: O,
     }
 }
 
@@ -194,6 +197,36 @@ impl<F, T: Timer> Timeout<F, T> {
             timer: timer.clone(),
             limit,
             context: None,
+            observer: (),
+        }
+    }
+}
+
+impl<F, T: Timer, O> Timeout<F, T, O> {
+    /// Reports the expiry ([`Event::TimedOut`]) to `observer` (see [`crate::observe`]).
+    pub fn observe<O2: Observe>(self, observer: O2) -> Timeout<F, T, O2> {
+        Timeout {
+            inner: self.inner,
+            sleep: self.sleep,
+            timer: self.timer,
+            limit: self.limit,
+            context: self.context,
+            observer,
+        }
+    }
+
+    /// The same timeout around `f(future)`, not yet polled (for the patterns built on it).
+    pub(crate) fn map<G>(self, f: impl FnOnce(F) -> G) -> Timeout<G, T, O> {
+        Timeout {
+            inner: match self.inner {
+                Inner::Running { future } => Inner::Running { future: f(future) },
+                Inner::Done => Inner::Done,
+            },
+            sleep: self.sleep,
+            timer: self.timer,
+            limit: self.limit,
+            context: self.context,
+            observer: self.observer,
         }
     }
 
@@ -206,7 +239,7 @@ impl<F, T: Timer> Timeout<F, T> {
     }
 }
 
-impl<F: core::fmt::Debug, T: Timer> core::fmt::Debug for Timeout<F, T> {
+impl<F: core::fmt::Debug, T: Timer, O> core::fmt::Debug for Timeout<F, T, O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Timeout")
             .field("limit", &self.limit)
@@ -215,7 +248,7 @@ impl<F: core::fmt::Debug, T: Timer> core::fmt::Debug for Timeout<F, T> {
     }
 }
 
-impl<F: Future, T: Timer> Future for Timeout<F, T> {
+impl<F: Future, T: Timer, O: Observe> Future for Timeout<F, T, O> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -248,6 +281,7 @@ impl<F: Future, T: Timer> Future for Timeout<F, T> {
                     Limit::After(d) => Some(d),
                     Limit::At(_) => None,
                 };
+                this.observer.emit(|| Event::TimedOut { limit: duration });
                 return Poll::Ready(Err(Elapsed::new(duration, this.context.take())));
             }
         }

@@ -248,7 +248,7 @@ impl<const N: usize> CircuitBreaker<N> {
     /// [`CircuitOpen`] when the breaker is open or forced open, or half-open with every probe
     /// slot taken.
     pub fn try_acquire(&self, now: Instant) -> Result<Permit<'_>, CircuitOpen> {
-        let (ticket, _) = self.admit(&mut Now::at(now))?;
+        let (ticket, _) = self.admit(&mut Now::at(now)).0?;
         Ok(Permit {
             breaker: self,
             ticket,
@@ -409,14 +409,23 @@ impl<'a> AnyBreaker<'a> {
 }
 
 /// What a permit and a run need of their breaker, whatever its size.
+/// The transition each call caused is handed back too, for the call's observer.
 trait Core {
-    fn admit(&self, clock: &mut Now<'_>) -> Result<(Ticket, Instant), CircuitOpen>;
-    fn record(&self, ticket: Ticket, clock: &mut Now<'_>, admitted: Instant, outcome: Outcome);
+    fn admit(&self, clock: &mut Now<'_>) -> Admitted;
+    fn record(
+        &self,
+        ticket: Ticket,
+        clock: &mut Now<'_>,
+        admitted: Instant,
+        outcome: Outcome,
+    ) -> Option<Transition>;
     fn release(&self, ticket: Ticket);
 }
 
+type Admitted = (Result<(Ticket, Instant), CircuitOpen>, Option<Transition>);
+
 impl<const N: usize> Core for CircuitBreaker<N> {
-    fn admit(&self, clock: &mut Now<'_>) -> Result<(Ticket, Instant), CircuitOpen> {
+    fn admit(&self, clock: &mut Now<'_>) -> Admitted {
         // Closed or disabled: admitted without the lock, in the epoch of the last change of
         // state. A trip published after this read finds the ticket's epoch passed, as it would
         // had the admission taken the lock just before the trip.
@@ -432,16 +441,23 @@ impl<const N: usize> Core for CircuitBreaker<N> {
             } else {
                 Instant::ZERO
             };
-            return Ok((ticket, now));
+            return (Ok((ticket, now)), None);
         }
         let (admitted, transition) = self.locked(|m| m.admit(&self.settings, clock));
         self.notify(transition);
-        admitted.map_err(CircuitOpen::from)
+        (admitted.map_err(CircuitOpen::from), transition)
     }
 
-    fn record(&self, ticket: Ticket, clock: &mut Now<'_>, admitted: Instant, outcome: Outcome) {
+    fn record(
+        &self,
+        ticket: Ticket,
+        clock: &mut Now<'_>,
+        admitted: Instant,
+        outcome: Outcome,
+    ) -> Option<Transition> {
         let t = self.locked(|m| m.record(&self.settings, ticket, clock, admitted, outcome));
         self.notify(t);
+        t
     }
 
     fn release(&self, ticket: Ticket) {

@@ -21,7 +21,7 @@ impl<const N: usize> CircuitBreaker<N> {
         self: &Arc<Self>,
         timer: &T,
     ) -> Result<OwnedPermit, CircuitOpen> {
-        let (ticket, admitted) = self.admit(&mut Now::lazy(&|| timer.now()))?;
+        let (ticket, admitted) = self.admit(&mut Now::lazy(&|| timer.now())).0?;
         Ok(OwnedPermit {
             breaker: Arc::clone(self) as Arc<dyn Core + Send + Sync>,
             ticket,

@@ -10,6 +10,7 @@ use pin_project_lite::pin_project;
 use super::machine::Now;
 use super::{BreakerError, Core, Outcome, Permit};
 use crate::Timer;
+use crate::observe::{Event, Observe};
 
 /// The default classifier: an `Err` is a failure, an `Ok` a success.
 pub(super) fn by_result<V, E>(result: &Result<V, E>) -> Outcome {
@@ -21,9 +22,10 @@ pub(super) fn by_result<V, E>(result: &Result<V, E>) -> Outcome {
 
 pin_project! {
     /// A call run through a breaker: admitted on its first poll, its outcome recorded when it
-    /// ends; dropped before that, it records nothing.
+    /// ends; dropped before that, it records nothing. `O` is its [observer](crate::observe),
+    /// `()` unless set with [`observe`](Run::observe).
     #[must_use = "futures do nothing unless awaited or polled"]
-    pub struct Run<'a, T, F>
+    pub struct Run<'a, T, F, O = ()>
     where
         F: Future,
     {
@@ -32,6 +34,7 @@ pin_project! {
         permit: Option<Permit<'a>>,
         started: bool,
         classify: fn(&F::Output) -> Outcome,
+        observer: O,
         #[pin]
         work: F,
     }
@@ -57,7 +60,28 @@ where
             permit: None,
             started: false,
             classify,
+            observer: (),
             work,
+        }
+    }
+}
+
+impl<'a, T, F, V, E, O> Run<'a, T, F, O>
+where
+    F: Future<Output = Result<V, E>>,
+{
+    /// Reports the breaker's rejection of this call ([`Event::BreakerRejected`]) and the
+    /// transitions its admission or its outcome caused ([`Event::BreakerTransition`]) to
+    /// `observer` (see [`crate::observe`]).
+    pub fn observe<O2: Observe>(self, observer: O2) -> Run<'a, T, F, O2> {
+        Run {
+            breaker: self.breaker,
+            timer: self.timer,
+            permit: self.permit,
+            started: self.started,
+            classify: self.classify,
+            observer,
+            work: self.work,
         }
     }
 
@@ -69,8 +93,9 @@ where
     }
 }
 
-impl<T, F, V, E> Future for Run<'_, T, F>
+impl<T, F, V, E, O> Future for Run<'_, T, F, O>
 where
+    O: Observe,
     T: Timer,
     F: Future<Output = Result<V, E>>,
 {
@@ -81,7 +106,19 @@ where
         if !*this.started {
             *this.started = true;
             let timer = &*this.timer;
-            let (ticket, admitted) = this.breaker.admit(&mut Now::lazy(&|| timer.now()))?;
+            let (admitted, transition) = this.breaker.admit(&mut Now::lazy(&|| timer.now()));
+            if let Some(t) = transition {
+                this.observer.emit(|| Event::BreakerTransition(t));
+            }
+            let (ticket, admitted) = match admitted {
+                Ok(admitted) => admitted,
+                Err(open) => {
+                    let retry_after = open.retry_after();
+                    this.observer
+                        .emit(|| Event::BreakerRejected { retry_after });
+                    return Poll::Ready(Err(BreakerError::Open(open)));
+                }
+            };
             *this.permit = Some(Permit {
                 breaker: *this.breaker,
                 ticket,
@@ -95,13 +132,15 @@ where
         let outcome = (this.classify)(&out);
         if let Some(permit) = this.permit.take() {
             let timer = &*this.timer;
-            permit.finish(&mut Now::lazy(&|| timer.now()), outcome);
+            if let Some(t) = permit.finish(&mut Now::lazy(&|| timer.now()), outcome) {
+                this.observer.emit(|| Event::BreakerTransition(t));
+            }
         }
         Poll::Ready(out.map_err(BreakerError::Failed))
     }
 }
 
-impl<T, F: Future> fmt::Debug for Run<'_, T, F> {
+impl<T, F: Future, O> fmt::Debug for Run<'_, T, F, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Run")
             .field("started", &self.started)

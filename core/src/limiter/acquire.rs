@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 
 use super::gcra::Entered;
 use super::{LimitError, RateLimiter};
+use crate::observe::{Event, Observe};
 use crate::{Instant, Timer};
 
 /// What a waiter needs of the bucket it waits on: a limiter, or one entry of a keyed limiter
@@ -140,9 +141,10 @@ pin_project! {
     /// sleeps on the timer, until the exact instant its cells are due; the others wait for
     /// their turn without a timer. Dropping it gives up its place (a head dropped mid-wait
     /// hands its turn to the next waiter at once); it holds no cells until granted, so nothing
-    /// is handed back.
+    /// is handed back. `O` is its [observer](crate::observe), `()` unless set with
+    /// [`observe`](Acquire::observe).
     #[must_use = "futures do nothing unless polled"]
-    pub struct Acquire<'a, T: Timer> {
+    pub struct Acquire<'a, T: Timer, O = ()> {
         // Taken on the first poll.
         limiter: Option<&'a RateLimiter>,
         timer: T,
@@ -150,6 +152,7 @@ pin_project! {
         max_wait: u64,
         #[pin]
         waiting: Option<Waiting<'a, &'a RateLimiter, T>>,
+        observer: O,
     }
 }
 
@@ -161,11 +164,27 @@ impl<'a, T: Timer> Acquire<'a, T> {
             n,
             max_wait,
             waiting: None,
+            observer: (),
         }
     }
 }
 
-impl<T: Timer> Future for Acquire<'_, T> {
+impl<'a, T: Timer, O> Acquire<'a, T, O> {
+    /// Reports waiting ([`Event::LimiterWaiting`]) and a refusal
+    /// ([`Event::LimiterRejected`]) to `observer` (see [`crate::observe`]).
+    pub fn observe<O2: Observe>(self, observer: O2) -> Acquire<'a, T, O2> {
+        Acquire {
+            limiter: self.limiter,
+            timer: self.timer,
+            n: self.n,
+            max_wait: self.max_wait,
+            waiting: self.waiting,
+            observer,
+        }
+    }
+}
+
+impl<T: Timer, O: Observe> Future for Acquire<'_, T, O> {
     type Output = Result<(), LimitError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -174,8 +193,16 @@ impl<T: Timer> Future for Acquire<'_, T> {
             let n = *this.n;
             match l.gcra.enter(this.timer.now().as_nanos(), n, *this.max_wait) {
                 Ok(Entered::Granted) => return Poll::Ready(Ok(())),
-                Ok(Entered::Queued) => this.waiting.set(Some(Waiting::new(l, n))),
-                Err(r) => return Poll::Ready(Err(l.refused(r, n))),
+                Ok(Entered::Queued) => {
+                    this.observer.emit(|| Event::LimiterWaiting);
+                    this.waiting.set(Some(Waiting::new(l, n)));
+                }
+                Err(r) => {
+                    let e = l.refused(r, n);
+                    let retry_after = e.retry_after();
+                    this.observer.emit(|| Event::LimiterRejected { retry_after });
+                    return Poll::Ready(Err(e));
+                }
             }
         }
         match this.waiting.as_pin_mut() {
@@ -186,7 +213,7 @@ impl<T: Timer> Future for Acquire<'_, T> {
     }
 }
 
-impl<T: Timer> core::fmt::Debug for Acquire<'_, T> {
+impl<T: Timer, O> core::fmt::Debug for Acquire<'_, T, O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let (queued, head) = self
             .waiting

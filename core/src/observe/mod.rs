@@ -177,11 +177,8 @@ pub enum Event {
         /// The wait before a probe may go through.
         retry_after: Option<Duration>,
     },
-    /// A call waits for the limiter: the predicted wait.
-    LimiterWaiting {
-        /// The predicted wait.
-        wait: Duration,
-    },
+    /// A call waits in the limiter's queue for its cells.
+    LimiterWaiting,
     /// The limiter refused a call: the predicted wait, if it could be met at all.
     LimiterRejected {
         /// When the cells would be there.
@@ -222,7 +219,7 @@ impl Event {
                 _ => "circuit_opened",
             },
             Event::BreakerRejected { .. } => "circuit_rejected",
-            Event::LimiterWaiting { .. } => "limiter_waiting",
+            Event::LimiterWaiting => "limiter_waiting",
             Event::LimiterRejected { .. } => "limiter_rejected",
             Event::BulkheadQueued => "bulkhead_queued",
             Event::BulkheadRejected(_) => "bulkhead_rejected",
@@ -243,7 +240,7 @@ impl Event {
             Event::RetryScheduled { .. } => "retry",
             Event::TimedOut { .. } => "timeout",
             Event::BreakerTransition(_) | Event::BreakerRejected { .. } => "breaker",
-            Event::LimiterWaiting { .. } | Event::LimiterRejected { .. } => "limiter",
+            Event::LimiterWaiting | Event::LimiterRejected { .. } => "limiter",
             Event::BulkheadQueued | Event::BulkheadRejected(_) => "bulkhead",
             Event::HedgeLaunched { .. } | Event::HedgeWon { .. } => "hedge",
         }

@@ -144,7 +144,9 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> MakeAttempt for Attempts<'p, T, M
         };
         match self.pipeline.breaker {
             Some(b) => Attempt::Guarded {
-                run: b.run(&self.timer, inner, classify),
+                run: b
+                    .run(&self.timer, inner, classify)
+                    .observe(self.observer.clone()),
                 bounded: self.deadline.is_some(),
             },
             None => Attempt::Bare { inner },
@@ -216,7 +218,7 @@ pin_project! {
     #[project = StageProj]
     enum Stage<'p, T: Timer, F, O> {
         Start,
-        Limit { #[pin] acquire: limiter::Acquire<'p, T> },
+        Limit { #[pin] acquire: limiter::Acquire<'p, T, O> },
         Queue { #[pin] admit: Admit<'p, T, O> },
         Run { #[pin] work: Bounded<F, T, O> },
         Done,
@@ -264,7 +266,8 @@ where
                         let acquire = match max {
                             Some(max) => limiter.acquire_within(this.timer, 1, max),
                             None => limiter.acquire(this.timer, 1),
-                        };
+                        }
+                        .observe(this.observer.clone());
                         this.stage.set(Stage::Limit { acquire });
                     }
                     None => this.stage.set(after_limiter(
@@ -365,7 +368,7 @@ pin_project! {
     pub(super) enum Attempt<'p, T: Timer, F: Future<Output = Result<V, E>>, V, E, O: Observe> {
         Guarded {
             #[pin]
-            run: breaker::Run<'p, T, Admitted<'p, T, F, E, O>>,
+            run: breaker::Run<'p, T, Admitted<'p, T, F, E, O>, O>,
             bounded: bool,
         },
         Bare { #[pin] inner: Admitted<'p, T, F, E, O> },

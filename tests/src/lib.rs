@@ -28,6 +28,7 @@ pub mod concurrency;
 pub mod events;
 pub mod hedge;
 pub mod limiter;
+pub mod observe;
 pub mod pipeline;
 pub mod pitfalls;
 pub mod pool;
@@ -188,6 +189,9 @@ macro_rules! timer_scenarios {
         }
         mod pipeline {
             $crate::pipeline_scenarios!(super::$run);
+        }
+        mod observe {
+            $crate::observe_scenarios!(super::$run);
         }
         mod concurrency {
             $crate::concurrency_scenarios!(super::$run);

@@ -200,7 +200,8 @@ impl<T: Timer, O: Observe> Future for Acquire<'_, T, O> {
                 Err(r) => {
                     let e = l.refused(r, n);
                     let retry_after = e.retry_after();
-                    this.observer.emit(|| Event::LimiterRejected { retry_after });
+                    this.observer
+                        .emit(|| Event::LimiterRejected { retry_after });
                     return Poll::Ready(Err(e));
                 }
             }

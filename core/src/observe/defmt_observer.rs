@@ -15,7 +15,9 @@ impl Observer for Defmt {
             | Event::BudgetRefused { .. }
             | Event::BreakerRejected { .. }
             | Event::LimiterRejected { .. }
-            | Event::BulkheadRejected(_) => defmt::warn!("steadfast {}: {}", event.pattern(), event),
+            | Event::BulkheadRejected(_) => {
+                defmt::warn!("steadfast {}: {}", event.pattern(), event)
+            }
             _ => defmt::debug!("steadfast {}: {}", event.pattern(), event),
         }
     }

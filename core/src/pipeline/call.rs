@@ -165,10 +165,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
     }
 
     /// The call ended with `out`: reported, then returned.
-    fn end(
-        this: &CallProj<'_, 'p, T, M, O>,
-        out: Output<M>,
-    ) -> Poll<Output<M>> {
+    fn end(this: &CallProj<'_, 'p, T, M, O>, out: Output<M>) -> Poll<Output<M>> {
         let (duration, _) = this.observer.since(&*this.timer, *this.started);
         let ok = out.is_ok();
         this.observer.emit(|| Event::CallEnded { duration, ok });

@@ -248,8 +248,14 @@ impl<T: Timer, M: MakeAttempt, O: Observe> Future for Hedged<'_, T, M, O> {
                                 panic!("a pipeline call polled after completion");
                             };
                             let (policy, hooks) = (&*this.policy, *this.hooks);
-                            let run =
-                                Self::start(pipeline, this.timer, policy, make, hooks, this.observer);
+                            let run = Self::start(
+                                pipeline,
+                                this.timer,
+                                policy,
+                                make,
+                                hooks,
+                                this.observer,
+                            );
                             this.state.set(State::Running { run });
                         }
                     }

@@ -248,6 +248,11 @@ impl<M: MakeAttempt, T: Timer, B, W, H, O: Observe> fmt::Debug for Hedge<M, T, B
     }
 }
 
+/// Slot `i`'s stamp (`get`, not an index: for `()` no bounds check is left).
+fn stamp<O: Observe>(stamps: &[O::Stamp; 5], i: usize) -> O::Stamp {
+    stamps.get(i).copied().unwrap_or(O::BLANK)
+}
+
 /// Drops every attempt in flight and the sleep.
 fn clear<F, S>(slots: &mut [Pin<&mut Slot<F>>; 5], mut wait: Pin<&mut Wait<S>>) {
     for slot in slots.iter_mut() {
@@ -333,7 +338,9 @@ where
                         *this.phase = Phase::Done;
                         *this.running = 0;
                         clear(&mut slots, wait);
-                        let (duration, attempt) = this.observer.since(&*this.timer, this.stamps[i]);
+                        let (duration, attempt) = this
+                            .observer
+                            .since(&*this.timer, stamp::<O>(this.stamps, i));
                         this.observer.emit(|| Event::AttemptEnded {
                             pattern: "hedge",
                             attempt,
@@ -348,7 +355,9 @@ where
                     Poll::Ready(Err(error)) => {
                         slot.set(Slot::Empty);
                         *this.running -= 1;
-                        let (duration, attempt) = this.observer.since(&*this.timer, this.stamps[i]);
+                        let (duration, attempt) = this
+                            .observer
+                            .since(&*this.timer, stamp::<O>(this.stamps, i));
                         this.observer.emit(|| Event::AttemptEnded {
                             pattern: "hedge",
                             attempt,
@@ -439,7 +448,9 @@ where
                         *this.started += 1;
                         *this.running += 1;
                         let attempt = *this.started;
-                        this.stamps[i] = this.observer.start(&*this.timer, attempt);
+                        if let Some(s) = this.stamps.get_mut(i) {
+                            *s = this.observer.start(&*this.timer, attempt);
+                        }
                         this.observer.emit(|| Event::HedgeLaunched { attempt });
                         this.observer.emit(|| Event::AttemptStarted {
                             pattern: "hedge",

@@ -99,7 +99,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
             ))
     });
 
-    compare(
+    let mut rows = compare(
         cfg,
         "pipeline: timeout+retry+breaker+bulkhead",
         500_000,
@@ -150,5 +150,40 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
                 }),
             ),
         ],
-    )
+    );
+    // The same pipeline observed by a `tracing` span per call, with no subscriber: the span
+    // is disabled, so each event costs a branch and no clock is read.
+    rows.extend(compare(
+        cfg,
+        "pipeline: observed by a tracing span, no subscriber",
+        500_000,
+        Box::new(|n: u64| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..n {
+                    let span = tracing::info_span!("call");
+                    let r = pipeline
+                        .call(&timer, || ready(Ok::<u64, ()>(i)))
+                        .observe(span)
+                        .await;
+                    black_box(r.ok());
+                }
+                start.elapsed()
+            })
+        }),
+        vec![(
+            "not observed",
+            Box::new(|n: u64| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        let r = pipeline.call(&timer, || ready(Ok::<u64, ()>(i))).await;
+                        black_box(r.ok());
+                    }
+                    start.elapsed()
+                })
+            }),
+        )],
+    ));
+    rows
 }

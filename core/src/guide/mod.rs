@@ -20,6 +20,7 @@
 //! - [A library generic over the runtime](library): generic over [`Timer`](crate::Timer),
 //!   tested on [`VirtualTimer`](crate::VirtualTimer).
 //! - [Testing resilience code in virtual time](testing), on any runtime.
+//! - [Observing calls](observing): events to your own observer, `tracing`, `metrics`, `defmt`.
 //!
 //! # Coming from another tool
 //!
@@ -58,6 +59,9 @@ pub mod library {}
 
 #[doc = include_str!("testing.md")]
 pub mod testing {}
+
+#[doc = include_str!("observing.md")]
+pub mod observing {}
 
 #[doc = include_str!("from_backon.md")]
 pub mod from_backon {}

@@ -281,7 +281,7 @@ mod metrics_recorder {
     fn counters_and_histograms_under_polly_names() {
         static METRICS: Metrics = Metrics::new("upstream");
         let rec = Rec::default();
-        metrics::with_local_recorder(&rec, || assert_eq!(super::call_once(&METRICS), Ok(2)));
+        metrics::with_local_recorder(&rec, || assert_eq!(super::call_once(METRICS), Ok(2)));
         let log = rec.0.lock().unwrap();
         let events: Vec<_> = log
             .iter()

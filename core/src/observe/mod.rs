@@ -43,13 +43,13 @@
 //!   span: `.observe(tracing::info_span!("upstream"))` gives a span per pipeline call with
 //!   its transitions in it. Works without `std` (`tracing` without default features). A
 //!   disabled span (no subscriber, or filtered out) reads no clock.
-//! - `metrics` feature (`std`): [`Metrics`] counts events and records durations through the
+//! - `metrics` feature (`std`): `Metrics` counts events and records durations through the
 //!   `metrics` facade, under Polly's names: the counter `resilience.steadfast.events`
 //!   (labels `event.name`, `strategy.name`, `pipeline.name`), the histograms
 //!   `resilience.steadfast.attempt.duration` (`strategy.name`, `attempt.handled`) and
 //!   `resilience.steadfast.pipeline.duration` (`pipeline.name`, `outcome`), in
 //!   milliseconds. Every label is a `&'static str`.
-//! - `defmt` feature: [`Defmt`] logs each event with `defmt` (and [`Event`] is
+//! - `defmt` feature: `Defmt` logs each event with `defmt` (and [`Event`] is
 //!   `defmt::Format`).
 //!
 //! # Example

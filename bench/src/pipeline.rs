@@ -164,7 +164,7 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
                     let span = tracing::info_span!("call");
                     let r = pipeline
                         .call(&timer, || ready(Ok::<u64, ()>(i)))
-                        .observe(span)
+                        .observe(&span)
                         .await;
                     black_box(r.ok());
                 }

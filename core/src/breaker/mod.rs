@@ -394,17 +394,18 @@ impl<'a> AnyBreaker<'a> {
     }
 
     /// [`CircuitBreaker::run`] with [`Run::classify`].
-    pub(crate) fn run<T, F, V, E>(
+    pub(crate) fn run<T, F, V, E, O>(
         self,
         timer: &T,
         work: F,
         classify: fn(&Result<V, E>) -> Outcome,
-    ) -> Run<'a, T, F>
+        observer: O,
+    ) -> Run<'a, T, F, O>
     where
         T: Timer,
         F: Future<Output = Result<V, E>>,
     {
-        Run::classified(self.0, timer.clone(), work, classify)
+        Run::classified(self.0, timer.clone(), work, classify, observer)
     }
 }
 

@@ -45,24 +45,7 @@ where
     F: Future<Output = Result<V, E>>,
 {
     pub(super) fn new(breaker: &'a (dyn Core + Sync), timer: T, work: F) -> Self {
-        Self::classified(breaker, timer, work, by_result::<V, E>)
-    }
-
-    pub(super) fn classified(
-        breaker: &'a (dyn Core + Sync),
-        timer: T,
-        work: F,
-        classify: fn(&Result<V, E>) -> Outcome,
-    ) -> Self {
-        Run {
-            breaker,
-            timer,
-            permit: None,
-            started: false,
-            classify,
-            observer: (),
-            work,
-        }
+        Self::classified(breaker, timer, work, by_result::<V, E>, ())
     }
 }
 
@@ -70,6 +53,24 @@ impl<'a, T, F, V, E, O> Run<'a, T, F, O>
 where
     F: Future<Output = Result<V, E>>,
 {
+    pub(super) fn classified(
+        breaker: &'a (dyn Core + Sync),
+        timer: T,
+        work: F,
+        classify: fn(&Result<V, E>) -> Outcome,
+        observer: O,
+    ) -> Self {
+        Run {
+            breaker,
+            timer,
+            permit: None,
+            started: false,
+            classify,
+            observer,
+            work,
+        }
+    }
+
     /// Reports the breaker's rejection of this call ([`Event::BreakerRejected`]) and the
     /// transitions its admission or its outcome caused ([`Event::BreakerTransition`]) to
     /// `observer` (see [`crate::observe`]).

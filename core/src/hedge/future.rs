@@ -106,6 +106,15 @@ pin_project! {
 
 impl<M: MakeAttempt, T: Timer> Hedge<M, T> {
     pub(super) fn new(policy: HedgePolicy, timer: T, make: M) -> Self {
+        Hedge::assembled(policy, timer, make, ())
+    }
+}
+
+impl<M: MakeAttempt, T: Timer, O: Observe>
+    Hedge<M, T, &'static RetryBudget, fn(&M::Error) -> bool, fn(&M::Error) -> Option<Duration>, O>
+{
+    /// A hedge with its observer, built in place (the pipeline's).
+    pub(crate) fn assembled(policy: HedgePolicy, timer: T, make: M, observer: O) -> Self {
         Hedge {
             make,
             timer,
@@ -122,8 +131,8 @@ impl<M: MakeAttempt, T: Timer> Hedge<M, T> {
             hedge_now: false,
             last: None,
             phase: Phase::Fresh,
-            observer: (),
-            stamps: [(); 5],
+            observer,
+            stamps: [O::BLANK; 5],
             s0: Slot::Empty,
             s1: Slot::Empty,
             s2: Slot::Empty,

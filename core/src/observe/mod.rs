@@ -40,8 +40,8 @@
 //!
 //! - `tracing` feature: `tracing::Span` is an observer. Each event is a `tracing` event
 //!   (target `steadfast`, level `DEBUG`, a `WARN` for refusals and timeouts) inside that
-//!   span: `.observe(tracing::info_span!("upstream"))` gives a span per pipeline call with
-//!   its transitions in it. Works without `std` (`tracing` without default features). A
+//!   span: `.observe(&tracing::info_span!("upstream"))` gives a span per pipeline call with
+//!   its transitions in it (by reference: each stage keeps a copy of what it is given). Works without `std` (`tracing` without default features). A
 //!   disabled span (no subscriber, or filtered out) reads no clock.
 //! - `metrics` feature (`std`): `Metrics` counts events and records durations through the
 //!   `metrics` facade, under Polly's names: the counter `resilience.steadfast.events`

@@ -14,7 +14,7 @@ use crate::bulkhead::{self, Bulkhead, Rejected};
 use crate::limiter::{self, LimitError};
 use crate::observe::Observe;
 use crate::retry::MakeAttempt;
-use crate::timeout::{Timeout, timeout};
+use crate::timeout::{Timeout, timeout_observed};
 use crate::{Instant, Timer};
 
 /// How one attempt ended short of a value: the operation's error with the caller's verdicts
@@ -144,9 +144,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> MakeAttempt for Attempts<'p, T, M
         };
         match self.pipeline.breaker {
             Some(b) => Attempt::Guarded {
-                run: b
-                    .run(&self.timer, inner, classify)
-                    .observe(self.observer.clone()),
+                run: b.run(&self.timer, inner, classify, self.observer.clone()),
                 bounded: self.deadline.is_some(),
             },
             None => Attempt::Bare { inner },
@@ -355,7 +353,7 @@ fn run<'p, T: Timer, F: Future, O: Observe>(
     Stage::Run {
         work: match pipeline.attempt_timeout {
             Some(limit) => Bounded::Timed {
-                future: timeout(timer, limit, future).observe(observer.clone()),
+                future: timeout_observed(timer, limit, future, observer.clone()),
             },
             None => Bounded::Free { future },
         },

@@ -18,7 +18,7 @@ use crate::observe::{Event, Observe};
 use crate::retry::{
     GiveUpReason, MakeAttempt, Notice, Retry, RetryBudget, RetryError, RetryPolicy,
 };
-use crate::timeout::timeout_at;
+use crate::timeout::timeout_at_observed;
 use crate::{Instant, Timer};
 
 /// The policy of a pipeline without a retry stage: one attempt.
@@ -217,7 +217,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
         );
         match total {
             Some(at) => Bounded::Timed {
-                future: timeout_at(timer, at, retry).observe(observer.clone()),
+                future: timeout_at_observed(timer, at, retry, observer.clone()),
             },
             None => Bounded::Free { future: retry },
         }

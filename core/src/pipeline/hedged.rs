@@ -17,7 +17,7 @@ use crate::bulkhead;
 use crate::hedge::{Hedge, HedgeError, HedgePolicy};
 use crate::observe::{Event, Observe};
 use crate::retry::{GiveUpReason, MakeAttempt, RetryBudget, RetryError};
-use crate::timeout::timeout_at;
+use crate::timeout::timeout_at_observed;
 
 type Error<M> = Refusal<<M as MakeAttempt>::Error>;
 type HedgeFut<'p, T, M, O> = Hedge<
@@ -178,18 +178,16 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Hedged<'p, T, M, O> {
             deadline,
             observer: observer.clone(),
         };
-        let hedge = policy
-            .run(timer, attempts)
+        let hedge = Hedge::assembled(*policy, timer.clone(), attempts, observer.clone())
             .when(retryable::<M::Error> as fn(&Refusal<M::Error>) -> bool)
             .retry_after(suggested_delay::<M::Error> as fn(&Refusal<M::Error>) -> _);
         let hedge: HedgeFut<'p, T, M, O> = match pipeline.budget {
             Some(budget) => hedge.budget(budget),
             None => hedge,
-        }
-        .observe(observer.clone());
+        };
         match total {
             Some(at) => Bounded::Timed {
-                future: timeout_at(timer, at, hedge.deadline(at)).observe(observer.clone()),
+                future: timeout_at_observed(timer, at, hedge.deadline(at), observer.clone()),
             },
             None => Bounded::Free { future: hedge },
         }

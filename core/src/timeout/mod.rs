@@ -123,7 +123,27 @@ pub fn timeout<T: Timer, F: IntoFuture>(
     duration: Duration,
     future: F,
 ) -> Timeout<F::IntoFuture, T> {
-    Timeout::new(timer, Limit::After(duration), future.into_future())
+    Timeout::new(timer, Limit::After(duration), future.into_future(), ())
+}
+
+/// [`timeout`] reporting to `observer`, built in place (for the patterns built on it).
+pub(crate) fn timeout_observed<T: Timer, F: Future, O>(
+    timer: &T,
+    duration: Duration,
+    future: F,
+    observer: O,
+) -> Timeout<F, T, O> {
+    Timeout::new(timer, Limit::After(duration), future, observer)
+}
+
+/// [`timeout_at`] reporting to `observer`, built in place (for the patterns built on it).
+pub(crate) fn timeout_at_observed<T: Timer, F: Future, O>(
+    timer: &T,
+    deadline: Instant,
+    future: F,
+    observer: O,
+) -> Timeout<F, T, O> {
+    Timeout::new(timer, Limit::At(deadline), future, observer)
 }
 
 /// Runs `future` until `deadline` at most. On expiry the future is dropped and [`Elapsed`]
@@ -133,7 +153,7 @@ pub fn timeout_at<T: Timer, F: IntoFuture>(
     deadline: Instant,
     future: F,
 ) -> Timeout<F::IntoFuture, T> {
-    Timeout::new(timer, Limit::At(deadline), future.into_future())
+    Timeout::new(timer, Limit::At(deadline), future.into_future(), ())
 }
 
 /// `fut.timeout(&timer, d)`: [`timeout`] and [`timeout_at`] as methods on every future.
@@ -189,20 +209,18 @@ pin_project! {
     }
 }
 
-impl<F, T: Timer> Timeout<F, T> {
-    fn new(timer: &T, limit: Limit, future: F) -> Self {
+impl<F, T: Timer, O> Timeout<F, T, O> {
+    fn new(timer: &T, limit: Limit, future: F, observer: O) -> Self {
         Timeout {
             inner: Inner::Running { future },
             sleep: Arm::Idle,
             timer: timer.clone(),
             limit,
             context: None,
-            observer: (),
+            observer,
         }
     }
-}
 
-impl<F, T: Timer, O> Timeout<F, T, O> {
     /// Reports the expiry ([`Event::TimedOut`]) to `observer` (see [`crate::observe`]).
     pub fn observe<O2: Observe>(self, observer: O2) -> Timeout<F, T, O2> {
         Timeout {

@@ -1,5 +1,6 @@
-//! The pipeline's conformance scenarios on an embassy executor with virtual time, in an image
-//! of their own (the Cortex-M0 board's flash holds the other scenarios' image already).
+//! The pipeline's and the observers' conformance scenarios on an embassy executor with
+//! virtual time, in an image of their own (the Cortex-M0 board's flash holds the other
+//! scenarios' image already).
 #![no_std]
 #![no_main]
 
@@ -13,6 +14,7 @@ embassy_time_driver::time_driver_impl!(static DRIVER: VirtualDriver = VirtualDri
 #[embassy_executor::task]
 async fn scenarios() {
     steadfast_conformance::pipeline_scenarios!(list run_each!(Env::virtual_time(EmbassyTimer);));
+    steadfast_conformance::observe_scenarios!(list run_each!(Env::virtual_time(EmbassyTimer);));
     pass();
 }
 

@@ -175,6 +175,22 @@ fn a_pipeline_call_allocates_nothing_on_the_happy_path_or_through_retries() {
             assert_eq!(out, Ok(3));
         }
         assert_eq!(allocations() - before, 0, "retries allocated");
+
+        // Observed: the events are borrowed values, built on the stack.
+        let recorder = steadfast_conformance::observe::Recorder::new();
+        let before = allocations();
+        for _ in 0..100 {
+            let mut n = 0;
+            let out = p
+                .call(&timer, || {
+                    n += 1;
+                    ready(if n < 2 { Err(1u8) } else { Ok(n) })
+                })
+                .observe(&recorder)
+                .await;
+            assert_eq!(out, Ok(2));
+        }
+        assert_eq!(allocations() - before, 0, "an observed call allocated");
     });
 }
 

@@ -341,7 +341,6 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
             retry_on: self.retry_on,
             hint: self.hint,
             notify: self.notify,
-            deadline: self.deadline,
             stop_at: self.stop_at,
             attempts: self.attempts,
             delays: self.delays,

@@ -142,6 +142,27 @@ pub async fn a_bulkhead_reports_queueing_and_rejection<T: Timer>(env: Env<T>) {
     rec.assert_seen(&["bulkhead_queued", "bulkhead_rejected"]);
 }
 
+/// Work run under a bulkhead, observed through `run` and `call`: queued, then turned away;
+/// then run at once when there is room, which reports nothing.
+pub async fn a_bulkhead_run_reports_its_wait<T: Timer>(env: Env<T>) {
+    let rec = Recorder::new();
+    let bulkhead = Bulkhead::new(1);
+    let held = bulkhead.try_acquire().unwrap();
+    let out = bulkhead
+        .run_within(&env.timer, env.unit, async { 1 })
+        .observe(&rec)
+        .await;
+    assert!(out.is_err());
+    rec.assert_seen(&["bulkhead_queued", "bulkhead_rejected"]);
+    drop(held);
+    let out = bulkhead.call(async { Ok::<_, ()>(2) }).observe(&rec).await;
+    assert_eq!(out.ok(), Some(2));
+    let out = bulkhead.run(async { 3 }).observe(&rec).await;
+    assert_eq!(out.ok(), Some(3));
+    rec.assert_seen(&["bulkhead_queued", "bulkhead_rejected"]);
+    assert_eq!(bulkhead.metrics().in_flight, 0);
+}
+
 /// A limiter alone: a caller refused at once, as its wait would be too long.
 pub async fn a_limiter_reports_its_refusal<T: Timer>(env: Env<T>) {
     let rec = Recorder::new();
@@ -334,6 +355,7 @@ macro_rules! observe_scenarios {
             a_retry_reports_its_attempts,
             a_timeout_reports_its_expiry,
             a_bulkhead_reports_queueing_and_rejection,
+            a_bulkhead_run_reports_its_wait,
             a_limiter_reports_its_refusal,
             a_breaker_reports_its_transitions_and_rejections,
             a_hedge_reports_its_launch_and_winner,

@@ -269,6 +269,39 @@ impl<'a, F, A> Run<'a, F, A> {
     }
 }
 
+impl<'a, F, A> Run<'a, F, A> {
+    /// The same run, its acquire future changed by `f` (before the first poll: a setter's).
+    fn map_acquire<A2>(self, f: impl FnOnce(A) -> A2) -> Run<'a, F, A2> {
+        Run {
+            work: self.work,
+            state: match self.state {
+                RunState::Acquiring { acquire, bulkhead } => RunState::Acquiring {
+                    acquire: f(acquire),
+                    bulkhead,
+                },
+                RunState::Running { permit } => RunState::Running { permit },
+                RunState::Done => RunState::Done,
+            },
+        }
+    }
+}
+
+impl<'a, F> Run<'a, F, Acquire<'a>> {
+    /// Reports the wait for the permit to `observer` (see [`crate::observe`]): queued behind
+    /// a full bulkhead, or turned away.
+    pub fn observe<O: Observe>(self, observer: O) -> Run<'a, F, Acquire<'a, O>> {
+        self.map_acquire(|acquire| acquire.observe(observer))
+    }
+}
+
+impl<'a, F, T: Timer> Run<'a, F, AcquireWithin<'a, T>> {
+    /// Reports the wait for the permit to `observer` (see [`crate::observe`]): queued behind
+    /// a full bulkhead, or turned away (full, or waited too long).
+    pub fn observe<O: Observe>(self, observer: O) -> Run<'a, F, AcquireWithin<'a, T, O>> {
+        self.map_acquire(|acquire| acquire.observe(observer))
+    }
+}
+
 impl<F, A> core::fmt::Debug for Run<'_, F, A> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let state = match self.state {
@@ -336,6 +369,24 @@ pin_project! {
 impl<'a, F, A> Call<'a, F, A> {
     pub(super) fn new(run: Run<'a, F, A>) -> Self {
         Call { run }
+    }
+}
+
+impl<'a, F> Call<'a, F, Acquire<'a>> {
+    /// Reports the wait for the permit to `observer`, as [`Run::observe`].
+    pub fn observe<O: Observe>(self, observer: O) -> Call<'a, F, Acquire<'a, O>> {
+        Call {
+            run: self.run.observe(observer),
+        }
+    }
+}
+
+impl<'a, F, T: Timer> Call<'a, F, AcquireWithin<'a, T>> {
+    /// Reports the wait for the permit to `observer`, as [`Run::observe`].
+    pub fn observe<O: Observe>(self, observer: O) -> Call<'a, F, AcquireWithin<'a, T, O>> {
+        Call {
+            run: self.run.observe(observer),
+        }
     }
 }
 

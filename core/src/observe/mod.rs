@@ -14,7 +14,8 @@
 //! An observer is set per call, on the future: `.observe(&observer)` on a
 //! [`Pipeline`](crate::pipeline::Pipeline) call, a [`Retry`](crate::retry::Retry), a
 //! [`Hedge`](crate::hedge::Hedge), a [`Timeout`](crate::timeout::Timeout), a breaker's
-//! [`Run`](crate::breaker::Run), a limiter's or a bulkhead's `acquire`. The future's last
+//! [`Run`](crate::breaker::Run), a limiter's `acquire`, a bulkhead's `acquire`, `run` and
+//! `call`. The future's last
 //! type parameter is the observer, `()` by default: `()` keeps no state, reads no clock and
 //! compiles to nothing, so a call without an observer is the call it was, in speed and size
 //! (one exception: a breaker's state machine hands back the transition a call caused, which

@@ -25,6 +25,20 @@ mod time;
 #[path = "../../../core/src/breaker/mod.rs"]
 pub mod breaker;
 
+// The observer hook the breaker's `Run` reports through.
+#[path = "../../../core/src/observe/mod.rs"]
+mod observe;
+
+/// A stand-in for the bulkhead's refusal, which the observer's events name: these models race
+/// the breaker, not the bulkhead.
+#[allow(dead_code)]
+mod bulkhead {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Rejected {
+        Full,
+    }
+}
+
 /// A stand-in for the retry policy a breaker may take its open durations from: these models
 /// race admissions and results, not open durations, and the retry module does not build under
 /// loom (its statics need `const` atomics).

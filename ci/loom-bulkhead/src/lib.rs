@@ -29,6 +29,31 @@ pub mod timeout;
 #[path = "../../../core/src/bulkhead/mod.rs"]
 pub mod bulkhead;
 
+// The observer hook the bulkhead's and the timeout's futures report through.
+#[path = "../../../core/src/observe/mod.rs"]
+mod observe;
+
+/// Stand-ins for the breaker's state and transition, which the observer's events name: these
+/// models race the bulkhead, not the breaker.
+#[allow(dead_code)]
+mod breaker {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum State {
+        Closed,
+        Open,
+        HalfOpen,
+        ForcedOpen,
+        Disabled,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Transition {
+        pub from: State,
+        pub to: State,
+        pub at: crate::Instant,
+    }
+}
+
 pub use error::ConfigError;
 pub use time::{Instant, Timer};
 

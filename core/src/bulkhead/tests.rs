@@ -611,6 +611,7 @@ fn random_schedules_of_run_keep_the_limit_and_return_every_permit() {
     );
 }
 
+#[cfg(feature = "alloc")]
 #[test]
 fn try_admit_owned_waits_uncounted_and_refuses_as_the_settings_say() {
     use alloc::sync::Arc;

@@ -257,9 +257,24 @@ impl<M: MakeAttempt, T: Timer, B, W, H, O: Observe> fmt::Debug for Hedge<M, T, B
     }
 }
 
-/// Slot `i`'s stamp (`get`, not an index: for `()` no bounds check is left).
-fn stamp<O: Observe>(stamps: &[O::Stamp; 5], i: usize) -> O::Stamp {
-    stamps.get(i).copied().unwrap_or(O::BLANK)
+/// Reports the end of slot `i`'s attempt, `ok` or not; its number. The stamp is read with
+/// `get`, not an index: for `()` no bounds check is left.
+fn ended<O: Observe, T: Timer>(
+    observer: &O,
+    timer: &T,
+    stamps: &[O::Stamp; 5],
+    i: usize,
+    ok: bool,
+) -> u32 {
+    let stamp = stamps.get(i).copied().unwrap_or(O::BLANK);
+    let (duration, attempt) = observer.since(timer, stamp);
+    observer.emit(|| Event::AttemptEnded {
+        pattern: "hedge",
+        attempt,
+        duration,
+        ok,
+    });
+    attempt
 }
 
 /// Drops every attempt in flight and the sleep.
@@ -347,15 +362,7 @@ where
                         *this.phase = Phase::Done;
                         *this.running = 0;
                         clear(&mut slots, wait);
-                        let (duration, attempt) = this
-                            .observer
-                            .since(&*this.timer, stamp::<O>(this.stamps, i));
-                        this.observer.emit(|| Event::AttemptEnded {
-                            pattern: "hedge",
-                            attempt,
-                            duration,
-                            ok: true,
-                        });
+                        let attempt = ended(&*this.observer, &*this.timer, this.stamps, i, true);
                         if *this.started > 1 {
                             this.observer.emit(|| Event::HedgeWon { attempt });
                         }
@@ -364,15 +371,7 @@ where
                     Poll::Ready(Err(error)) => {
                         slot.set(Slot::Empty);
                         *this.running -= 1;
-                        let (duration, attempt) = this
-                            .observer
-                            .since(&*this.timer, stamp::<O>(this.stamps, i));
-                        this.observer.emit(|| Event::AttemptEnded {
-                            pattern: "hedge",
-                            attempt,
-                            duration,
-                            ok: false,
-                        });
+                        ended(&*this.observer, &*this.timer, this.stamps, i, false);
                         if !this.when.as_mut().is_none_or(|when| when(&error)) {
                             *this.phase = Phase::Done;
                             *this.running = 0;

@@ -85,9 +85,11 @@ pub trait MakeAttempt {
             attempts: 0,
             delays: None,
             yielded: false,
+            done: false,
             observer: (),
             started: (),
-            state: State::Idle,
+            attempt: None,
+            sleep: None,
         }
     }
 }
@@ -103,18 +105,6 @@ where
 
     fn make_attempt(&mut self) -> Fut {
         self()
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<Fut, Sleep> {
-        Idle,
-        // `limit`: the attempt timeout's sleep, armed when the attempt first waits (as
-        // `crate::timeout` does, without its error and context).
-        Running { #[pin] future: Fut, #[pin] limit: Option<Sleep> },
-        Sleeping { #[pin] sleep: Sleep },
-        Done,
     }
 }
 
@@ -167,11 +157,20 @@ pin_project! {
         // Whether the future returned `Pending` since the current attempt started: before
         // the next attempt it yields once if it has not.
         yielded: bool,
+        // Whether it has given its output.
+        done: bool,
         observer: O,
         // When the current attempt started, for the observer (nothing for `()`).
         started: O::Stamp,
+        // The running attempt. Each field is dropped only when it holds something, so
+        // starting and ending an attempt costs no call into a drop of the sleep.
         #[pin]
-        state: State<M::Future, T::Sleep>,
+        attempt: Option<M::Future>,
+        // The attempt timeout's sleep while an attempt runs (armed when it first waits, as
+        // `crate::timeout` does, without its error and context), else the delay before the
+        // next attempt.
+        #[pin]
+        sleep: Option<T::Sleep>,
     }
 }
 
@@ -201,51 +200,8 @@ where
         loop {
             let policy: &RetryPolicy = (*this.policy).borrow();
             let outcome: Result<Result<M::Value, M::Error>, Duration> =
-                match this.state.as_mut().project() {
-                    StateProj::Idle => {
-                        if *this.attempts == 0 {
-                            // First poll: the call starts now. The clock is read only when a
-                            // deadline or a budget needs it.
-                            let timed = policy.max_elapsed.is_some()
-                                || *this.stop_at != Instant::MAX
-                                || this.budget.is_some();
-                            if timed {
-                                let now = this.timer.now();
-                                if let Some(max) = policy.max_elapsed {
-                                    *this.stop_at = (*this.stop_at).min(now.saturating_add(max));
-                                }
-                                if now > *this.stop_at {
-                                    this.state.set(State::Done);
-                                    return Poll::Ready(Err(RetryError::not_started()));
-                                }
-                                if let Some(budget) = this.budget.as_ref() {
-                                    budget.deposit(now);
-                                }
-                            }
-                        } else if !*this.yielded {
-                            // The previous attempt and its delay (zero, or a sleep that was
-                            // over at once) never waited: let the executor, its timers and
-                            // other tasks run before the next attempt.
-                            *this.yielded = true;
-                            cx.waker().wake_by_ref();
-                            return Poll::Pending;
-                        }
-                        *this.yielded = false;
-                        *this.attempts = this.attempts.saturating_add(1);
-                        let attempt = *this.attempts;
-                        *this.started = this.observer.start(&*this.timer, attempt);
-                        this.observer.emit(|| Event::AttemptStarted {
-                            pattern: "retry",
-                            attempt,
-                        });
-                        let future = this.make.make_attempt();
-                        this.state.set(State::Running {
-                            future,
-                            limit: None,
-                        });
-                        continue;
-                    }
-                    StateProj::Running { future, mut limit } => match future.poll(cx) {
+                if let Some(future) = this.attempt.as_mut().as_pin_mut() {
+                    match future.poll(cx) {
                         Poll::Ready(outcome) => Ok(outcome),
                         Poll::Pending => {
                             *this.yielded = true;
@@ -253,28 +209,77 @@ where
                             let Some(max) = policy.attempt_timeout else {
                                 return Poll::Pending;
                             };
-                            if limit.is_none() {
-                                limit.set(Some(this.timer.sleep(max)));
+                            if this.sleep.is_none() {
+                                this.sleep.set(Some(this.timer.sleep(max)));
                             }
-                            if limit.as_pin_mut().is_some_and(|s| s.poll(cx).is_ready()) {
+                            if this
+                                .sleep
+                                .as_mut()
+                                .as_pin_mut()
+                                .is_some_and(|s| s.poll(cx).is_ready())
+                            {
                                 Err(max)
                             } else {
                                 return Poll::Pending;
                             }
                         }
-                    },
-                    StateProj::Sleeping { sleep } => {
-                        if sleep.poll(cx).is_pending() {
-                            *this.yielded = true;
-                            return Poll::Pending;
-                        }
-                        this.state.set(State::Idle);
-                        continue;
                     }
-                    StateProj::Done => panic!("`Retry` polled after completion"),
+                } else if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
+                    if sleep.poll(cx).is_pending() {
+                        *this.yielded = true;
+                        return Poll::Pending;
+                    }
+                    this.sleep.set(None);
+                    continue;
+                } else {
+                    if *this.done {
+                        panic!("`Retry` polled after completion");
+                    }
+                    if *this.attempts == 0 {
+                        // First poll: the call starts now. The clock is read only when a
+                        // deadline or a budget needs it.
+                        let timed = policy.max_elapsed.is_some()
+                            || *this.stop_at != Instant::MAX
+                            || this.budget.is_some();
+                        if timed {
+                            let now = this.timer.now();
+                            if let Some(max) = policy.max_elapsed {
+                                *this.stop_at = (*this.stop_at).min(now.saturating_add(max));
+                            }
+                            if now > *this.stop_at {
+                                *this.done = true;
+                                return Poll::Ready(Err(RetryError::not_started()));
+                            }
+                            if let Some(budget) = this.budget.as_ref() {
+                                budget.deposit(now);
+                            }
+                        }
+                    } else if !*this.yielded {
+                        // The previous attempt and its delay (zero, or a sleep that was
+                        // over at once) never waited: let the executor, its timers and
+                        // other tasks run before the next attempt.
+                        *this.yielded = true;
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    *this.yielded = false;
+                    *this.attempts = this.attempts.saturating_add(1);
+                    let attempt = *this.attempts;
+                    *this.started = this.observer.start(&*this.timer, attempt);
+                    this.observer.emit(|| Event::AttemptStarted {
+                        pattern: "retry",
+                        attempt,
+                    });
+                    let future = this.make.make_attempt();
+                    this.attempt.set(Some(future));
+                    continue;
                 };
-            // The attempt's future is dropped before anything else happens.
-            this.state.set(State::Idle);
+            // The attempt's future, and its timeout's sleep, are dropped before anything else
+            // happens.
+            this.attempt.set(None);
+            if this.sleep.is_some() {
+                this.sleep.set(None);
+            }
             let attempt = *this.attempts;
             let (duration, _) = this.observer.since(&*this.timer, *this.started);
             let ok = matches!(outcome, Ok(Ok(_)));
@@ -292,14 +297,14 @@ where
                         .as_mut()
                         .is_some_and(|retry_on| retry_on(&value))
                     {
-                        this.state.set(State::Done);
+                        *this.done = true;
                         return Poll::Ready(Ok(value));
                     }
                     (None, Ok(Ok(value)))
                 }
                 Ok(Err(error)) => {
                     if !this.when.as_mut().is_none_or(|when| when(&error)) {
-                        this.state.set(State::Done);
+                        *this.done = true;
                         let err = RetryError::failed(error, attempt, GiveUpReason::Permanent);
                         return Poll::Ready(Err(err));
                     }
@@ -358,7 +363,7 @@ where
                             attempt,
                         });
                     }
-                    this.state.set(State::Done);
+                    *this.done = true;
                     return Poll::Ready(match outcome {
                         Ok(Ok(value)) => Ok(value),
                         Ok(Err(error)) => Err(RetryError::failed(error, attempt, reason)),
@@ -367,8 +372,7 @@ where
                 }
                 Plan::Again => {}
                 Plan::Sleep(until) => {
-                    let sleep = this.timer.sleep_until(until);
-                    this.state.set(State::Sleeping { sleep });
+                    this.sleep.set(Some(this.timer.sleep_until(until)));
                 }
             }
         }

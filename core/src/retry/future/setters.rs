@@ -6,7 +6,7 @@ use core::fmt;
 use core::ops::Deref;
 use core::time::Duration;
 
-use super::{MakeAttempt, Retry, State};
+use super::{MakeAttempt, Retry};
 use crate::observe::Observe;
 use crate::retry::budget::RetryBudget;
 use crate::retry::notice::Notice;
@@ -39,9 +39,11 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
             attempts: 0,
             delays: None,
             yielded: false,
+            done: false,
             observer,
             started: O::BLANK,
-            state: State::Idle,
+            attempt: None,
+            sleep: None,
         }
     }
 }
@@ -62,9 +64,11 @@ macro_rules! rebuild {
             attempts: $r.attempts,
             delays: $r.delays,
             yielded: $r.yielded,
+            done: $r.done,
             observer: $r.observer,
             started: $r.started,
-            state: $r.state,
+            attempt: $r.attempt,
+            sleep: $r.sleep,
         }
     };
 }
@@ -183,9 +187,11 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
             attempts: self.attempts,
             delays: self.delays,
             yielded: self.yielded,
+            done: self.done,
             observer,
             started: O2::BLANK,
-            state: self.state,
+            attempt: self.attempt,
+            sleep: self.sleep,
         }
     }
 

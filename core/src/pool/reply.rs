@@ -1,32 +1,27 @@
-//! The one-shot reply of a `WorkerPool` item: one allocation per item, no unsafe.
+//! The one-shot reply of a `WorkerPool` item: one small allocation per item (the outcome and
+//! the waiting handle's waker behind one short lock), no unsafe.
 
 use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 
-use maitake_sync::WaitCell;
 use maitake_sync::blocking::Mutex;
 
 use super::WorkError;
 
 enum Slot<O> {
-    Waiting,
+    // The waker of the handle's last poll, if it was polled.
+    Waiting(Option<Waker>),
     Done(Result<O, WorkError>),
     Taken,
 }
 
-struct Shared<O> {
-    slot: Mutex<Slot<O>>,
-    cell: WaitCell,
-}
+type Shared<O> = Mutex<Slot<O>>;
 
 pub(super) fn channel<O>() -> (Reply<O>, Completion<O>) {
-    let shared = Arc::new(Shared {
-        slot: Mutex::new(Slot::Waiting),
-        cell: WaitCell::new(),
-    });
+    let shared = Arc::new(Mutex::new(Slot::Waiting(None)));
     (Reply(Some(shared.clone())), Completion { shared })
 }
 
@@ -36,8 +31,7 @@ pub(super) struct Reply<O>(Option<Arc<Shared<O>>>);
 impl<O> Reply<O> {
     pub(super) fn send(mut self, out: Result<O, WorkError>) {
         if let Some(shared) = self.0.take() {
-            shared.slot.with_lock(|s| *s = Slot::Done(out));
-            shared.cell.wake();
+            put(&shared, out);
         }
     }
 }
@@ -45,13 +39,16 @@ impl<O> Reply<O> {
 impl<O> Drop for Reply<O> {
     fn drop(&mut self) {
         if let Some(shared) = self.0.take() {
-            shared.slot.with_lock(|s| {
-                if let Slot::Waiting = s {
-                    *s = Slot::Done(Err(WorkError::Cancelled));
-                }
-            });
-            shared.cell.wake();
+            put(&shared, Err(WorkError::Cancelled));
         }
+    }
+}
+
+/// Stores the outcome (the one `Reply` does so once) and wakes the handle, outside the lock.
+fn put<O>(shared: &Shared<O>, out: Result<O, WorkError>) {
+    if let Slot::Waiting(Some(waker)) = shared.with_lock(|s| core::mem::replace(s, Slot::Done(out)))
+    {
+        waker.wake();
     }
 }
 
@@ -67,20 +64,7 @@ impl<O> Completion<O> {
     /// Whether the outcome is there (awaiting the handle returns at once).
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        self.shared.slot.with_lock(|s| matches!(s, Slot::Done(_)))
-    }
-
-    fn take(&self) -> Option<Result<O, WorkError>> {
-        self.shared
-            .slot
-            .with_lock(|s| match core::mem::replace(s, Slot::Taken) {
-                Slot::Done(out) => Some(out),
-                Slot::Waiting => {
-                    *s = Slot::Waiting;
-                    None
-                }
-                Slot::Taken => panic!("`Completion` polled after completion"),
-            })
+        self.shared.with_lock(|s| matches!(s, Slot::Done(_)))
     }
 }
 
@@ -96,27 +80,25 @@ impl<O> Future for Completion<O> {
     type Output = Result<O, WorkError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            if let Some(out) = self.take() {
-                return Poll::Ready(out);
-            }
-            match self.shared.cell.poll_wait(cx) {
-                // Registered: check once more, the reply may have landed meanwhile.
-                Poll::Pending => {
-                    return match self.take() {
-                        Some(out) => Poll::Ready(out),
-                        None => Poll::Pending,
-                    };
+        // The waker it replaces is dropped after the lock.
+        let mut replaced = None;
+        let out = self
+            .shared
+            .with_lock(|s| match core::mem::replace(s, Slot::Taken) {
+                Slot::Done(out) => Some(out),
+                Slot::Waiting(mut waker) => {
+                    if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        replaced = waker.replace(cx.waker().clone());
+                    }
+                    *s = Slot::Waiting(waker);
+                    None
                 }
-                // A wake-up was stored: look again.
-                Poll::Ready(Ok(())) => {}
-                // Busy or closed: neither happens with one waiter and a cell never closed;
-                // stay correct anyway by asking to be polled again.
-                Poll::Ready(Err(_)) => {
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
-            }
+                Slot::Taken => panic!("`Completion` polled after completion"),
+            });
+        drop(replaced);
+        match out {
+            Some(out) => Poll::Ready(out),
+            None => Poll::Pending,
         }
     }
 }

@@ -407,6 +407,43 @@ mod spawned {
     }
 
     #[test]
+    fn a_reply_wakes_the_last_poller_once_and_a_dropped_reply_reports_cancelled() {
+        let (reply, mut done) = super::super::reply::channel::<u32>();
+        let ((first, w1), (second, w2)) = (counter(), counter());
+        for w in [&w1, &w2] {
+            assert!(
+                Pin::new(&mut done)
+                    .poll(&mut Context::from_waker(w))
+                    .is_pending()
+            );
+        }
+        assert!(!done.is_finished());
+        reply.send(Ok(7));
+        assert_eq!(
+            first.0.load(Ordering::SeqCst),
+            0,
+            "a replaced waker is not woken"
+        );
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert!(done.is_finished());
+        assert!(matches!(poll(Pin::new(&mut done)), Poll::Ready(Ok(7))));
+
+        let (reply, mut done) = super::super::reply::channel::<u32>();
+        let (count, w) = counter();
+        assert!(
+            Pin::new(&mut done)
+                .poll(&mut Context::from_waker(&w))
+                .is_pending()
+        );
+        drop(reply);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(matches!(
+            poll(Pin::new(&mut done)),
+            Poll::Ready(Err(WorkError::Cancelled))
+        ));
+    }
+
+    #[test]
     fn bad_settings_are_config_errors_naming_the_field() {
         let field = |r: Result<WorkerPool<u32, u32>, crate::ConfigError>| r.unwrap_err().field();
         let spawn = |b: Builder<WorkerPool<u32, u32>>| b.spawn(&Never, |n: u32| async move { n });

@@ -281,3 +281,42 @@ fn the_limiters_allocate_nothing_granting_or_waiting() {
         assert_eq!(allocations() - before, 0, "the limiters allocated");
     });
 }
+
+#[test]
+fn batches_cut_by_time_allocate_once_each() {
+    use futures_util::StreamExt;
+    use steadfast::batch::Batches;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // An item every millisecond, cut every 10 ms with room for 100: batches of about 10.
+        let items = futures_util::stream::unfold(0u32, |i| async move {
+            if i == 400 {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            Some((i, i + 1))
+        });
+        let batches = Batches::builder(TokioTimer::new())
+            .batch_size(100)
+            .flush_interval(Duration::from_millis(10))
+            .build(items)
+            .unwrap();
+        let mut batches = std::pin::pin!(batches);
+        // The first batch grows from empty; the others are counted.
+        let first = batches.next().await.unwrap();
+        let (before, mut count, mut held) = (allocations(), 0u64, first.len());
+        while let Some(batch) = batches.next().await {
+            count += 1;
+            held += batch.len();
+        }
+        assert_eq!(held, 400);
+        assert!(count >= 30, "{count} batches: not cut by time");
+        let made = allocations() - before;
+        assert!(made <= count, "{made} allocations for {count} batches");
+    });
+}

@@ -73,6 +73,9 @@ pin_project! {
         timer: Tm,
         config: Config,
         batch: Vec<St::Item>,
+        // The room the next batch reserves at its first item: a full batch's after a size
+        // cut, about the last batch's length after a time cut (bounded either way).
+        room: usize,
         done: bool,
     }
 }
@@ -99,6 +102,7 @@ impl<St: Stream, Tm: Timer> Builder<Batches<St, Tm>, Tm> {
             timer: self.timer,
             config: self.config,
             batch: Vec::new(),
+            room: 0,
             done: false,
         })
     }
@@ -124,6 +128,7 @@ impl<St: Stream, Tm: Timer> Stream for Batches<St, Tm> {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     if this.batch.is_empty() {
+                        this.batch.reserve(*this.room);
                         let deadline = this.timer.now() + this.config.flush_interval;
                         this.sleep.set(Arm::Armed {
                             sleep: this.timer.sleep_until(deadline),
@@ -132,10 +137,10 @@ impl<St: Stream, Tm: Timer> Stream for Batches<St, Tm> {
                     this.batch.push(item);
                     if this.batch.len() >= size {
                         this.sleep.set(Arm::Idle);
-                        // The next batch starts with room for a full one (up to a bound),
-                        // rather than regrowing from empty.
-                        let next = Vec::with_capacity(size.min(MAX_PREALLOCATED));
-                        return Poll::Ready(Some(core::mem::replace(this.batch, next)));
+                        // The next batch starts with room for a full one rather than
+                        // regrowing from empty.
+                        *this.room = size.min(MAX_PREALLOCATED);
+                        return Poll::Ready(Some(core::mem::take(this.batch)));
                     }
                 }
                 Poll::Ready(None) => *this.done = true,
@@ -149,6 +154,10 @@ impl<St: Stream, Tm: Timer> Stream for Batches<St, Tm> {
         if let ArmProj::Armed { sleep } = this.sleep.as_mut().project() {
             if sleep.poll(cx).is_ready() {
                 this.sleep.set(Arm::Idle);
+                // Batches cut by time tend to hold about as many as the last one: the next
+                // reserves that, rounded up to a power of two, in one allocation.
+                let held = this.batch.len().next_power_of_two();
+                *this.room = held.min(size).min(MAX_PREALLOCATED);
                 return Poll::Ready(Some(core::mem::take(this.batch)));
             }
         }

@@ -182,6 +182,7 @@ impl<M: MakeAttempt, T: Timer, B, W, H, O: Observe> Hedge<M, T, B, W, H, O> {
     /// attempt may still succeed: the next hedge starts at once), and fatal ones, which cancel
     /// every attempt in flight and end the call with [`GiveUpReason::Permanent`]. By default
     /// every error is non-fatal, as every error is transient to a retry.
+    #[inline(always)]
     pub fn when<W2: FnMut(&M::Error) -> bool>(self, non_fatal: W2) -> Hedge<M, T, B, W2, H, O> {
         rebuild!(self, self.budget, Some(non_fatal), self.hint)
     }
@@ -193,6 +194,7 @@ impl<M: MakeAttempt, T: Timer, B, W, H, O: Observe> Hedge<M, T, B, W, H, O> {
     /// ([`Duration::MAX`] always does) starts no further hedge: the attempts in flight go on,
     /// and if they all fail the call ends with [`GiveUpReason::Deadline`]. `None` keeps the
     /// rule: the next hedge starts at once.
+    #[inline(always)]
     pub fn retry_after<H2: FnMut(&M::Error) -> Option<Duration>>(
         self,
         hint: H2,
@@ -207,6 +209,7 @@ impl<M: MakeAttempt, T: Timer, B, W, H, O: Observe> Hedge<M, T, B, W, H, O> {
     /// call ends with [`GiveUpReason::Budget`]. A started hedge keeps its withdrawal whether
     /// it wins or loses: it did add load. `budget` is anything that dereferences to the
     /// budget: `&RetryBudget` (a `static`), `Arc<RetryBudget>`.
+    #[inline(always)]
     pub fn budget<B2: Deref<Target = RetryBudget>>(self, budget: B2) -> Hedge<M, T, B2, W, H, O> {
         rebuild!(self, Some(budget), self.when, self.hint)
     }
@@ -215,6 +218,7 @@ impl<M: MakeAttempt, T: Timer, B, W, H, O: Observe> Hedge<M, T, B, W, H, O> {
     /// [`max_elapsed`](super::HedgePolicyBuilder::max_elapsed) (the earlier one holds): no
     /// attempt starts after it. If it has passed at the first poll, no attempt is made: the
     /// call ends with [`GiveUpReason::Deadline`] and [`HedgeError::attempts`] 0.
+    #[inline(always)]
     pub fn deadline(mut self, deadline: Instant) -> Self {
         self.deadline = Some(deadline);
         self
@@ -222,6 +226,7 @@ impl<M: MakeAttempt, T: Timer, B, W, H, O: Observe> Hedge<M, T, B, W, H, O> {
 
     /// Reports each attempt's start and end, each hedge launched, the winner of a hedged
     /// call and a budget's refusal to `observer` (see [`crate::observe`]).
+    #[inline(always)]
     pub fn observe<O2: Observe>(self, observer: O2) -> Hedge<M, T, B, W, H, O2> {
         rebuild!(
             self,

@@ -101,6 +101,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
     /// budget's, the breaker's, the limiter's and the bulkhead's refusals and waits, the
     /// breaker's transitions the call causes, the timeouts. Each stage keeps a copy of
     /// `observer`: pass a reference.
+    #[inline(always)]
     pub fn observe<O2: Observe>(self, observer: O2) -> Call<'p, T, M, O2> {
         Call {
             state: State::Start,
@@ -118,6 +119,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
     /// another error ends the call with [`PipelineError::Failed`]. By default every error is
     /// retried (within the retry policy). An attempt timeout is always retried; the stages'
     /// own refusals follow the pipeline's rule (see the [module docs](super#retry-and-the-stages-refusals)).
+    #[inline(always)]
     pub fn retry_when(mut self, predicate: fn(&M::Error) -> bool) -> Self {
         self.hooks.when = predicate;
         self
@@ -126,6 +128,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
     /// Lets the operation's error suggest the delay before the next attempt (Retry-After):
     /// it replaces the policy's delay, and the call gives up when it would end past the
     /// deadline.
+    #[inline(always)]
     pub fn retry_after(mut self, hint: fn(&M::Error) -> Option<Duration>) -> Self {
         self.hooks.hint = hint;
         self
@@ -134,6 +137,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
     /// How the breaker counts an error of the operation (by default every error is a
     /// [`Outcome::Failure`]; a 404, say, could be [`Outcome::Ignored`]). A value is a
     /// success, an attempt timeout a failure.
+    #[inline(always)]
     pub fn classify(mut self, classify: fn(&M::Error) -> Outcome) -> Self {
         self.hooks.classify = classify;
         self
@@ -142,6 +146,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
     /// Outermost of all: when the call fails with an error for which `when` is `true`, runs
     /// the future `fallback(error)` makes and returns its output instead (it may give the
     /// error back). Other errors, and values, pass through.
+    #[inline(always)]
     pub fn fallback<F, Fut>(
         self,
         when: fn(&PipelineError<M::Error>) -> bool,
@@ -156,6 +161,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Call<'p, T, M, O> {
 
     /// Outermost of all: when the call fails with an error for which `when` is `true`,
     /// returns `value` instead.
+    #[inline(always)]
     pub fn fallback_value(
         self,
         when: fn(&PipelineError<M::Error>) -> bool,

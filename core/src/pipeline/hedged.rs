@@ -95,6 +95,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Hedged<'p, T, M, O> {
     /// Reports the call's events, and every stage's, to `observer`: see
     /// [`Call::observe`](super::Call::observe); the hedge stage adds each hedge launched and
     /// the winner.
+    #[inline(always)]
     pub fn observe<O2: Observe>(self, observer: O2) -> Hedged<'p, T, M, O2> {
         Hedged {
             state: State::Start,
@@ -112,6 +113,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Hedged<'p, T, M, O> {
     /// Which of the operation's errors start the next hedge at once (non-fatal, by default
     /// every error); another error is fatal: it cancels every attempt in flight and ends the
     /// call with [`PipelineError::Failed`].
+    #[inline(always)]
     pub fn retry_when(mut self, predicate: fn(&M::Error) -> bool) -> Self {
         self.hooks.when = predicate;
         self
@@ -119,18 +121,21 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Hedged<'p, T, M, O> {
 
     /// Lets the operation's error suggest the delay before the next hedge (pushback); the
     /// hedging stops when it would end past the deadline.
+    #[inline(always)]
     pub fn retry_after(mut self, hint: fn(&M::Error) -> Option<Duration>) -> Self {
         self.hooks.hint = hint;
         self
     }
 
     /// How the breaker counts an error of the operation (see [`Call::classify`](super::Call::classify)).
+    #[inline(always)]
     pub fn classify(mut self, classify: fn(&M::Error) -> Outcome) -> Self {
         self.hooks.classify = classify;
         self
     }
 
     /// Outermost of all: see [`Call::fallback`](super::Call::fallback).
+    #[inline(always)]
     pub fn fallback<F, Fut>(
         self,
         when: fn(&PipelineError<M::Error>) -> bool,
@@ -144,6 +149,7 @@ impl<'p, T: Timer, M: MakeAttempt, O: Observe> Hedged<'p, T, M, O> {
     }
 
     /// Outermost of all: see [`Call::fallback_value`](super::Call::fallback_value).
+    #[inline(always)]
     pub fn fallback_value(
         self,
         when: fn(&PipelineError<M::Error>) -> bool,

@@ -222,6 +222,7 @@ impl<F, T: Timer, O> Timeout<F, T, O> {
     }
 
     /// Reports the expiry ([`Event::TimedOut`]) to `observer` (see [`crate::observe`]).
+    #[inline(always)]
     pub fn observe<O2: Observe>(self, observer: O2) -> Timeout<F, T, O2> {
         Timeout {
             inner: self.inner,
@@ -251,6 +252,7 @@ impl<F, T: Timer, O> Timeout<F, T, O> {
     /// Attaches a message that the [`Elapsed`] error shows, such as what was being waited
     /// for. Takes `&'static str`, and with the `alloc` feature also
     /// `String`.
+    #[inline(always)]
     pub fn context(mut self, message: impl Into<Message>) -> Self {
         self.context = Some(message.into());
         self

@@ -78,6 +78,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
     /// error ends the call at once with [`GiveUpReason::Permanent`](crate::retry::GiveUpReason::Permanent). By default every error is
     /// retried. Timed-out attempts are always retried (within the policy): the predicate is
     /// not asked about them.
+    #[inline(always)]
     pub fn when<W2: FnMut(&M::Error) -> bool>(
         self,
         predicate: W2,
@@ -95,6 +96,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
     /// Also retries successful values for which `predicate` returns `true` ("not ready
     /// yet"). When retrying such a value stops (attempts, deadline or budget), the last value
     /// is returned as `Ok`.
+    #[inline(always)]
     pub fn retry_on_value<R2: FnMut(&M::Value) -> bool>(
         self,
         predicate: R2,
@@ -113,6 +115,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
     /// delay replaces the policy's delay for that retry, without jitter and without the
     /// `max_delay` cap; the deadline still holds: if the suggested sleep would end past it,
     /// the call gives up with [`GiveUpReason::Deadline`](crate::retry::GiveUpReason::Deadline).
+    #[inline(always)]
     pub fn retry_after<H2: FnMut(&M::Error) -> Option<Duration>>(
         self,
         hint: H2,
@@ -129,6 +132,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
 
     /// Calls `notify` before each sleep with the attempt that ended, how it ended (error,
     /// value or timeout) and the delay: the place for a log line.
+    #[inline(always)]
     pub fn notify<N2: FnMut(&Notice<'_, M::Value, M::Error>)>(
         self,
         notify: N2,
@@ -147,6 +151,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
     /// poll, and each retry must be withdrawn from the budget first; when none is left the call
     /// gives up with [`GiveUpReason::Budget`](crate::retry::GiveUpReason::Budget) and the last error. `budget` is anything that
     /// dereferences to the budget: `&RetryBudget` (a `static`), `Arc<RetryBudget>`.
+    #[inline(always)]
     pub fn budget<B2: Deref<Target = RetryBudget>>(
         self,
         budget: B2,
@@ -166,6 +171,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
     /// the same rule: no attempt begins after it. If it has passed at the first poll, no
     /// attempt is made at all: the call gives up with [`GiveUpReason::Deadline`](crate::retry::GiveUpReason::Deadline) and
     /// [`RetryError::attempts`](crate::retry::RetryError::attempts) 0.
+    #[inline(always)]
     pub fn deadline(mut self, deadline: Instant) -> Self {
         self.stop_at = deadline;
         self
@@ -173,6 +179,7 @@ impl<M: MakeAttempt, T: Timer, P, B, W, R, H, N, O: Observe> Retry<M, T, P, B, W
 
     /// Reports each attempt's start and end, each retry scheduled and a budget's refusal to
     /// `observer` (see [`crate::observe`]).
+    #[inline(always)]
     pub fn observe<O2: Observe>(self, observer: O2) -> Retry<M, T, P, B, W, R, H, N, O2> {
         Retry {
             make: self.make,

@@ -199,81 +199,73 @@ where
         let mut this = self.project();
         loop {
             let policy: &RetryPolicy = (*this.policy).borrow();
-            let outcome: Result<Result<M::Value, M::Error>, Duration> =
-                if let Some(future) = this.attempt.as_mut().as_pin_mut() {
-                    match future.poll(cx) {
-                        Poll::Ready(outcome) => Ok(outcome),
-                        Poll::Pending => {
-                            *this.yielded = true;
-                            // Polled before the clock: an attempt ready at its deadline wins.
-                            let Some(max) = policy.attempt_timeout else {
-                                return Poll::Pending;
-                            };
-                            if this.sleep.is_none() {
-                                this.sleep.set(Some(this.timer.sleep(max)));
-                            }
-                            if this
-                                .sleep
-                                .as_mut()
-                                .as_pin_mut()
-                                .is_some_and(|s| s.poll(cx).is_ready())
-                            {
-                                Err(max)
-                            } else {
-                                return Poll::Pending;
-                            }
+            let outcome: Result<Result<M::Value, M::Error>, Duration> = if let Some(future) =
+                this.attempt.as_mut().as_pin_mut()
+            {
+                match future.poll(cx) {
+                    Poll::Ready(outcome) => Ok(outcome),
+                    Poll::Pending => {
+                        *this.yielded = true;
+                        // Polled before the clock: an attempt ready at its deadline wins.
+                        let Some(max) = policy.attempt_timeout else {
+                            return Poll::Pending;
+                        };
+                        if this.sleep.is_none() {
+                            this.sleep.set(Some(this.timer.sleep(max)));
+                        }
+                        if this
+                            .sleep
+                            .as_mut()
+                            .as_pin_mut()
+                            .is_some_and(|s| s.poll(cx).is_ready())
+                        {
+                            Err(max)
+                        } else {
+                            return Poll::Pending;
                         }
                     }
-                } else if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
-                    if sleep.poll(cx).is_pending() {
-                        *this.yielded = true;
-                        return Poll::Pending;
+                }
+            } else if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
+                if sleep.poll(cx).is_pending() {
+                    *this.yielded = true;
+                    return Poll::Pending;
+                }
+                this.sleep.set(None);
+                continue;
+            } else {
+                if *this.done {
+                    panic!("`Retry` polled after completion");
+                }
+                if *this.attempts == 0 {
+                    // First poll: the call starts now. The clock is read only when a
+                    // deadline or a budget needs it.
+                    let timed = policy.max_elapsed.is_some()
+                        || *this.stop_at != Instant::MAX
+                        || this.budget.is_some();
+                    if timed && !begin(&*this.timer, policy, this.stop_at, this.budget.as_deref()) {
+                        *this.done = true;
+                        return Poll::Ready(Err(RetryError::not_started()));
                     }
-                    this.sleep.set(None);
-                    continue;
-                } else {
-                    if *this.done {
-                        panic!("`Retry` polled after completion");
-                    }
-                    if *this.attempts == 0 {
-                        // First poll: the call starts now. The clock is read only when a
-                        // deadline or a budget needs it.
-                        let timed = policy.max_elapsed.is_some()
-                            || *this.stop_at != Instant::MAX
-                            || this.budget.is_some();
-                        if timed {
-                            let now = this.timer.now();
-                            if let Some(max) = policy.max_elapsed {
-                                *this.stop_at = (*this.stop_at).min(now.saturating_add(max));
-                            }
-                            if now > *this.stop_at {
-                                *this.done = true;
-                                return Poll::Ready(Err(RetryError::not_started()));
-                            }
-                            if let Some(budget) = this.budget.as_ref() {
-                                budget.deposit(now);
-                            }
-                        }
-                    } else if !*this.yielded {
-                        // The previous attempt and its delay (zero, or a sleep that was
-                        // over at once) never waited: let the executor, its timers and
-                        // other tasks run before the next attempt.
-                        *this.yielded = true;
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                    *this.yielded = false;
-                    *this.attempts = this.attempts.saturating_add(1);
-                    let attempt = *this.attempts;
-                    *this.started = this.observer.start(&*this.timer, attempt);
-                    this.observer.emit(|| Event::AttemptStarted {
-                        pattern: "retry",
-                        attempt,
-                    });
-                    let future = this.make.make_attempt();
-                    this.attempt.set(Some(future));
-                    continue;
-                };
+                } else if !*this.yielded {
+                    // The previous attempt and its delay (zero, or a sleep that was
+                    // over at once) never waited: let the executor, its timers and
+                    // other tasks run before the next attempt.
+                    *this.yielded = true;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                *this.yielded = false;
+                *this.attempts = this.attempts.saturating_add(1);
+                let attempt = *this.attempts;
+                *this.started = this.observer.start(&*this.timer, attempt);
+                this.observer.emit(|| Event::AttemptStarted {
+                    pattern: "retry",
+                    attempt,
+                });
+                let future = this.make.make_attempt();
+                this.attempt.set(Some(future));
+                continue;
+            };
             // The attempt's future, and its timeout's sleep, are dropped before anything else
             // happens.
             this.attempt.set(None);
@@ -406,4 +398,27 @@ fn schedule(
     } else {
         Ok((delay, until))
     }
+}
+
+/// The first poll, when a deadline or a budget needs the clock: fixes the instant after which
+/// no attempt begins and credits the budget. `false`: that instant has passed already. It
+/// depends on the timer alone, so the image holds one copy for every call retried on it.
+#[inline(never)]
+fn begin<T: Timer>(
+    timer: &T,
+    policy: &RetryPolicy,
+    stop_at: &mut Instant,
+    budget: Option<&RetryBudget>,
+) -> bool {
+    let now = timer.now();
+    if let Some(max) = policy.max_elapsed {
+        *stop_at = (*stop_at).min(now.saturating_add(max));
+    }
+    if now > *stop_at {
+        return false;
+    }
+    if let Some(budget) = budget {
+        budget.deposit(now);
+    }
+    true
 }

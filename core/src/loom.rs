@@ -7,9 +7,17 @@
 //! Cortex-M0 included). Loom's primitives have no `const` constructors; every real build keeps
 //! its `const fn`s.
 
+/// Only where the target has 64-bit atomics: elsewhere portable-atomic would need its
+/// `fallback` or `critical-section` feature, which a bare library build does not have.
+#[cfg(all(loom, target_has_atomic = "64"))]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::atomic::AtomicU64;
 #[cfg(loom)]
 #[allow(unused_imports)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+#[cfg(all(not(loom), target_has_atomic = "64"))]
+#[allow(unused_imports)]
+pub(crate) use portable_atomic::AtomicU64;
 #[cfg(not(loom))]
 #[allow(unused_imports)]
 pub(crate) use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};

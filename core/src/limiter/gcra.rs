@@ -1,5 +1,12 @@
-//! The limiter's state: one theoretical arrival time (TAT) and the queue's counters, behind
-//! one short lock, and the generic cell rate algorithm on them.
+//! The limiter's state: one theoretical arrival time (TAT) and the queue's counters, and the
+//! generic cell rate algorithm on them.
+//!
+//! With 64-bit atomics the TAT lives in one `AtomicU64`, the state word, while nobody waits:
+//! [`Gcra::try_acquire`] is a load and a compare-and-swap, as governor's `check()` is. The
+//! queue's counters sit behind a short lock that only the waiting path takes; while anyone
+//! waits the word reads [`HELD`] and the TAT moves behind that lock too, so a try sees the
+//! queue in the very word it would swap and cannot overtake a waiter. Without 64-bit atomics
+//! (Cortex-M0 and M3, RISC-V `imc`) the whole state is behind the lock.
 //!
 //! All arithmetic is on `u64` nanoseconds of the timer's clock and saturates. The hot path
 //! (a grant) multiplies and adds only: the one division (the cells available, for
@@ -8,6 +15,13 @@
 use maitake_sync::blocking::Mutex;
 
 use crate::loom::loom_const_fn;
+#[cfg(target_has_atomic = "64")]
+use crate::loom::{AtomicU64, Ordering};
+
+/// The state word while anyone waits (the TAT is then behind the lock). A TAT in the word
+/// saturates one nanosecond short of it.
+#[cfg(target_has_atomic = "64")]
+const HELD: u64 = u64::MAX;
 
 /// The limiter's constants, derived and checked at construction.
 #[derive(Clone, Copy, Debug)]
@@ -64,6 +78,18 @@ impl Params {
         }
         Ok(n > 0)
     }
+
+    /// The TAT after `n` cells (`1 <= n <= burst`) taken at `now` from a bucket at `tat`, or
+    /// the earliest instant they can be taken.
+    fn take(&self, tat: u64, now: u64, n: u32) -> Result<u64, u64> {
+        // `n <= burst`, and `t * burst` was checked at construction: no overflow.
+        let cost = self.t.wrapping_mul(u64::from(n));
+        let at = tat.saturating_add(cost - self.t).saturating_sub(self.tau);
+        if at > now {
+            return Err(at);
+        }
+        Ok(tat.max(now).saturating_add(cost))
+    }
 }
 
 impl State {
@@ -80,21 +106,9 @@ impl State {
         self.tat <= now && self.waiters == 0
     }
 
-    /// The earliest instant `n` cells (`1 <= n <= burst`) can be taken.
-    fn allow_at(&self, p: &Params, n: u32) -> u64 {
-        // `n <= burst`, and `t * burst` was checked at construction: no overflow.
-        let ahead = p.t.wrapping_mul(u64::from(n) - 1);
-        self.tat.saturating_add(ahead).saturating_sub(p.tau)
-    }
-
     /// Takes `n` cells at `now` if they are there; else the instant they will be.
     fn take(&mut self, p: &Params, now: u64, n: u32) -> Result<(), u64> {
-        let at = self.allow_at(p, n);
-        if at > now {
-            return Err(at);
-        }
-        let from = if self.tat > now { self.tat } else { now };
-        self.tat = from.saturating_add(p.t.wrapping_mul(u64::from(n)));
+        self.tat = p.take(self.tat, now, n)?;
         Ok(())
     }
 
@@ -134,7 +148,7 @@ impl State {
         if wait > max_wait {
             return Err(Refusal::Wait(wait));
         }
-        self.waiters += 1;
+        self.waiters = self.waiters.saturating_add(1);
         self.queued = self.queued.saturating_add(u64::from(n));
         Ok(Entered::Queued)
     }
@@ -142,7 +156,7 @@ impl State {
     /// [`Gcra::take_as_head`] on this state.
     pub(super) fn take_as_head(&mut self, p: &Params, now: u64, n: u32) -> Result<(), u64> {
         self.take(p, now, n)?;
-        self.waiters -= 1;
+        self.waiters = self.waiters.saturating_sub(1);
         self.queued = self.queued.saturating_sub(u64::from(n));
         Ok(())
     }
@@ -178,9 +192,14 @@ impl State {
     }
 }
 
-/// The state word and its lock.
+/// The state word and the lock.
 pub(super) struct Gcra {
     pub(super) params: Params,
+    /// The TAT while nobody waits, else [`HELD`].
+    #[cfg(target_has_atomic = "64")]
+    word: AtomicU64,
+    /// The queue's counts; its TAT is current only while the word is [`HELD`] (with 64-bit
+    /// atomics; without them, always).
     state: Mutex<State>,
 }
 
@@ -189,9 +208,50 @@ impl Gcra {
         pub(super) fn new(params: Params) -> Self {
             Gcra {
                 params,
+                #[cfg(target_has_atomic = "64")]
+                word: AtomicU64::new(0),
                 state: Mutex::new(State::FRESH),
             }
         }
+    }
+
+    /// `f` on the whole state, under the lock.
+    #[cfg(not(target_has_atomic = "64"))]
+    fn with_state<R>(&self, f: impl FnMut(&mut State) -> R) -> R {
+        self.state.with_lock(f)
+    }
+
+    /// `f` on the whole state, under the lock: its TAT read from the word (unless `HELD`)
+    /// and put back by compare-and-swap, `HELD` if anyone waits afterwards; `f` runs again on
+    /// the new TAT if a [`try_acquire`](Self::try_acquire) moved it in between.
+    #[cfg(target_has_atomic = "64")]
+    fn with_state<R>(&self, mut f: impl FnMut(&mut State) -> R) -> R {
+        self.state.with_lock(|locked| {
+            loop {
+                let word = self.word.load(Ordering::Acquire);
+                let mut s = *locked;
+                if word != HELD {
+                    // Nobody waits: the word holds the TAT.
+                    s.tat = word;
+                }
+                let r = f(&mut s);
+                let new = if s.waiters > 0 {
+                    HELD
+                } else {
+                    s.tat.min(HELD - 1)
+                };
+                // A `HELD` word changes only under the lock: that swap cannot fail.
+                if new == word
+                    || self
+                        .word
+                        .compare_exchange(word, new, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                {
+                    *locked = s;
+                    return r;
+                }
+            }
+        })
     }
 
     /// Takes `n` cells at `now`, or says how long until they could be taken. Refuses while
@@ -201,7 +261,26 @@ impl Gcra {
         if !p.takes(n)? {
             return Ok(());
         }
-        self.state.with_lock(|s| s.try_acquire(p, now, n))
+        #[cfg(target_has_atomic = "64")]
+        {
+            let mut tat = self.word.load(Ordering::Acquire);
+            // `HELD`: someone waits, and the lock knows for how long.
+            while tat != HELD {
+                let next = p
+                    .take(tat, now, n)
+                    .map_err(|at| Refusal::Wait(at.saturating_sub(now)))?;
+                match self.word.compare_exchange_weak(
+                    tat,
+                    next.min(HELD - 1),
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Ok(()),
+                    Err(current) => tat = current,
+                }
+            }
+        }
+        self.with_state(|s| s.try_acquire(p, now, n))
     }
 
     /// The first step of a waiting acquisition: granted at once if nobody waits and the cells
@@ -212,28 +291,27 @@ impl Gcra {
         if !p.takes(n)? {
             return Ok(Entered::Granted);
         }
-        self.state.with_lock(|s| s.enter(p, now, n, max_wait))
+        self.with_state(|s| s.enter(p, now, n, max_wait))
     }
 
     /// The head of the queue takes its `n` cells at `now` and leaves the queue, or learns the
     /// instant it can.
     pub(super) fn take_as_head(&self, now: u64, n: u32) -> Result<(), u64> {
-        self.state
-            .with_lock(|s| s.take_as_head(&self.params, now, n))
+        self.with_state(|s| s.take_as_head(&self.params, now, n))
     }
 
     /// A waiter asking for `n` cells left the queue without them.
     pub(super) fn leave(&self, n: u32) {
-        self.state.with_lock(|s| s.leave(n));
+        self.with_state(|s| s.leave(n));
     }
 
     /// Empties the bucket at `now`: the next cell comes one interval later.
     pub(super) fn drain(&self, now: u64) {
-        self.state.with_lock(|s| s.drain(&self.params, now));
+        self.with_state(|s| s.drain(&self.params, now));
     }
 
     /// A copy of the state.
     pub(super) fn state(&self) -> State {
-        self.state.with_lock(|s| *s)
+        self.with_state(|s| *s)
     }
 }

@@ -45,11 +45,19 @@
 //! fit (strict first come, first served: head-of-line blocking, as .NET's `OldestFirst`), so
 //! a stream of small requests cannot starve a large one.
 //!
-//! # State on 32-bit targets
+//! # The state word, and 32-bit targets
 //!
-//! The state (the TAT and the queue's counts) sits behind one short lock (see
-//! [the crate's locks](crate#locks-and-interrupt-priority)), on every target: Cortex-M0 and M3 have no 64-bit
-//! atomics, and the lock keeps the TAT and the counts consistent with each other.
+//! Where the target has 64-bit atomics, the TAT is one `AtomicU64` while nobody waits, and
+//! [`try_acquire`](RateLimiter::try_acquire) is a load and a compare-and-swap on it, with no
+//! lock (as governor's direct limiter). The queue's counts sit behind one short lock (see
+//! [the crate's locks](crate#locks-and-interrupt-priority)) that only the waiting path
+//! takes; while anyone waits, the word is a marker and the TAT is behind that lock too, so a
+//! try sees the queue in the same word it would swap. A TAT in the word saturates one
+//! nanosecond short of the clock's end.
+//!
+//! Cortex-M0 and M3 and RISC-V `imc` cores have no 64-bit atomics: there the whole state
+//! (TAT and counts) is behind that lock, a critical section with the `critical-section`
+//! feature, and `try_acquire` takes it.
 //!
 //! Runnable example: `cargo run -p steadfast-tokio --example limiter` (a burst, a bounded wait
 //! refused at once, FIFO waiters).

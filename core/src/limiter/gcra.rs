@@ -81,6 +81,9 @@ impl Params {
 
     /// The TAT after `n` cells (`1 <= n <= burst`) taken at `now` from a bucket at `tat`, or
     /// the earliest instant they can be taken.
+    // One copy for the try, the queue's entry and the head's grant: 64-bit arithmetic is
+    // long on 32-bit cores.
+    #[cfg_attr(not(target_has_atomic = "64"), inline(never))]
     fn take(&self, tat: u64, now: u64, n: u32) -> Result<u64, u64> {
         // `n <= burst`, and `t * burst` was checked at construction: no overflow.
         let cost = self.t.wrapping_mul(u64::from(n));

@@ -81,9 +81,6 @@ impl Params {
 
     /// The TAT after `n` cells (`1 <= n <= burst`) taken at `now` from a bucket at `tat`, or
     /// the earliest instant they can be taken.
-    // One copy for the try, the queue's entry and the head's grant: 64-bit arithmetic is
-    // long on 32-bit cores.
-    #[cfg_attr(not(target_has_atomic = "64"), inline(never))]
     fn take(&self, tat: u64, now: u64, n: u32) -> Result<u64, u64> {
         // `n <= burst`, and `t * burst` was checked at construction: no overflow.
         let cost = self.t.wrapping_mul(u64::from(n));
@@ -110,6 +107,9 @@ impl State {
     }
 
     /// Takes `n` cells at `now` if they are there; else the instant they will be.
+    // One copy for the try, the queue's entry and the head's grant: 64-bit arithmetic is
+    // long on 32-bit cores.
+    #[cfg_attr(not(target_has_atomic = "64"), inline(never))]
     fn take(&mut self, p: &Params, now: u64, n: u32) -> Result<(), u64> {
         self.tat = p.take(self.tat, now, n)?;
         Ok(())
@@ -156,11 +156,10 @@ impl State {
         Ok(Entered::Queued)
     }
 
-    /// [`Gcra::take_as_head`] on this state.
+    /// [`Gcra::take_as_head`] on this state: its cells, then out of the queue.
     pub(super) fn take_as_head(&mut self, p: &Params, now: u64, n: u32) -> Result<(), u64> {
         self.take(p, now, n)?;
-        self.waiters = self.waiters.saturating_sub(1);
-        self.queued = self.queued.saturating_sub(u64::from(n));
+        self.leave(n);
         Ok(())
     }
 

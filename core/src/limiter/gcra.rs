@@ -6,7 +6,7 @@
 //! queue's counters sit behind a short lock that only the waiting path takes; while anyone
 //! waits the word reads [`HELD`] and the TAT moves behind that lock too, so a try sees the
 //! queue in the very word it would swap and cannot overtake a waiter. Without 64-bit atomics
-//! (Cortex-M0 and M3, RISC-V `imc`) the whole state is behind the lock.
+//! (32-bit Cortex-M and RISC-V) the whole state is behind the lock.
 //!
 //! All arithmetic is on `u64` nanoseconds of the timer's clock and saturates. The hot path
 //! (a grant) multiplies and adds only: the one division (the cells available, for

@@ -55,9 +55,9 @@
 //! try sees the queue in the same word it would swap. A TAT in the word saturates one
 //! nanosecond short of the clock's end.
 //!
-//! Cortex-M0 and M3 and RISC-V `imc` cores have no 64-bit atomics: there the whole state
-//! (TAT and counts) is behind that lock, a critical section with the `critical-section`
-//! feature, and `try_acquire` takes it.
+//! 32-bit Cortex-M (M0 to M7, M33) and RISC-V cores have no 64-bit atomics: there the whole
+//! state (TAT and counts) is behind that lock (its spinlock taken inside a critical section
+//! with the `critical-section` feature), and `try_acquire` takes it.
 //!
 //! Runnable example: `cargo run -p steadfast-tokio --example limiter` (a burst, a bounded wait
 //! refused at once, FIFO waiters).

@@ -1,8 +1,9 @@
 //! Loom models of `steadfast::breaker::CircuitBreaker`, built from its source files with
 //! loom's primitives under maitake-sync's lock.
 //!
-//! The breaker's state sits behind one short lock, and a gate word (epoch and an admit-all
-//! bit) that a closed breaker admits through without it; these models race what users race on
+//! The breaker's state sits behind one short lock, and a gate word (epoch, an admit-all bit
+//! and a bit saying a success changes nothing) that a closed breaker admits and records such
+//! successes through without it; these models race what users race on
 //! it: half-open admissions against each other and against a probe's result, and an admission
 //! in closed state against the failure that trips it and the probe that closes it. They check what the breaker promises: never
 //! more probes in flight than allowed, a result from an older state never counted, and no state
@@ -182,6 +183,40 @@ mod models {
                 thread::spawn(move || {
                     if let Ok(p) = b.try_acquire(at(0)) {
                         p.record(at(1), Outcome::Success);
+                    }
+                })
+            };
+            tripper.record(at(0), Outcome::Failure);
+            caller.join().unwrap();
+            assert_eq!(b.state(at(1)), State::Open);
+        });
+    }
+
+    /// A full count window of successes records a success without the lock; one races the
+    /// failure that trips the breaker: recorded before it (it changes nothing), discarded after
+    /// it (its epoch passed), or turned away. The breaker ends open, with the failure in it.
+    #[test]
+    fn a_success_without_the_lock_races_the_trip() {
+        model(|| {
+            let b: Arc<CircuitBreaker<1>> = Arc::new(
+                CircuitBreaker::builder()
+                    .count_window(2, 2)
+                    .failure_rate(50)
+                    .open_for(OPEN)
+                    .build()
+                    .unwrap(),
+            );
+            for _ in 0..2 {
+                b.try_acquire(at(0))
+                    .unwrap()
+                    .record(at(0), Outcome::Success);
+            }
+            let tripper = b.try_acquire(at(0)).unwrap();
+            let caller = {
+                let b = b.clone();
+                thread::spawn(move || {
+                    if let Ok(p) = b.try_acquire(at(0)) {
+                        p.record(at(0), Outcome::Success);
                     }
                 })
             };

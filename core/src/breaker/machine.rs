@@ -2,7 +2,7 @@
 //! The handle in `mod.rs` keeps one behind a lock and calls these with the time.
 
 use super::builder::{HalfOpenRule, Model, Settings};
-use super::window::Window;
+use super::window::{Shape, Window};
 use super::{Outcome, State, Transition};
 use crate::Instant;
 
@@ -53,7 +53,7 @@ pub(super) struct Counts {
 #[derive(Debug)]
 pub(super) struct Machine<const N: usize> {
     mode: Mode,
-    /// Bumped on every change of state (31 bits, wrapping): a result carrying an older epoch
+    /// Bumped on every change of state (30 bits, wrapping): a result carrying an older epoch
     /// is discarded.
     epoch: u32,
     consecutive_failures: u32,
@@ -96,13 +96,17 @@ impl<'a> Now<'a> {
 impl Settings {
     /// Whether closed-state bookkeeping needs the time: a time window or a slow-call rule.
     pub(super) const fn needs_time(&self) -> bool {
-        self.slow.is_some() || matches!(self.shape, super::window::Shape::Time { .. })
+        self.slow.is_some() || matches!(self.shape, Shape::Time { .. })
     }
 }
 
-/// The epoch after `epoch`: 31 bits, so that [`Machine::gate`] packs it with a flag.
+/// The gate's bits of an admission through it ([`Machine::gate`]): every call is admitted, and
+/// a success recorded changes nothing.
+pub(super) const QUIET: u32 = 0b11;
+
+/// The epoch after `epoch`: 30 bits, so that [`Machine::gate`] packs it with two flags.
 const fn next_epoch(epoch: u32) -> u32 {
-    epoch.wrapping_add(1) & (u32::MAX >> 1)
+    epoch.wrapping_add(1) & (u32::MAX >> 2)
 }
 
 /// `now` plus `nanos`, saturating at [`Instant::MAX`] ("never").
@@ -132,10 +136,33 @@ impl<const N: usize> Machine<N> {
         }
     }
 
-    /// The gate word a closed breaker admits through without its lock: the epoch shifted left
-    /// by one, and bit 0 set when every call is admitted (closed or disabled).
-    pub(super) const fn gate(&self) -> u32 {
-        (self.epoch << 1) | matches!(self.mode, Mode::Closed | Mode::Disabled) as u32
+    /// The gate word a closed breaker admits and records through without its lock: the epoch
+    /// shifted left by two, bit 0 set when every call is admitted (closed or disabled), bit 1
+    /// when a success (or an ignored outcome) of a call admitted so would change nothing
+    /// ([`QUIET`]).
+    pub(super) const fn gate(&self, s: &Settings) -> u32 {
+        let open_door = matches!(self.mode, Mode::Closed | Mode::Disabled);
+        (self.epoch << 2) | (open_door as u32) | ((self.success_is_noop(s) as u32) << 1)
+    }
+
+    /// Whether recording a success changes nothing: disabled (nothing is recorded), or closed
+    /// with no failures in a row, no slow-call rule, and either no window or a full count
+    /// window with no failure in it (a success then pushes out a success: the ring of
+    /// all-successes is the same from any position).
+    const fn success_is_noop(&self, s: &Settings) -> bool {
+        match self.mode {
+            Mode::Disabled => true,
+            Mode::Closed => {
+                self.consecutive_failures == 0
+                    && s.slow.is_none()
+                    && match s.shape {
+                        Shape::None => true,
+                        Shape::Count { size } => self.window.is_full_and_clean(size),
+                        Shape::Time { .. } => false,
+                    }
+            }
+            _ => false,
+        }
     }
 
     /// The state a call at `now` would meet, without changing anything: an open breaker

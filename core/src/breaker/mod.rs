@@ -145,7 +145,7 @@ pub use permit::Permit;
 pub use run::Run;
 
 use builder::Settings;
-use machine::{Machine, Now, Ticket};
+use machine::{Machine, Now, QUIET, Ticket};
 
 use crate::loom::{AtomicU32, Ordering, loom_const_fn};
 use crate::{Instant, Timer};
@@ -216,8 +216,9 @@ pub struct Metrics {
 /// buckets in 80 bytes.
 pub struct CircuitBreaker<const N: usize = 10> {
     settings: Settings,
-    /// [`Machine::gate`], published under the lock at every change of state: a closed breaker
-    /// admits by reading it, without the lock.
+    /// [`Machine::gate`], published under the lock whenever it changes: a closed breaker
+    /// admits by reading it, and records a success that would change nothing, without the
+    /// lock.
     gate: AtomicU32,
     machine: Mutex<Machine<N>>,
 }
@@ -234,7 +235,7 @@ impl<const N: usize> CircuitBreaker<N> {
         fn with_settings(settings: Settings) -> Self {
             CircuitBreaker {
                 settings,
-                gate: AtomicU32::new(Machine::<N>::new().gate()),
+                gate: AtomicU32::new(Machine::<N>::new().gate(&settings)),
                 machine: Mutex::new(Machine::new()),
             }
         }
@@ -372,7 +373,7 @@ impl<const N: usize> CircuitBreaker<N> {
     fn locked<R>(&self, f: impl FnOnce(&mut Machine<N>) -> R) -> R {
         self.machine.with_lock(|m| {
             let r = f(m);
-            let gate = m.gate();
+            let gate = m.gate(&self.settings);
             if self.gate.load(Ordering::Relaxed) != gate {
                 self.gate.store(gate, Ordering::Release);
             }
@@ -433,7 +434,7 @@ impl<const N: usize> Core for CircuitBreaker<N> {
         let gate = self.gate.load(Ordering::Acquire);
         if gate & 1 == 1 {
             let ticket = Ticket {
-                epoch: gate >> 1,
+                epoch: gate >> 2,
                 probe: false,
                 recorded: false,
             };
@@ -456,6 +457,14 @@ impl<const N: usize> Core for CircuitBreaker<N> {
         admitted: Instant,
         outcome: Outcome,
     ) -> Option<Transition> {
+        // A success that changes nothing, in the epoch that admitted it, takes no lock: it is
+        // recorded at the instant of this read, as if under the lock then.
+        if !matches!(outcome, Outcome::Failure)
+            && !ticket.probe
+            && self.gate.load(Ordering::Acquire) == (ticket.epoch << 2) | QUIET
+        {
+            return None;
+        }
         let t = self.locked(|m| m.record(&self.settings, ticket, clock, admitted, outcome));
         self.notify(t);
         t

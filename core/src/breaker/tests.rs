@@ -416,6 +416,68 @@ fn bad_settings_are_typed_errors() {
 }
 
 /// A naive model of the count window: the last `size` outcomes in a `Vec`.
+/// Whether the gate lets a success be recorded without the lock.
+fn quiet<const N: usize>(b: &CircuitBreaker<N>) -> bool {
+    b.gate.load(Ordering::Relaxed) & QUIET == QUIET
+}
+
+#[test]
+fn successes_that_change_nothing_skip_the_lock_and_the_window_stays_exact() {
+    let b: CircuitBreaker<1> = CircuitBreaker::builder()
+        .count_window(4, 4)
+        .failure_rate(50)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        call(&b, at(0), Outcome::Success);
+        assert!(!quiet(&b), "a ring not yet full counts each success");
+    }
+    call(&b, at(0), Outcome::Success);
+    assert!(quiet(&b), "a full ring of successes");
+    for _ in 0..10 {
+        call(&b, at(0), Outcome::Success);
+    }
+    let m = b.metrics(at(0));
+    assert_eq!((m.calls, m.failures), (4, 0));
+    call(&b, at(0), Outcome::Failure);
+    assert!(!quiet(&b), "a failure in the ring");
+    // S S S F, then four successes push it out: quiet again.
+    for _ in 0..3 {
+        call(&b, at(0), Outcome::Success);
+    }
+    assert!(!quiet(&b), "F S S S");
+    call(&b, at(0), Outcome::Success);
+    assert!(quiet(&b));
+    // Two failures: S S F F = 50 %: trips on the second.
+    call(&b, at(0), Outcome::Failure);
+    assert_eq!(b.state(at(0)), State::Closed);
+    call(&b, at(0), Outcome::Failure);
+    assert_eq!(b.state(at(0)), State::Open);
+    assert!(!quiet(&b));
+
+    // No window: quiet while no failure is in a row.
+    let c = consecutive(2);
+    assert!(quiet(&c));
+    call(&c, at(0), Outcome::Failure);
+    assert!(!quiet(&c));
+    call(&c, at(0), Outcome::Success);
+    assert!(quiet(&c));
+    // A slow-call rule or a time window needs the clock for every result.
+    let slow: CircuitBreaker<4> = CircuitBreaker::builder()
+        .count_window(1, 1)
+        .slow_calls(secs(1), 50)
+        .build()
+        .unwrap();
+    call(&slow, at(0), Outcome::Success);
+    assert!(!quiet(&slow));
+    let timed: CircuitBreaker<4> = CircuitBreaker::builder()
+        .time_window(secs(4), 4, 1)
+        .build()
+        .unwrap();
+    call(&timed, at(0), Outcome::Success);
+    assert!(!quiet(&timed));
+}
+
 #[test]
 fn count_window_matches_a_naive_model() {
     let mut rng = Rng::new(7);
@@ -508,7 +570,7 @@ fn random_schedules_keep_every_invariant() {
                 _ => now = now + Duration::from_secs(rng.below(50) as u64),
             }
             // The gate a closed breaker admits through is the machine's, as of its last change.
-            let gate = b.machine.with_lock(|m| m.gate());
+            let gate = b.machine.with_lock(|m| m.gate(&b.settings));
             assert_eq!(b.gate.load(Ordering::Relaxed), gate, "seed {seed}");
             let m = b.metrics(now);
             let probes_held = held.iter().filter(|p| p.is_probe()).count();

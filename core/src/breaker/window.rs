@@ -76,6 +76,11 @@ impl<const N: usize> Window<N> {
         self.totals = Totals::default();
     }
 
+    /// Whether a count window of `size` holds `size` outcomes, none of them a failure or slow.
+    pub(super) const fn is_full_and_clean(&self, size: u32) -> bool {
+        self.totals.calls == size && self.totals.failures == 0 && self.totals.slow == 0
+    }
+
     /// Records one outcome at `now_nanos`.
     #[inline]
     pub(super) fn record(&mut self, shape: Shape, now_nanos: u64, failure: bool, slow: bool) {

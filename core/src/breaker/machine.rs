@@ -29,7 +29,17 @@ enum Mode {
 pub(super) struct Ticket {
     pub(super) epoch: u32,
     pub(super) probe: bool,
+    /// Its outcome is in (or it was never admitted): dropping it frees nothing.
     pub(super) recorded: bool,
+}
+
+impl Ticket {
+    /// The ticket of a call not admitted yet: it holds nothing.
+    pub(super) const NONE: Ticket = Ticket {
+        epoch: 0,
+        probe: false,
+        recorded: true,
+    };
 }
 
 /// Why a call was turned away, and when to come back (in nanoseconds) if that is known.

@@ -249,7 +249,7 @@ impl<const N: usize> CircuitBreaker<N> {
     /// [`CircuitOpen`] when the breaker is open or forced open, or half-open with every probe
     /// slot taken.
     pub fn try_acquire(&self, now: Instant) -> Result<Permit<'_>, CircuitOpen> {
-        let (ticket, _) = self.admit(&mut Now::at(now)).0?;
+        let (ticket, _) = admit(self, &mut Now::at(now)).0?;
         Ok(Permit {
             breaker: self,
             ticket,
@@ -410,11 +410,16 @@ impl<'a> AnyBreaker<'a> {
     }
 }
 
-/// What a permit and a run need of their breaker, whatever its size.
-/// The transition each call caused is handed back too, for the call's observer.
+/// What a permit and a run need of their breaker, whatever its size: the gate word, and the
+/// locked paths behind it. The transition each call caused is handed back too, for the
+/// call's observer. The gate's fast paths, [`admit`] and [`record`], are inlined into their
+/// callers: a closed breaker's call makes one indirect call for each.
 trait Core {
-    fn admit(&self, clock: &mut Now<'_>) -> Admitted;
-    fn record(
+    /// The gate word, and whether an admission reads the clock (a time window or the slow-call
+    /// rule needs the admission time).
+    fn gate(&self) -> (&AtomicU32, bool);
+    fn admit_locked(&self, clock: &mut Now<'_>) -> Admitted;
+    fn record_locked(
         &self,
         ticket: Ticket,
         clock: &mut Now<'_>,
@@ -426,45 +431,66 @@ trait Core {
 
 type Admitted = (Result<(Ticket, Instant), CircuitOpen>, Option<Transition>);
 
+/// Admits a call. Closed or disabled: without the lock, in the epoch of the last change of
+/// state. A trip published after this read finds the ticket's epoch passed, as it would had
+/// the admission taken the lock just before the trip.
+#[inline]
+fn admit(core: &dyn Core, clock: &mut Now<'_>) -> Admitted {
+    let (gate, needs_time) = core.gate();
+    let gate = gate.load(Ordering::Acquire);
+    if gate & 1 == 1 {
+        let ticket = Ticket {
+            epoch: gate >> 2,
+            probe: false,
+            recorded: false,
+        };
+        let now = if needs_time {
+            clock.get()
+        } else {
+            Instant::ZERO
+        };
+        return (Ok((ticket, now)), None);
+    }
+    core.admit_locked(clock)
+}
+
+/// Records a call's outcome. A success that changes nothing, in the epoch that admitted it,
+/// takes no lock: it is recorded at the instant of the gate's read, as if under the lock then.
+#[inline]
+fn record(
+    core: &dyn Core,
+    ticket: Ticket,
+    clock: &mut Now<'_>,
+    admitted: Instant,
+    outcome: Outcome,
+) -> Option<Transition> {
+    if !matches!(outcome, Outcome::Failure)
+        && !ticket.probe
+        && core.gate().0.load(Ordering::Acquire) == (ticket.epoch << 2) | QUIET
+    {
+        return None;
+    }
+    core.record_locked(ticket, clock, admitted, outcome)
+}
+
 impl<const N: usize> Core for CircuitBreaker<N> {
-    fn admit(&self, clock: &mut Now<'_>) -> Admitted {
-        // Closed or disabled: admitted without the lock, in the epoch of the last change of
-        // state. A trip published after this read finds the ticket's epoch passed, as it would
-        // had the admission taken the lock just before the trip.
-        let gate = self.gate.load(Ordering::Acquire);
-        if gate & 1 == 1 {
-            let ticket = Ticket {
-                epoch: gate >> 2,
-                probe: false,
-                recorded: false,
-            };
-            let now = if self.settings.needs_time() {
-                clock.get()
-            } else {
-                Instant::ZERO
-            };
-            return (Ok((ticket, now)), None);
-        }
+    fn gate(&self) -> (&AtomicU32, bool) {
+        (&self.gate, self.settings.needs_time())
+    }
+
+    fn admit_locked(&self, clock: &mut Now<'_>) -> Admitted {
         let (admitted, transition) = self.locked(|m| m.admit(&self.settings, clock));
         self.notify(transition);
         (admitted.map_err(CircuitOpen::from), transition)
     }
 
-    fn record(
+    fn record_locked(
         &self,
         ticket: Ticket,
         clock: &mut Now<'_>,
         admitted: Instant,
         outcome: Outcome,
     ) -> Option<Transition> {
-        // A success that changes nothing, in the epoch that admitted it, takes no lock: it is
-        // recorded at the instant of this read, as if under the lock then.
-        if !matches!(outcome, Outcome::Failure)
-            && !ticket.probe
-            && self.gate.load(Ordering::Acquire) == (ticket.epoch << 2) | QUIET
-        {
-            return None;
-        }
         let t = self.locked(|m| m.record(&self.settings, ticket, clock, admitted, outcome));
         self.notify(t);
         t

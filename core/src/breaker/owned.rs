@@ -5,7 +5,7 @@ use alloc::sync::Arc;
 use core::fmt;
 
 use super::machine::{Now, Ticket};
-use super::{CircuitBreaker, CircuitOpen, Core, Outcome};
+use super::{CircuitBreaker, CircuitOpen, Core, Outcome, admit, record};
 use crate::{Instant, Timer};
 
 impl<const N: usize> CircuitBreaker<N> {
@@ -21,7 +21,7 @@ impl<const N: usize> CircuitBreaker<N> {
         self: &Arc<Self>,
         timer: &T,
     ) -> Result<OwnedPermit, CircuitOpen> {
-        let (ticket, admitted) = self.admit(&mut Now::lazy(&|| timer.now())).0?;
+        let (ticket, admitted) = admit(&**self, &mut Now::lazy(&|| timer.now())).0?;
         Ok(OwnedPermit {
             breaker: Arc::clone(self) as Arc<dyn Core + Send + Sync>,
             ticket,
@@ -46,7 +46,8 @@ impl OwnedPermit {
     /// needs it (a time window, the slow-call rule, a probe).
     pub fn record<T: Timer>(mut self, timer: &T, outcome: Outcome) {
         self.ticket.recorded = true;
-        self.breaker.record(
+        record(
+            &*self.breaker,
             self.ticket,
             &mut Now::lazy(&|| timer.now()),
             self.admitted,

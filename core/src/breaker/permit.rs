@@ -4,7 +4,7 @@
 use core::fmt;
 
 use super::machine::{Now, Ticket};
-use super::{Core, Outcome, Transition};
+use super::{Core, Outcome, Transition, record};
 use crate::Instant;
 
 /// An admitted call. [`record`](Permit::record) its outcome; dropped unrecorded (the call was
@@ -27,8 +27,7 @@ impl Permit<'_> {
     #[inline]
     pub(super) fn finish(mut self, clock: &mut Now<'_>, outcome: Outcome) -> Option<Transition> {
         self.ticket.recorded = true;
-        self.breaker
-            .record(self.ticket, clock, self.admitted, outcome)
+        record(self.breaker, self.ticket, clock, self.admitted, outcome)
     }
 
     /// Whether this call is a half-open probe.

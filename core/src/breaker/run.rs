@@ -7,10 +7,10 @@ use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::machine::Now;
-use super::{BreakerError, Core, Outcome, Permit};
-use crate::Timer;
+use super::machine::{Now, Ticket};
+use super::{BreakerError, Core, Outcome, Permit, admit, record};
 use crate::observe::{Event, Observe};
+use crate::{Instant, Timer};
 
 /// The default classifier: an `Err` is a failure, an `Ok` a success.
 pub(super) fn by_result<V, E>(result: &Result<V, E>) -> Outcome {
@@ -29,9 +29,9 @@ pin_project! {
     where
         F: Future,
     {
-        breaker: &'a (dyn Core + Sync),
+        // Holds nothing until the call is admitted, and nothing once its outcome is recorded.
+        permit: Permit<'a>,
         timer: T,
-        permit: Option<Permit<'a>>,
         started: bool,
         classify: fn(&F::Output) -> Outcome,
         observer: O,
@@ -61,9 +61,12 @@ where
         observer: O,
     ) -> Self {
         Run {
-            breaker,
+            permit: Permit {
+                breaker,
+                ticket: Ticket::NONE,
+                admitted: Instant::ZERO,
+            },
             timer,
-            permit: None,
             started: false,
             classify,
             observer,
@@ -76,9 +79,8 @@ where
     /// `observer` (see [`crate::observe`]).
     pub fn observe<O2: Observe>(self, observer: O2) -> Run<'a, T, F, O2> {
         Run {
-            breaker: self.breaker,
-            timer: self.timer,
             permit: self.permit,
+            timer: self.timer,
             started: self.started,
             classify: self.classify,
             observer,
@@ -104,38 +106,42 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let timer = &*this.timer;
+        let read = || timer.now();
         if !*this.started {
             *this.started = true;
-            let timer = &*this.timer;
-            let (admitted, transition) = this.breaker.admit(&mut Now::lazy(&|| timer.now()));
+            let (admitted, transition) = admit(this.permit.breaker, &mut Now::lazy(&read));
             if let Some(t) = transition {
                 this.observer.emit(|| Event::BreakerTransition(t));
             }
-            let (ticket, admitted) = match admitted {
-                Ok(admitted) => admitted,
+            match admitted {
+                Ok((ticket, admitted)) => {
+                    this.permit.ticket = ticket;
+                    this.permit.admitted = admitted;
+                }
                 Err(open) => {
                     let retry_after = open.retry_after();
                     this.observer
                         .emit(|| Event::BreakerRejected { retry_after });
                     return Poll::Ready(Err(BreakerError::Open(open)));
                 }
-            };
-            *this.permit = Some(Permit {
-                breaker: *this.breaker,
-                ticket,
-                admitted,
-            });
-        }
-        if this.permit.is_none() {
+            }
+        } else if this.permit.ticket.recorded {
             panic!("`breaker::Run` polled after completion");
         }
         let out = core::task::ready!(this.work.poll(cx));
         let outcome = (this.classify)(&out);
-        if let Some(permit) = this.permit.take() {
-            let timer = &*this.timer;
-            if let Some(t) = permit.finish(&mut Now::lazy(&|| timer.now()), outcome) {
-                this.observer.emit(|| Event::BreakerTransition(t));
-            }
+        let permit = &mut *this.permit;
+        permit.ticket.recorded = true;
+        let clock = &mut Now::lazy(&read);
+        if let Some(t) = record(
+            permit.breaker,
+            permit.ticket,
+            clock,
+            permit.admitted,
+            outcome,
+        ) {
+            this.observer.emit(|| Event::BreakerTransition(t));
         }
         Poll::Ready(out.map_err(BreakerError::Failed))
     }
@@ -145,7 +151,7 @@ impl<T, F: Future, O> fmt::Debug for Run<'_, T, F, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Run")
             .field("started", &self.started)
-            .field("admitted", &self.permit.is_some())
+            .field("admitted", &!self.permit.ticket.recorded)
             .finish_non_exhaustive()
     }
 }

@@ -2,7 +2,7 @@
 
 use core::time::Duration;
 
-use super::window::Shape;
+use super::window::{self, Shape};
 use super::{CircuitBreaker, Transition};
 use crate::loom::loom_const_fn;
 use crate::retry::RetryPolicy;
@@ -288,6 +288,7 @@ impl CircuitBreakerBuilder {
                     buckets,
                     bucket_nanos,
                     recip: u64::MAX / bucket_nanos,
+                    code: &window::TIME,
                 }
             }
         };

@@ -95,6 +95,8 @@ impl<'a> Now<'a> {
         }
     }
 
+    // One copy for every caller: the machine reads the time at several points.
+    #[inline(never)]
     pub(super) fn get(&mut self) -> Instant {
         if let Some(read) = self.read.take() {
             self.at = read();

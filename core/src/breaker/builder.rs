@@ -44,8 +44,10 @@ pub(super) struct Settings {
     pub(super) shape: Shape,
     pub(super) min_calls: u32,
     pub(super) failure_pct: u8,
-    /// `(threshold in ns, rate)`: a call slower than the threshold is slow.
-    pub(super) slow: Option<(u64, u8)>,
+    /// A call slower than this many nanoseconds is slow; zero: no slow-call rule.
+    pub(super) slow_nanos: u64,
+    /// The slow-call rate that trips (with a slow-call rule).
+    pub(super) slow_pct: u8,
     pub(super) open_nanos: u64,
     pub(super) max_open_nanos: u64,
     pub(super) growth: Option<Growth>,
@@ -303,8 +305,8 @@ impl CircuitBreakerBuilder {
                 ));
             }
         }
-        let slow = match self.slow {
-            None => None,
+        let (slow_nanos, slow_pct) = match self.slow {
+            None => (0, 0),
             Some((threshold, pct)) => {
                 if threshold.is_zero() {
                     return Err(invalid("slow_calls", "threshold must be above zero"));
@@ -315,7 +317,8 @@ impl CircuitBreakerBuilder {
                         "rate must be between 1 and 100 (percent)",
                     ));
                 }
-                Some((duration_to_nanos(threshold), pct))
+                // At least 1: a zero threshold is refused above.
+                (duration_to_nanos(threshold), pct)
             }
         };
         if self.open_for.is_zero() {
@@ -371,7 +374,8 @@ impl CircuitBreakerBuilder {
             shape,
             min_calls: self.min_calls,
             failure_pct: self.failure_pct,
-            slow,
+            slow_nanos,
+            slow_pct,
             open_nanos,
             max_open_nanos,
             growth,

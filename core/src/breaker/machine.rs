@@ -108,7 +108,7 @@ impl<'a> Now<'a> {
 impl Settings {
     /// Whether closed-state bookkeeping needs the time: a time window or a slow-call rule.
     pub(super) const fn needs_time(&self) -> bool {
-        self.slow.is_some() || matches!(self.shape, Shape::Time { .. })
+        self.slow_nanos != 0 || matches!(self.shape, Shape::Time { .. })
     }
 }
 
@@ -166,7 +166,7 @@ impl<const N: usize> Machine<N> {
             Mode::Disabled => true,
             Mode::Closed => {
                 self.consecutive_failures == 0
-                    && s.slow.is_none()
+                    && s.slow_nanos == 0
                     && match s.shape {
                         Shape::None => true,
                         Shape::Count { size } => self.window.is_full_and_clean(size),
@@ -282,12 +282,8 @@ impl<const N: usize> Machine<N> {
         if ticket.epoch != self.epoch {
             return None;
         }
-        let slow = match s.slow {
-            Some((threshold, _)) => {
-                clock.get().as_nanos().saturating_sub(admitted.as_nanos()) > threshold
-            }
-            None => false,
-        };
+        let slow = s.slow_nanos != 0
+            && clock.get().as_nanos().saturating_sub(admitted.as_nanos()) > s.slow_nanos;
         let failure = match outcome {
             Outcome::Ignored => return self.release(ticket),
             Outcome::Failure => true,
@@ -420,8 +416,7 @@ impl<const N: usize> Machine<N> {
                 let calls = t.calls as u64;
                 calls >= s.min_calls as u64
                     && (t.failures as u64 * 100 >= s.failure_pct as u64 * calls
-                        || s.slow
-                            .is_some_and(|(_, pct)| t.slow as u64 * 100 >= pct as u64 * calls))
+                        || s.slow_nanos != 0 && t.slow as u64 * 100 >= s.slow_pct as u64 * calls)
             }
         }
     }
@@ -443,12 +438,15 @@ impl<const N: usize> Machine<N> {
                 now,
             ),
             None => {
-                let shift = self.reopens.min(63);
-                s.open_nanos
-                    .checked_shl(shift)
-                    .filter(|n| n >> shift == s.open_nanos)
-                    .unwrap_or(u64::MAX)
-                    .min(s.max_open_nanos)
+                // Doubled once per re-open, saturating, until the cap: no 64-bit shift.
+                let mut nanos = s.open_nanos;
+                for _ in 0..self.reopens {
+                    if nanos >= s.max_open_nanos {
+                        break;
+                    }
+                    nanos = nanos.saturating_add(nanos);
+                }
+                nanos.min(s.max_open_nanos)
             }
         };
         self.last_open = nanos;

@@ -355,9 +355,9 @@ impl<const N: usize> CircuitBreaker<N> {
     /// The slow-call threshold in nanoseconds, when the breaker has a slow-call rule.
     #[allow(dead_code)] // Read by the pipeline's checks; unused where the module builds alone.
     pub(crate) const fn slow_threshold_nanos(&self) -> Option<u64> {
-        match self.settings.slow {
-            Some((threshold, _)) => Some(threshold),
-            None => None,
+        match self.settings.slow_nanos {
+            0 => None,
+            threshold => Some(threshold),
         }
     }
 

@@ -362,6 +362,7 @@ impl<const N: usize> CircuitBreaker<N> {
     }
 
     /// Called with the lock released.
+    #[inline(never)]
     fn notify(&self, transition: Option<Transition>) {
         if let (Some(t), Some(f)) = (transition, self.settings.on_transition) {
             f(&t);
@@ -373,12 +374,18 @@ impl<const N: usize> CircuitBreaker<N> {
     fn locked<R>(&self, f: impl FnOnce(&mut Machine<N>) -> R) -> R {
         self.machine.with_lock(|m| {
             let r = f(m);
-            let gate = m.gate(&self.settings);
-            if self.gate.load(Ordering::Relaxed) != gate {
-                self.gate.store(gate, Ordering::Release);
-            }
+            self.publish(m);
             r
         })
+    }
+
+    /// Publishes the machine's gate word if it changed (one copy for every locked path).
+    #[inline(never)]
+    fn publish(&self, m: &Machine<N>) {
+        let gate = m.gate(&self.settings);
+        if self.gate.load(Ordering::Relaxed) != gate {
+            self.gate.store(gate, Ordering::Release);
+        }
     }
 }
 

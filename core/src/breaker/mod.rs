@@ -10,8 +10,10 @@
 //! ([`open_backoff`]).
 //!
 //! It is a plain state machine fed the [`Timer`]'s monotonic [`Instant`]s,
-//! behind one short lock (a closed breaker admits without it, reading one atomic word): no
-//! heap, no timer of its own, `const`-constructible into a `static`.
+//! behind one short lock (a closed breaker admits without it, reading one atomic word, and
+//! records without it a success that changes nothing: under the consecutive-failures rule
+//! with no failure in a row, or into a full count window holding no failure): no heap, no
+//! timer of its own, `const`-constructible into a `static`.
 //!
 //! # Trip rules
 //!

@@ -12,7 +12,6 @@ const fn nanos_to_duration(n: u64) -> Duration {
     let (secs, nanos) = div_rem_with_reciprocal(n, NANOS, u64::MAX / NANOS);
     Duration::new(secs, nanos as u32)
 }
-use super::machine::Refusal;
 
 /// A call the breaker turned away without running it: why, and when to come back if that is
 /// known.
@@ -44,12 +43,10 @@ impl CircuitOpen {
     }
 }
 
-impl From<Refusal> for CircuitOpen {
-    fn from(r: Refusal) -> Self {
-        CircuitOpen {
-            state: r.state,
-            retry_after: r.retry_after,
-        }
+impl CircuitOpen {
+    /// A refusal by a breaker in `state`, with the nanoseconds until probes, if known.
+    pub(super) const fn new(state: State, retry_after: Option<u64>) -> Self {
+        CircuitOpen { state, retry_after }
     }
 }
 

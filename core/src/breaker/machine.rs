@@ -3,7 +3,7 @@
 
 use super::builder::{HalfOpenRule, Model, Settings};
 use super::window::{Shape, Window};
-use super::{Outcome, State, Transition};
+use super::{CircuitOpen, Outcome, State, Transition};
 use crate::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,13 +40,6 @@ impl Ticket {
         probe: false,
         recorded: true,
     };
-}
-
-/// Why a call was turned away, and when to come back (in nanoseconds) if that is known.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Refusal {
-    pub(super) state: State,
-    pub(super) retry_after: Option<u64>,
 }
 
 /// Counters read by `metrics`.
@@ -221,7 +214,7 @@ impl<const N: usize> Machine<N> {
         &mut self,
         s: &Settings,
         clock: &mut Now<'_>,
-    ) -> (Result<(Ticket, Instant), Refusal>, Option<Transition>) {
+    ) -> (Result<(Ticket, Instant), CircuitOpen>, Option<Transition>) {
         let quiet = matches!(self.mode, Mode::Closed | Mode::Disabled) && !s.needs_time();
         let now = if quiet { Instant::ZERO } else { clock.get() };
         let transition = if quiet { None } else { self.catch_up(s, now) };
@@ -232,14 +225,11 @@ impl<const N: usize> Machine<N> {
         };
         let result = match &mut self.mode {
             Mode::Closed | Mode::Disabled => Ok((ticket(self.epoch, false), now)),
-            Mode::Open { until } => Err(Refusal {
-                state: State::Open,
-                retry_after: Some(until.as_nanos().saturating_sub(now.as_nanos())),
-            }),
-            Mode::ForcedOpen => Err(Refusal {
-                state: State::ForcedOpen,
-                retry_after: None,
-            }),
+            Mode::Open { until } => Err(CircuitOpen::new(
+                State::Open,
+                Some(until.as_nanos().saturating_sub(now.as_nanos())),
+            )),
+            Mode::ForcedOpen => Err(CircuitOpen::new(State::ForcedOpen, None)),
             Mode::HalfOpen {
                 in_flight,
                 successes,
@@ -253,10 +243,7 @@ impl<const N: usize> Machine<N> {
                     *in_flight += 1;
                     Ok((ticket(self.epoch, true), now))
                 } else {
-                    Err(Refusal {
-                        state: State::HalfOpen,
-                        retry_after: None,
-                    })
+                    Err(CircuitOpen::new(State::HalfOpen, None))
                 }
             }
         };

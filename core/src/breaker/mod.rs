@@ -490,7 +490,7 @@ impl<const N: usize> Core for CircuitBreaker<N> {
     fn admit_locked(&self, clock: &mut Now<'_>) -> Admitted {
         let (admitted, transition) = self.locked(|m| m.admit(&self.settings, clock));
         self.notify(transition);
-        (admitted.map_err(CircuitOpen::from), transition)
+        (admitted, transition)
     }
 
     fn record_locked(

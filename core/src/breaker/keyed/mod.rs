@@ -336,7 +336,7 @@ impl<K: Eq + Clone + Send, const N: usize, const CAP: usize> Admit<K> for KeyedB
                 e.held = e.held.saturating_add(1);
                 (Slot { index, id: e.id }, ticket, admitted)
             });
-            (ticket.map_err(|r| KeyedError::Open(r.into())), transition)
+            (ticket.map_err(KeyedError::Open), transition)
         });
         self.notify(transition);
         admitted

@@ -40,7 +40,6 @@ pub(super) struct Growth {
 /// Every setting of a breaker, checked.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Settings {
-    pub(super) model: Model,
     pub(super) shape: Shape,
     pub(super) min_calls: u32,
     pub(super) failure_pct: u8,
@@ -259,7 +258,7 @@ impl CircuitBreakerBuilder {
             (Model::Consecutive(0), _) => {
                 return Err(invalid("consecutive_failures", "must be at least 1"));
             }
-            (Model::Consecutive(_), _) => Shape::None,
+            (Model::Consecutive(failures), _) => Shape::Consecutive { failures },
             (Model::Rate, None) => {
                 if self.count == 0 {
                     return Err(invalid("count_window", "must hold at least 1 outcome"));
@@ -370,7 +369,6 @@ impl CircuitBreakerBuilder {
             return Err(invalid("probe_timeout", "must be above zero"));
         }
         Ok(Settings {
-            model: self.model,
             shape,
             min_calls: self.min_calls,
             failure_pct: self.failure_pct,

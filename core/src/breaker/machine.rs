@@ -1,7 +1,7 @@
 //! The breaker's state machine: plain data fed `Instant`s, no lock, no clock, no allocation.
 //! The handle in `mod.rs` keeps one behind a lock and calls these with the time.
 
-use super::builder::{HalfOpenRule, Model, Settings};
+use super::builder::{HalfOpenRule, Settings};
 use super::window::{Shape, Window};
 use super::{CircuitOpen, Outcome, State, Transition};
 use crate::Instant;
@@ -161,7 +161,7 @@ impl<const N: usize> Machine<N> {
                 self.consecutive_failures == 0
                     && s.slow_nanos == 0
                     && match s.shape {
-                        Shape::None => true,
+                        Shape::Consecutive { .. } => true,
                         Shape::Count { size } => self.window.is_full_and_clean(size),
                         Shape::Time { .. } => false,
                     }
@@ -188,7 +188,8 @@ impl<const N: usize> Machine<N> {
     /// slow call in its window and (under the consecutive-failures rule) no failures in a row.
     pub(super) fn is_fresh(&self, s: &Settings, now: Instant) -> bool {
         let t = self.window.totals(s.shape, now.as_nanos());
-        let in_a_row = matches!(s.model, Model::Consecutive(_)) && self.consecutive_failures > 0;
+        let in_a_row =
+            matches!(s.shape, Shape::Consecutive { .. }) && self.consecutive_failures > 0;
         matches!(self.mode, Mode::Closed) && !in_a_row && t.failures == 0 && t.slow == 0
     }
 
@@ -396,9 +397,9 @@ impl<const N: usize> Machine<N> {
     }
 
     fn should_trip(&self, s: &Settings, now: Instant) -> bool {
-        match s.model {
-            Model::Consecutive(k) => self.consecutive_failures >= k,
-            Model::Rate => {
+        match s.shape {
+            Shape::Consecutive { failures } => self.consecutive_failures >= failures,
+            Shape::Count { .. } | Shape::Time { .. } => {
                 let t = self.window.totals(s.shape, now.as_nanos());
                 let calls = t.calls as u64;
                 calls >= s.min_calls as u64

@@ -15,8 +15,8 @@ pub(super) struct Totals {
 /// How the window is laid over its `N` slots of 64 bits.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Shape {
-    /// No window: the consecutive-failures model keeps only a counter.
-    None,
+    /// No window: trip after `failures` failures in a row, kept in a counter.
+    Consecutive { failures: u32 },
     /// The last `size` outcomes, two bits each (failure, slow), 32 to a slot.
     Count { size: u32 },
     /// `buckets` buckets of `bucket_nanos` each; one slot per bucket, packing three 21-bit
@@ -108,7 +108,7 @@ impl<const N: usize> Window<N> {
     #[inline]
     pub(super) fn record(&mut self, shape: Shape, now_nanos: u64, failure: bool, slow: bool) {
         match shape {
-            Shape::None => {}
+            Shape::Consecutive { .. } => {}
             Shape::Count { size } => {
                 let head = self.cursor.head;
                 let t = &mut self.cursor.totals;

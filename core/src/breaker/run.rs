@@ -77,6 +77,7 @@ where
     /// Reports the breaker's rejection of this call ([`Event::BreakerRejected`]) and the
     /// transitions its admission or its outcome caused ([`Event::BreakerTransition`]) to
     /// `observer` (see [`crate::observe`]).
+    #[inline(always)]
     pub fn observe<O2: Observe>(self, observer: O2) -> Run<'a, T, F, O2> {
         Run {
             permit: self.permit,
@@ -90,6 +91,7 @@ where
 
     /// Counts outcomes with `classify` instead of "an `Err` is a failure": for instance, a
     /// 404 as [`Outcome::Ignored`] and a 503 as [`Outcome::Failure`].
+    #[inline(always)]
     pub fn classify(mut self, classify: fn(&Result<V, E>) -> Outcome) -> Self {
         self.classify = classify;
         self

@@ -172,6 +172,7 @@ impl<'a, T: Timer> Acquire<'a, T> {
 impl<'a, T: Timer, O> Acquire<'a, T, O> {
     /// Reports waiting ([`Event::LimiterWaiting`]) and a refusal
     /// ([`Event::LimiterRejected`]) to `observer` (see [`crate::observe`]).
+    #[inline(always)]
     pub fn observe<O2: Observe>(self, observer: O2) -> Acquire<'a, T, O2> {
         Acquire {
             limiter: self.limiter,

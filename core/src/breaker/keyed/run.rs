@@ -48,6 +48,7 @@ where
     }
 
     /// Counts outcomes with `classify` instead of "an `Err` is a failure".
+    #[inline(always)]
     pub fn classify(mut self, classify: fn(&Result<V, E>) -> Outcome) -> Self {
         self.classify = classify;
         self

@@ -1,4 +1,4 @@
-//! The one place the core takes its atomics from, and `loom_const_fn!`.
+//! The one place the core takes its atomics (and its `UnsafeCell`) from, and `loom_const_fn!`.
 //!
 //! A loom model (`ci/loom-*`) builds a core module from its source file with
 //! `RUSTFLAGS="--cfg loom"`: `maitake-sync` then uses loom's primitives, and every module that
@@ -21,6 +21,37 @@ pub(crate) use portable_atomic::AtomicU64;
 #[cfg(not(loom))]
 #[allow(unused_imports)]
 pub(crate) use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::cell::UnsafeCell;
+
+/// `core::cell::UnsafeCell` behind loom's closure API: under loom, loom's cell, which checks
+/// that no two threads touch the value without synchronization between them.
+#[cfg(not(loom))]
+#[allow(dead_code)]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+#[allow(dead_code)]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        UnsafeCell(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Calls `f` with a pointer to the value, to read it.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Calls `f` with a pointer to the value, to change it.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
 
 /// `const fn`, except under `cfg(loom)`, where loom's atomics and `maitake-sync`'s
 /// constructors are not `const`. Generic parameters go in brackets: `fn name[const N: usize](..)`.

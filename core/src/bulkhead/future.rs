@@ -4,10 +4,9 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use crate::sync as semaphore;
+use crate::sync::{self as semaphore, AcquireError};
 use pin_project_lite::pin_project;
 
-use super::metrics::WaitSlot;
 use super::{Bulkhead, BulkheadError, Rejected};
 use crate::Timer;
 use crate::observe::{Event, Observe};
@@ -63,7 +62,6 @@ pin_project! {
         Wait {
             #[pin]
             acquire: semaphore::Acquire<'a>,
-            slot: WaitSlot<'a>,
         },
         Done,
     }
@@ -124,25 +122,27 @@ impl<'a, O: Observe> Future for Acquire<'a, O> {
             AcquireProj::Start => match bulkhead.try_take() {
                 Ok(permit) => Ok(permit),
                 Err(Some(why)) => Err(why),
-                Err(None) => match bulkhead.enter_queue() {
-                    None => Err(Rejected::QueueFull),
-                    Some(slot) => {
+                Err(None) => {
+                    this.state.set(AcquireState::Wait {
+                        acquire: bulkhead.wait(),
+                    });
+                    let AcquireProj::Wait { acquire } = this.state.as_mut().project() else {
+                        unreachable!("just set")
+                    };
+                    // The semaphore refuses under its lock when the queue is at its cap.
+                    let first = acquire.poll(cx);
+                    if !matches!(first, Poll::Ready(Err(AcquireError::QueueFull))) {
                         this.observer.emit(|| Event::BulkheadQueued);
-                        let acquire = bulkhead.semaphore.acquire(1);
-                        this.state.set(AcquireState::Wait { acquire, slot });
-                        match this.state.as_mut().project() {
-                            AcquireProj::Wait { acquire, .. } => match acquire.poll(cx) {
-                                Poll::Pending => return Poll::Pending,
-                                Poll::Ready(r) => r.map_err(|_closed| Rejected::Closed),
-                            },
-                            _ => unreachable!("just set"),
-                        }
                     }
-                },
+                    match first {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(r) => r.map_err(rejected),
+                    }
+                }
             },
-            AcquireProj::Wait { acquire, .. } => match acquire.poll(cx) {
+            AcquireProj::Wait { acquire } => match acquire.poll(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(r) => r.map_err(|_closed| Rejected::Closed),
+                Poll::Ready(r) => r.map_err(rejected),
             },
             AcquireProj::Done => panic!("`Acquire` polled after completion"),
         };
@@ -153,9 +153,16 @@ impl<'a, O: Observe> Future for Acquire<'a, O> {
         if let Err(why) = result {
             this.observer.emit(|| Event::BulkheadRejected(why));
         }
-        // Leaves the queue: the waiter count drops after the permit is counted.
         this.state.set(AcquireState::Done);
         Poll::Ready(result)
+    }
+}
+
+/// The rejection for a wait in the semaphore that ended without a permit.
+fn rejected(e: AcquireError) -> Rejected {
+    match e {
+        AcquireError::Closed => Rejected::Closed,
+        AcquireError::QueueFull => Rejected::QueueFull,
     }
 }
 

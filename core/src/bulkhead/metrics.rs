@@ -1,7 +1,7 @@
 //! The bulkhead's counters and their snapshot.
 
 use super::Rejected;
-use crate::loom::{AtomicBool, AtomicUsize, Ordering, loom_const_fn};
+use crate::loom::{AtomicUsize, Ordering, loom_const_fn};
 
 /// A snapshot of a bulkhead's counters, from [`Bulkhead::metrics`](super::Bulkhead::metrics).
 ///
@@ -12,7 +12,7 @@ use crate::loom::{AtomicBool, AtomicUsize, Ordering, loom_const_fn};
 pub struct Metrics {
     /// Permits held now.
     pub in_flight: usize,
-    /// Callers waiting for a permit now.
+    /// Callers waiting for a permit now (one handed a permit counts in `in_flight`).
     pub waiting: usize,
     /// The most permits ever held at once.
     pub high_water: usize,
@@ -37,11 +37,8 @@ impl Metrics {
     }
 }
 
-/// The counters behind [`Metrics`], and the close flag.
+/// The counters behind [`Metrics`] that the semaphore does not keep.
 pub(super) struct Stats {
-    /// Set by [`Bulkhead::close`](super::Bulkhead::close).
-    pub(super) shut: AtomicBool,
-    pub(super) waiting: AtomicUsize,
     pub(super) high_water: AtomicUsize,
     full: AtomicUsize,
     queue_full: AtomicUsize,
@@ -53,8 +50,6 @@ impl Stats {
     loom_const_fn! {
         pub(super) fn new() -> Self {
             Stats {
-                shut: AtomicBool::new(false),
-                waiting: AtomicUsize::new(0),
                 high_water: AtomicUsize::new(0),
                 full: AtomicUsize::new(0),
                 queue_full: AtomicUsize::new(0),
@@ -76,25 +71,16 @@ impl Stats {
         why
     }
 
-    /// The snapshot, given the permits in flight (read from the semaphore).
-    pub(super) fn snapshot(&self, in_flight: usize) -> Metrics {
+    /// The snapshot, given the permits in flight and the waiters (read from the semaphore).
+    pub(super) fn snapshot(&self, in_flight: usize, waiting: usize) -> Metrics {
         Metrics {
             in_flight,
-            waiting: self.waiting.load(Ordering::Relaxed),
+            waiting,
             high_water: self.high_water.load(Ordering::Relaxed),
             rejected_full: self.full.load(Ordering::Relaxed),
             rejected_queue_full: self.queue_full.load(Ordering::Relaxed),
             rejected_waited_too_long: self.waited_too_long.load(Ordering::Relaxed),
             rejected_closed: self.closed.load(Ordering::Relaxed),
         }
-    }
-}
-
-/// Counts one waiting caller while alive.
-pub(super) struct WaitSlot<'a>(pub(super) &'a AtomicUsize);
-
-impl Drop for WaitSlot<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -3,7 +3,7 @@
 //! A [`Bulkhead`] hands out at most `max_concurrent` permits. Work runs while it holds one:
 //! [`run`](Bulkhead::run) acquires a permit, runs the future and releases the permit when the
 //! future is done **or dropped**; [`acquire`](Bulkhead::acquire) returns the permit as a guard.
-//! It is built on `maitake-sync`'s semaphore: no heap, `const` construction, FIFO order.
+//! It is built on the crate's own FIFO semaphore: no heap, `const` construction.
 //!
 //! # Admission
 //!
@@ -184,8 +184,7 @@ mod metrics;
 use core::future::IntoFuture;
 use core::time::Duration;
 
-use crate::sync::Semaphore;
-use crate::sync::{self as semaphore, TryAcquireError};
+use crate::sync::{self as semaphore, Semaphore, TryAcquireError};
 
 use crate::Timer;
 use crate::loom::{Ordering, loom_const_fn};
@@ -196,10 +195,10 @@ pub use error::{BulkheadError, Rejected};
 pub use future::OwnedPermit;
 pub use future::{Acquire, AcquireWithin, Call, Permit, Run};
 pub use metrics::Metrics;
-use metrics::{Stats, WaitSlot};
+use metrics::Stats;
 
-/// The largest `max_concurrent`: [`Bulkhead::close`] needs as many permits again.
-const MAX_CONCURRENT: usize = usize::MAX / 2;
+/// The largest `max_concurrent`: the semaphore's limit.
+const MAX_CONCURRENT: usize = Semaphore::MAX_PERMITS;
 
 /// Limits how many futures run at once. See the [module docs](self).
 pub struct Bulkhead {
@@ -261,37 +260,21 @@ impl Bulkhead {
     /// Rejects every caller from now on with [`Rejected::Closed`], waiters included, which
     /// are woken at once. Permits already held stay valid until dropped.
     pub fn close(&self) {
-        if !self.stats.shut.swap(true, Ordering::SeqCst) {
-            // Every waiter is handed a permit, finds the bulkhead closed and gives it back;
-            // a newcomer does the same at once. The semaphore itself stays open, so permits
-            // held now still count and come back when dropped.
-            self.semaphore.add_permits(self.flood());
-        }
+        // Permits held now stay valid, and still count until they come back.
+        self.semaphore.close();
     }
 
     /// Whether [`close`](Bulkhead::close) was called.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.stats.shut.load(Ordering::Acquire)
-    }
-
-    /// The permits [`close`](Bulkhead::close) adds: all the semaphore can hold beside ours.
-    fn flood(&self) -> usize {
-        <Semaphore>::MAX_PERMITS - self.max_concurrent
+        self.semaphore.is_closed()
     }
 
     /// Permits handed out: held, or handed to a waiter that has not run yet. Read from the
     /// semaphore, so admission pays for no counter of its own.
     fn in_flight(&self) -> usize {
         let max = self.max_concurrent;
-        let total = if self.is_closed() {
-            max + self.flood()
-        } else {
-            max
-        };
-        total
-            .saturating_sub(self.semaphore.available_permits())
-            .min(max)
+        max - self.semaphore.available_permits().min(max)
     }
 
     /// A snapshot of the counters: a few atomic loads, no lock. Under concurrent use the
@@ -300,7 +283,8 @@ impl Bulkhead {
     /// while [`close`](Bulkhead::close) wakes them, to waiters about to give it back).
     #[must_use]
     pub fn metrics(&self) -> Metrics {
-        self.stats.snapshot(self.in_flight())
+        self.stats
+            .snapshot(self.in_flight(), self.semaphore.waiting())
     }
 
     /// Takes a permit if one is free, without waiting, whatever the settings:
@@ -391,7 +375,7 @@ impl Bulkhead {
 
     /// Completes an admission: the permit is the caller's unless the bulkhead is closed.
     fn admit<'a>(&'a self, permit: semaphore::Permit<'a>) -> Result<Permit<'a>, Rejected> {
-        // Acquire: a permit from `close`'s flood comes after the flag was set.
+        // A permit granted before `close` and seen after it is refused as well.
         if self.is_closed() {
             drop(permit);
             return Err(self.stats.reject(Rejected::Closed));
@@ -410,22 +394,10 @@ impl Bulkhead {
         Ok(Permit { _permit: permit })
     }
 
-    /// Counts a new waiter, unless `max_waiting` are waiting already.
-    fn enter_queue(&self) -> Option<WaitSlot<'_>> {
-        let waiting = &self.stats.waiting;
-        match self.max_waiting {
-            None => {
-                waiting.fetch_add(1, Ordering::Relaxed);
-            }
-            Some(max) => {
-                waiting
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
-                        (w < max).then_some(w + 1)
-                    })
-                    .ok()?;
-            }
-        }
-        Some(WaitSlot(waiting))
+    /// Waits in the semaphore's queue, unless `max_waiting` callers wait there already.
+    fn wait(&self) -> semaphore::Acquire<'_> {
+        let cap = self.max_waiting.unwrap_or(usize::MAX);
+        self.semaphore.acquire_capped(1, cap)
     }
 }
 

@@ -108,7 +108,9 @@ fn waiters_are_served_in_fifo_order() {
     };
     drop(p);
     assert!(poll_once(third.as_mut(), w).is_pending());
-    assert!(matches!(poll_once(second.as_mut(), w), Poll::Ready(Ok(_))));
+    let Poll::Ready(Ok(_second)) = poll_once(second.as_mut(), w) else {
+        panic!("the second waiter is served next");
+    };
     assert_eq!(b.metrics().waiting, 1);
 }
 
@@ -330,7 +332,7 @@ mod with_alloc {
             let m = b.metrics();
             assert_eq!((m.in_flight, m.waiting), (0, 0));
             assert!(m.high_water <= 2);
-            assert_eq!(b.semaphore.available_permits(), 2 + b.flood());
+            assert_eq!(b.semaphore.available_permits(), 2);
         }
     }
 
@@ -475,7 +477,9 @@ mod with_alloc {
             let woken = waiters.iter().filter(|w| w.1.is_woken()).count();
             assert!(m.in_flight >= held.len() && m.in_flight <= held.len() + woken);
             assert!(m.in_flight <= limit);
-            assert_eq!(m.waiting, waiters.len());
+            // A waiter handed a permit no longer counts as waiting; one whose time ran out
+            // still does until it runs.
+            assert!(m.waiting >= waiters.len() - woken && m.waiting <= waiters.len());
             assert!(m.high_water <= limit);
         }
 
@@ -519,11 +523,7 @@ mod with_alloc {
         assert_eq!((m.in_flight, m.waiting), (0, 0));
         assert_eq!(timer.sleepers(), 0, "a bounded wait left its sleep behind");
         if closed {
-            assert_eq!(
-                b.semaphore.available_permits(),
-                limit + b.flood(),
-                "a permit leaked"
-            );
+            assert_eq!(b.semaphore.available_permits(), limit, "a permit leaked");
             assert_eq!(b.try_acquire().unwrap_err(), Rejected::Closed);
         } else {
             assert_eq!(b.semaphore.available_permits(), limit, "a permit leaked");

@@ -1,0 +1,19 @@
+//! The semaphore every pattern that waits for permits uses: the crate's own, FIFO, with no
+//! heap and `const` construction (see [`semaphore`] for how it works).
+//!
+//! Its one lock is maitake-sync's blocking `Mutex`, which takes a critical section while held
+//! under the core's `critical-section` feature (forwarded to maitake-sync): a permit released
+//! at interrupt priority while thread mode holds the lock cannot spin on it. Everything
+//! else it does is atomics.
+//!
+//! A waiter is granted under the releaser's lock and returns without taking it; a release or
+//! an acquire that finds nobody waiting takes no lock at all.
+
+// The intrusive list of waiters is linked through pointers into pinned futures.
+#[allow(unsafe_code)]
+mod semaphore;
+
+pub(crate) use semaphore::{Acquire, AcquireError, Permit, Semaphore, TryAcquireError};
+
+#[cfg(all(test, not(loom)))]
+mod tests;

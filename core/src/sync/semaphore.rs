@@ -1,0 +1,587 @@
+//! The semaphore: permits in one atomic word, waiters in an intrusive FIFO list of nodes
+//! pinned inside their [`Acquire`] futures, the list behind maitake-sync's blocking mutex.
+//!
+//! # The state word
+//!
+//! `state` is `permits << 1 | QUEUED`. While `QUEUED` is clear nobody waits, and permits come
+//! and go with one compare-and-swap, no lock. `QUEUED` is set under the lock by the first
+//! waiter, which takes the permits there were (too few for it) as a part of its request,
+//! and cleared under the lock by whoever empties the queue; `close` sets it for good. While it
+//! is set the word changes only under the lock, a release takes the lock to hand its permits
+//! to the head of the queue, and `try_acquire` fails: nobody barges past a waiter.
+//!
+//! # A grant
+//!
+//! Under the lock, the releaser subtracts its permits from the head's need; once that reaches
+//! zero it unlinks the node, takes its waker and, last, stores `GRANTED` (or `CLOSED`) in the
+//! node's `state` with `Release`. It never touches the node again. The waiter reads that
+//! `state` with `Acquire`, and, granted or closed, returns or drops its node without the lock.
+//! The waker is woken after the lock is released; a release that could serve more than one
+//! waiter takes the lock once per waiter served.
+//!
+//! # Memory
+//!
+//! A node is linked only under the lock, after its future is pinned, and unlinked under the
+//! lock before its future is gone (by a grant, a close, or the future's drop, which takes the
+//! lock unless the node was unlinked already): a linked node is always alive. Every field of
+//! a node but `state` is touched only under the lock.
+
+use core::future::Future;
+use core::marker::PhantomPinned;
+use core::pin::Pin;
+use core::ptr::NonNull;
+use core::task::{Context, Poll, Waker};
+
+use maitake_sync::blocking::Mutex;
+use pin_project_lite::pin_project;
+
+use crate::loom::{AtomicBool, AtomicU32, AtomicUsize, Ordering, UnsafeCell, loom_const_fn};
+
+/// In `Semaphore::state`: waiters are queued (or the semaphore is closed).
+const QUEUED: usize = 1;
+
+/// A node's `state`: linked, waiting.
+const WAITING: u32 = 0;
+/// A node's `state`: unlinked with all its permits.
+const GRANTED: u32 = 1;
+/// A node's `state`: unlinked by `close`, without permits.
+const CLOSED: u32 = 2;
+
+/// Why [`Semaphore::try_acquire`] took nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TryAcquireError {
+    /// The semaphore is closed.
+    Closed,
+    /// Too few permits, or callers wait for them.
+    InsufficientPermits,
+}
+
+/// Why an [`Acquire`] ends without permits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AcquireError {
+    /// The semaphore is closed.
+    Closed,
+    /// It would have waited, and as many callers as its cap wait already.
+    QueueFull,
+}
+
+type Link = Option<NonNull<Node>>;
+
+/// The ends of the queue of waiters, guarded by the semaphore's lock.
+struct Queue {
+    head: Link,
+    tail: Link,
+}
+
+// SAFETY: the pointers are to nodes touched only under the lock that guards this queue (see
+// the module docs); a `Queue` moved to another thread carries no access with it.
+unsafe impl Send for Queue {}
+
+/// A waiter's place in the queue, inside its `Acquire` future.
+struct Node {
+    /// `WAITING`, `GRANTED` or `CLOSED`; stored last by whoever unlinks the node.
+    state: AtomicU32,
+    /// Touched only under the semaphore's lock.
+    waiter: UnsafeCell<Waiter>,
+    /// Linked into the queue by address: never moved once linked.
+    _pin: PhantomPinned,
+}
+
+struct Waiter {
+    prev: Link,
+    next: Link,
+    /// The permits this waiter asked for.
+    asked: usize,
+    /// Those of them still to be handed to it.
+    needed: usize,
+    waker: Option<Waker>,
+}
+
+/// A counting semaphore, FIFO; see the module docs.
+pub(crate) struct Semaphore {
+    state: AtomicUsize,
+    /// Set under the lock by `close`, read by `try_acquire` to tell why `QUEUED` is set.
+    closed: AtomicBool,
+    /// Callers in the queue: written under the lock, read without it.
+    waiting: AtomicUsize,
+    queue: Mutex<Queue>,
+}
+
+impl Semaphore {
+    /// The most permits a semaphore holds; adding more saturates.
+    pub(crate) const MAX_PERMITS: usize = usize::MAX >> 1;
+
+    loom_const_fn! {
+        pub(crate) fn new(permits: usize) -> Self {
+            debug_assert!(permits <= Self::MAX_PERMITS);
+            Semaphore {
+                state: AtomicUsize::new(permits << 1),
+                closed: AtomicBool::new(false),
+                waiting: AtomicUsize::new(0),
+                queue: Mutex::new(Queue { head: None, tail: None }),
+            }
+        }
+    }
+
+    /// Waits for `permits` permits, FIFO: a request at the head of the queue that the free
+    /// permits do not cover holds up smaller ones behind it.
+    pub(crate) fn acquire(&self, permits: usize) -> Acquire<'_> {
+        self.acquire_capped(permits, usize::MAX)
+    }
+
+    /// [`acquire`](Self::acquire), refused with [`AcquireError::QueueFull`] instead of
+    /// waiting when `max_waiting` callers wait already.
+    pub(crate) fn acquire_capped(&self, permits: usize, max_waiting: usize) -> Acquire<'_> {
+        debug_assert!(permits <= Self::MAX_PERMITS);
+        Acquire {
+            semaphore: self,
+            permits,
+            max_waiting,
+            step: Step::Start,
+            node: Node {
+                state: AtomicU32::new(WAITING),
+                waiter: UnsafeCell::new(Waiter {
+                    prev: None,
+                    next: None,
+                    asked: permits,
+                    needed: permits,
+                    waker: None,
+                }),
+                _pin: PhantomPinned,
+            },
+        }
+    }
+
+    /// Takes `permits` permits if they are there and nobody waits: atomics only, no lock.
+    pub(crate) fn try_acquire(&self, permits: usize) -> Result<Permit<'_>, TryAcquireError> {
+        // Acquire: a `QUEUED` set by `close` comes with its `closed`.
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if cur & QUEUED != 0 {
+                return Err(if self.closed.load(Ordering::Relaxed) {
+                    TryAcquireError::Closed
+                } else {
+                    TryAcquireError::InsufficientPermits
+                });
+            }
+            if cur >> 1 < permits {
+                return Err(TryAcquireError::InsufficientPermits);
+            }
+            // Acquire: the permits' last release happens before their use.
+            match self.state.compare_exchange_weak(
+                cur,
+                cur - (permits << 1),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(self.permit(permits)),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Gives `permits` permits back: to the waiters first, in order, then to the pool (which
+    /// saturates at [`MAX_PERMITS`](Self::MAX_PERMITS)). No lock while nobody waits.
+    pub(crate) fn add_permits(&self, permits: usize) {
+        if permits == 0 {
+            return;
+        }
+        let mut cur = self.state.load(Ordering::Relaxed);
+        while cur & QUEUED == 0 {
+            // Release: pairs with the next taker's Acquire.
+            match self.state.compare_exchange_weak(
+                cur,
+                add(cur, permits),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+        let mut left = permits;
+        while left > 0 {
+            let (waker, rest) = self.queue.with_lock(|q| self.hand_on(q, left));
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            left = rest;
+        }
+    }
+
+    /// Closes the semaphore: every waiter is woken with [`AcquireError::Closed`], every later
+    /// acquire fails. Permits held stay valid, and are counted when given back.
+    pub(crate) fn close(&self) {
+        loop {
+            let waker = self.queue.with_lock(|q| {
+                // Release: `try_acquire` seeing this `QUEUED` sees `closed`.
+                self.closed.store(true, Ordering::Relaxed);
+                self.state.fetch_or(QUEUED, Ordering::Release);
+                let head = q.head?;
+                // SAFETY: a linked node is alive and touched only under the lock, held here.
+                let (waker, handed) = unsafe { q.unlink(head) };
+                self.put_back(handed, true);
+                self.waiting.store(self.waiting() - 1, Ordering::Relaxed);
+                // SAFETY: still alive: its owner sees `CLOSED` (stored last) before it drops it.
+                unsafe { head.as_ref() }
+                    .state
+                    .store(CLOSED, Ordering::Release);
+                Some(waker)
+            });
+            match waker {
+                Some(Some(waker)) => waker.wake(),
+                Some(None) => {}
+                None => return,
+            }
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The permits free now (not counting those handed to waiters).
+    pub(crate) fn available_permits(&self) -> usize {
+        self.state.load(Ordering::Relaxed) >> 1
+    }
+
+    /// The callers waiting now.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    fn permit(&self, permits: usize) -> Permit<'_> {
+        Permit {
+            semaphore: self,
+            permits,
+        }
+    }
+
+    /// Under the lock: hands `permits` to the head of the queue. Returns the waker of a waiter
+    /// it granted, and the permits still to hand on once the lock is released (nonzero only
+    /// when a waiter was granted and others wait). Once nobody waits, the permits go back
+    /// into the state word.
+    fn hand_on(&self, q: &mut Queue, permits: usize) -> (Option<Waker>, usize) {
+        let Some(head) = q.head else {
+            self.put_back(permits, self.closed.load(Ordering::Relaxed));
+            return (None, 0);
+        };
+        // SAFETY: a linked node is alive and touched only under the lock, held here.
+        let needed = unsafe { head.as_ref() }.waiter.with_mut(|w| {
+            // SAFETY: as above; no other reference to the waiter exists meanwhile.
+            let w = unsafe { &mut *w };
+            let needed = w.needed;
+            w.needed = needed.saturating_sub(permits);
+            needed
+        });
+        if needed > permits {
+            return (None, 0);
+        }
+        // SAFETY: as above.
+        let (waker, _) = unsafe { q.unlink(head) };
+        self.waiting.store(self.waiting() - 1, Ordering::Relaxed);
+        // SAFETY: still alive: its owner sees `GRANTED` (stored last) before it drops it.
+        unsafe { head.as_ref() }
+            .state
+            .store(GRANTED, Ordering::Release);
+        let left = permits - needed;
+        if q.head.is_none() {
+            self.put_back(left, self.closed.load(Ordering::Relaxed));
+            return (waker, 0);
+        }
+        (waker, left)
+    }
+
+    /// Under the lock, with nobody queued: adds `permits` to the pool; clears `QUEUED` unless
+    /// the semaphore is `closed`. Lock-free takers may race while `QUEUED` is clear.
+    fn put_back(&self, permits: usize, closed: bool) {
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            let new = add(cur, permits) & !QUEUED | usize::from(closed);
+            if new == cur {
+                return;
+            }
+            match self
+                .state
+                .compare_exchange_weak(cur, new, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// The first poll's slow path, under the lock: permits if they are there and nobody waits,
+    /// else a place at the tail of the queue (with the permits there are), unless closed or
+    /// the queue is at `max_waiting`.
+    fn enqueue(
+        &self,
+        q: &mut Queue,
+        node: NonNull<Node>,
+        permits: usize,
+        max_waiting: usize,
+        waker: &Waker,
+    ) -> Poll<Result<(), AcquireError>> {
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if self.closed.load(Ordering::Relaxed) {
+                return Poll::Ready(Err(AcquireError::Closed));
+            }
+            let free = cur >> 1;
+            if cur & QUEUED == 0 && free >= permits {
+                match self.state.compare_exchange_weak(
+                    cur,
+                    cur - (permits << 1),
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Poll::Ready(Ok(())),
+                    Err(actual) => cur = actual,
+                }
+                continue;
+            }
+            if self.waiting() >= max_waiting {
+                return Poll::Ready(Err(AcquireError::QueueFull));
+            }
+            match self
+                .state
+                .compare_exchange_weak(cur, QUEUED, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        // SAFETY: the node is pinned in its future, which unlinks it under this lock before it
+        // goes; it is not linked yet, and touched only under the lock.
+        unsafe {
+            node.as_ref().waiter.with_mut(|w| {
+                let w = &mut *w;
+                w.needed = permits - (cur >> 1).min(permits);
+                w.waker = Some(waker.clone());
+                w.prev = q.tail;
+                w.next = None;
+            });
+            match q.tail {
+                Some(tail) => tail.as_ref().waiter.with_mut(|w| (*w).next = Some(node)),
+                None => q.head = Some(node),
+            }
+        }
+        q.tail = Some(node);
+        self.waiting.store(self.waiting() + 1, Ordering::Relaxed);
+        Poll::Pending
+    }
+}
+
+/// `state` with `permits` more, saturating at `MAX_PERMITS`; `QUEUED` kept.
+fn add(state: usize, permits: usize) -> usize {
+    let total = (state >> 1)
+        .saturating_add(permits)
+        .min(Semaphore::MAX_PERMITS);
+    total << 1 | state & QUEUED
+}
+
+impl Queue {
+    /// Unlinks `node`, returning its waker and the permits it has been handed.
+    ///
+    /// # Safety
+    ///
+    /// Under the semaphore's lock, `node` linked into this queue.
+    unsafe fn unlink(&mut self, node: NonNull<Node>) -> (Option<Waker>, usize) {
+        // SAFETY: the caller's contract: every node reached is linked, alive, and ours to
+        // touch under the lock.
+        unsafe {
+            let (prev, next, waker, asked, needed) = node.as_ref().waiter.with_mut(|w| {
+                let w = &mut *w;
+                (
+                    w.prev.take(),
+                    w.next.take(),
+                    w.waker.take(),
+                    w.asked,
+                    w.needed,
+                )
+            });
+            match prev {
+                Some(p) => p.as_ref().waiter.with_mut(|w| (*w).next = next),
+                None => self.head = next,
+            }
+            match next {
+                Some(n) => n.as_ref().waiter.with_mut(|w| (*w).prev = prev),
+                None => self.tail = prev,
+            }
+            (waker, asked - needed)
+        }
+    }
+}
+
+impl core::fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("permits", &self.available_permits())
+            .field("waiting", &self.waiting())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// Permits of a [`Semaphore`], given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Permit<'a> {
+    semaphore: &'a Semaphore,
+    permits: usize,
+}
+
+impl Permit<'_> {
+    /// Keeps the permits out of the semaphore for good.
+    pub(crate) fn forget(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.semaphore.add_permits(self.permits);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Start,
+    Queued,
+    Done,
+}
+
+pin_project! {
+    /// The future of [`Semaphore::acquire`]. Dropping it leaves the queue, handing on any
+    /// permits it was handed (granted but not yet polled: all of them).
+    pub(crate) struct Acquire<'a> {
+        semaphore: &'a Semaphore,
+        permits: usize,
+        max_waiting: usize,
+        step: Step,
+        #[pin]
+        node: Node,
+    }
+
+    impl PinnedDrop for Acquire<'_> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if *this.step != Step::Queued {
+                return;
+            }
+            let semaphore = *this.semaphore;
+            let node = NonNull::from(this.node.into_ref().get_ref());
+            // SAFETY: the node is ours and alive; `state` is atomic.
+            let state = |order| unsafe { node.as_ref() }.state.load(order);
+            // Acquire: after a grant, its permits are ours to give back.
+            let permits = *this.permits;
+            let handed = match state(Ordering::Acquire) {
+                GRANTED => permits,
+                CLOSED => 0,
+                _ => {
+                    let (waker, left) = semaphore.queue.with_lock(|q| match state(Ordering::Acquire) {
+                        // Granted or closed since: as above.
+                        GRANTED => (None, permits),
+                        CLOSED => (None, 0),
+                        _ => {
+                            // SAFETY: still linked (`WAITING`), under the lock.
+                            let (_, handed) = unsafe { q.unlink(node) };
+                            semaphore
+                                .waiting
+                                .store(semaphore.waiting() - 1, Ordering::Relaxed);
+                            semaphore.hand_on(q, handed)
+                        }
+                    });
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                    left
+                }
+            };
+            semaphore.add_permits(handed);
+        }
+    }
+}
+
+// SAFETY: a node's fields but `state` (atomic) are touched only under its semaphore's lock,
+// whichever thread holds it; its waker is `Send + Sync`.
+unsafe impl Send for Node {}
+// SAFETY: as above: shared references to a node touch it under the lock only.
+unsafe impl Sync for Node {}
+
+impl<'a> Future for Acquire<'a> {
+    type Output = Result<Permit<'a>, AcquireError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let semaphore: &'a Semaphore = this.semaphore;
+        let permits = *this.permits;
+        let node = NonNull::from(this.node.into_ref().get_ref());
+        // SAFETY: the node is ours and alive; `state` is atomic.
+        let state = || unsafe { node.as_ref() }.state.load(Ordering::Acquire);
+        let result = match *this.step {
+            Step::Start => match semaphore.try_acquire(permits) {
+                Ok(permit) => Ok(permit),
+                Err(TryAcquireError::Closed) => Err(AcquireError::Closed),
+                Err(TryAcquireError::InsufficientPermits) => {
+                    let max = *this.max_waiting;
+                    let waker = cx.waker();
+                    match semaphore
+                        .queue
+                        .with_lock(|q| semaphore.enqueue(q, node, permits, max, waker))
+                    {
+                        Poll::Pending => {
+                            *this.step = Step::Queued;
+                            return Poll::Pending;
+                        }
+                        Poll::Ready(r) => r.map(|()| semaphore.permit(permits)),
+                    }
+                }
+            },
+            Step::Queued => {
+                let mut now = state();
+                if now == WAITING {
+                    now = semaphore.queue.with_lock(|_q| {
+                        let now = state();
+                        if now == WAITING {
+                            // SAFETY: linked (`WAITING`), under the lock.
+                            unsafe { node_waker(node, cx.waker()) };
+                        }
+                        now
+                    });
+                }
+                match now {
+                    WAITING => return Poll::Pending,
+                    GRANTED => Ok(semaphore.permit(permits)),
+                    _ => Err(AcquireError::Closed),
+                }
+            }
+            Step::Done => return Poll::Pending,
+        };
+        *this.step = Step::Done;
+        Poll::Ready(result)
+    }
+}
+
+/// `node` wakes `waker` when granted.
+///
+/// # Safety
+///
+/// Under the semaphore's lock, `node` linked.
+unsafe fn node_waker(node: NonNull<Node>, waker: &Waker) {
+    // SAFETY: the caller's contract: alive, and touched by nobody else meanwhile.
+    unsafe { node.as_ref() }.waiter.with_mut(|w| {
+        // SAFETY: as above.
+        let slot = unsafe { &mut (*w).waker };
+        match slot {
+            Some(old) if old.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    });
+}
+
+impl core::fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Acquire")
+    }
+}

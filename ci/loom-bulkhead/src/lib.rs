@@ -1,9 +1,9 @@
 //! Loom models of `steadfast::bulkhead::Bulkhead`, built from its source files with loom's
-//! primitives: maitake-sync's semaphore and the bulkhead's own atomics alike.
+//! primitives: the core's semaphore (`core/src/sync`) and the bulkhead's own atomics alike.
 //!
-//! The semaphore has loom models of its own, in maitake-sync. These cover what the bulkhead
-//! adds on top: the close flag and the permits `close` floods in to wake every waiter, the
-//! count of waiters and its cap, and the high-water mark read at admission.
+//! The semaphore has loom models of its own, in `ci/loom-semaphore`. These cover the bulkhead
+//! on top of it: `close` against waiters and holders, the cap on waiters, and the high-water
+//! mark read at admission.
 //!
 //! Without `--cfg loom` this crate checks that the modules build on their own, and its tests
 //! are the modules' plain unit tests.
@@ -16,8 +16,8 @@
 mod error;
 #[path = "../../../core/src/loom.rs"]
 mod loom;
-// The semaphore wrapper every pattern uses (its critical sections are off here).
-#[path = "../../../core/src/sync.rs"]
+// The semaphore every pattern that waits for permits uses.
+#[path = "../../../core/src/sync/mod.rs"]
 mod sync;
 // The core's other patterns use the rest of the clock module.
 #[allow(dead_code)]

@@ -5,8 +5,8 @@
 
 #[path = "../../../core/src/loom.rs"]
 mod loom;
-// The semaphore wrapper every pattern uses (its critical sections are off here).
-#[path = "../../../core/src/sync.rs"]
+// The semaphore every pattern that waits for permits uses.
+#[path = "../../../core/src/sync/mod.rs"]
 mod sync;
 
 #[path = "../../../core/src/queue/mod.rs"]

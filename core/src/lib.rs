@@ -49,7 +49,8 @@
 //! # Locks and interrupt priority
 //!
 //! The patterns keep their shared state (semaphores, wait queues, a breaker's or a limiter's
-//! state) behind short blocking locks: maitake-sync's blocking `Mutex`, held for a few
+//! state) behind short blocking locks: maitake-sync's blocking `Mutex` (the core's own
+//! semaphore keeps its waiters behind one, and is atomics otherwise), held for a few
 //! instructions, never across an `.await` or across user code. Which lock that is, is chosen
 //! by a feature, never by a type a user spells:
 //!

@@ -15,7 +15,7 @@
 //! # Fairness and cancellation
 //!
 //! Waiting producers are granted free slots, and waiting consumers queued items, in the order
-//! they started waiting (FIFO). Both sides wait on `maitake-sync` semaphores, so a waiter that
+//! they started waiting (FIFO). Both sides wait on FIFO semaphores, so a waiter that
 //! is granted a slot or an item and then dropped before it runs hands the grant to the next
 //! waiter: nobody is left asleep next to a free slot or a queued item. An item moves into or
 //! out of the queue in the same poll that its grant is taken, so dropping a `send` or `recv`

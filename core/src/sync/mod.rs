@@ -1,5 +1,5 @@
 //! The semaphore every pattern that waits for permits uses: the crate's own, FIFO, with no
-//! heap and `const` construction (see [`semaphore`] for how it works).
+//! heap and `const` construction (see `semaphore.rs` for how it works).
 //!
 //! Its one lock is maitake-sync's blocking `Mutex`, which takes a critical section while held
 //! under the core's `critical-section` feature (forwarded to maitake-sync): a permit released
@@ -9,11 +9,16 @@
 //! A waiter is granted under the releaser's lock and returns without taking it; a release or
 //! an acquire that finds nobody waiting takes no lock at all.
 
-// The intrusive list of waiters is linked through pointers into pinned futures.
+// The core's only `unsafe`: the intrusive list of waiters is linked through pointers into
+// pinned futures. Each block argues its case (`// SAFETY:`); `ci/loom-semaphore` models the
+// races, and the unit tests run under Miri.
 #[allow(unsafe_code)]
 mod semaphore;
+#[allow(unsafe_code)]
+mod waiter;
 
-pub(crate) use semaphore::{Acquire, AcquireError, Permit, Semaphore, TryAcquireError};
+pub(crate) use semaphore::{AcquireError, Permit, Semaphore, TryAcquireError};
+pub(crate) use waiter::Acquire;
 
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -26,26 +26,16 @@
 //! lock unless the node was unlinked already): a linked node is always alive. Every field of
 //! a node but `state` is touched only under the lock.
 
-use core::future::Future;
-use core::marker::PhantomPinned;
-use core::pin::Pin;
 use core::ptr::NonNull;
-use core::task::{Context, Poll, Waker};
+use core::task::{Poll, Waker};
 
 use maitake_sync::blocking::Mutex;
-use pin_project_lite::pin_project;
 
-use crate::loom::{AtomicBool, AtomicU32, AtomicUsize, Ordering, UnsafeCell, loom_const_fn};
+use super::waiter::{Acquire, CLOSED, GRANTED, Node};
+use crate::loom::{AtomicBool, AtomicUsize, Ordering, loom_const_fn};
 
 /// In `Semaphore::state`: waiters are queued (or the semaphore is closed).
 const QUEUED: usize = 1;
-
-/// A node's `state`: linked, waiting.
-const WAITING: u32 = 0;
-/// A node's `state`: unlinked with all its permits.
-const GRANTED: u32 = 1;
-/// A node's `state`: unlinked by `close`, without permits.
-const CLOSED: u32 = 2;
 
 /// Why [`Semaphore::try_acquire`] took nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,10 +55,10 @@ pub(crate) enum AcquireError {
     QueueFull,
 }
 
-type Link = Option<NonNull<Node>>;
+pub(super) type Link = Option<NonNull<Node>>;
 
 /// The ends of the queue of waiters, guarded by the semaphore's lock.
-struct Queue {
+pub(super) struct Queue {
     head: Link,
     tail: Link,
 }
@@ -77,34 +67,14 @@ struct Queue {
 // the module docs); a `Queue` moved to another thread carries no access with it.
 unsafe impl Send for Queue {}
 
-/// A waiter's place in the queue, inside its `Acquire` future.
-struct Node {
-    /// `WAITING`, `GRANTED` or `CLOSED`; stored last by whoever unlinks the node.
-    state: AtomicU32,
-    /// Touched only under the semaphore's lock.
-    waiter: UnsafeCell<Waiter>,
-    /// Linked into the queue by address: never moved once linked.
-    _pin: PhantomPinned,
-}
-
-struct Waiter {
-    prev: Link,
-    next: Link,
-    /// The permits this waiter asked for.
-    asked: usize,
-    /// Those of them still to be handed to it.
-    needed: usize,
-    waker: Option<Waker>,
-}
-
 /// A counting semaphore, FIFO; see the module docs.
 pub(crate) struct Semaphore {
     state: AtomicUsize,
     /// Set under the lock by `close`, read by `try_acquire` to tell why `QUEUED` is set.
     closed: AtomicBool,
     /// Callers in the queue: written under the lock, read without it.
-    waiting: AtomicUsize,
-    queue: Mutex<Queue>,
+    pub(super) waiting: AtomicUsize,
+    pub(super) queue: Mutex<Queue>,
 }
 
 impl Semaphore {
@@ -133,23 +103,7 @@ impl Semaphore {
     /// waiting when `max_waiting` callers wait already.
     pub(crate) fn acquire_capped(&self, permits: usize, max_waiting: usize) -> Acquire<'_> {
         debug_assert!(permits <= Self::MAX_PERMITS);
-        Acquire {
-            semaphore: self,
-            permits,
-            max_waiting,
-            step: Step::Start,
-            node: Node {
-                state: AtomicU32::new(WAITING),
-                waiter: UnsafeCell::new(Waiter {
-                    prev: None,
-                    next: None,
-                    asked: permits,
-                    needed: permits,
-                    waker: None,
-                }),
-                _pin: PhantomPinned,
-            },
-        }
+        Acquire::new(self, permits, max_waiting)
     }
 
     /// Takes `permits` permits if they are there and nobody waits: atomics only, no lock.
@@ -251,7 +205,7 @@ impl Semaphore {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    fn permit(&self, permits: usize) -> Permit<'_> {
+    pub(super) fn permit(&self, permits: usize) -> Permit<'_> {
         Permit {
             semaphore: self,
             permits,
@@ -262,7 +216,7 @@ impl Semaphore {
     /// it granted, and the permits still to hand on once the lock is released (nonzero only
     /// when a waiter was granted and others wait). Once nobody waits, the permits go back
     /// into the state word.
-    fn hand_on(&self, q: &mut Queue, permits: usize) -> (Option<Waker>, usize) {
+    pub(super) fn hand_on(&self, q: &mut Queue, permits: usize) -> (Option<Waker>, usize) {
         let Some(head) = q.head else {
             self.put_back(permits, self.closed.load(Ordering::Relaxed));
             return (None, 0);
@@ -315,7 +269,7 @@ impl Semaphore {
     /// The first poll's slow path, under the lock: permits if they are there and nobody waits,
     /// else a place at the tail of the queue (with the permits there are), unless closed or
     /// the queue is at `max_waiting`.
-    fn enqueue(
+    pub(super) fn enqueue(
         &self,
         q: &mut Queue,
         node: NonNull<Node>,
@@ -343,6 +297,10 @@ impl Semaphore {
             }
             if self.waiting() >= max_waiting {
                 return Poll::Ready(Err(AcquireError::QueueFull));
+            }
+            if cur & QUEUED != 0 {
+                // Changed only under the lock now: nothing to swap, and no free permit.
+                break;
             }
             match self
                 .state
@@ -387,7 +345,7 @@ impl Queue {
     /// # Safety
     ///
     /// Under the semaphore's lock, `node` linked into this queue.
-    unsafe fn unlink(&mut self, node: NonNull<Node>) -> (Option<Waker>, usize) {
+    pub(super) unsafe fn unlink(&mut self, node: NonNull<Node>) -> (Option<Waker>, usize) {
         // SAFETY: the caller's contract: every node reached is linked, alive, and ours to
         // touch under the lock.
         unsafe {
@@ -441,147 +399,5 @@ impl Permit<'_> {
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         self.semaphore.add_permits(self.permits);
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Start,
-    Queued,
-    Done,
-}
-
-pin_project! {
-    /// The future of [`Semaphore::acquire`]. Dropping it leaves the queue, handing on any
-    /// permits it was handed (granted but not yet polled: all of them).
-    pub(crate) struct Acquire<'a> {
-        semaphore: &'a Semaphore,
-        permits: usize,
-        max_waiting: usize,
-        step: Step,
-        #[pin]
-        node: Node,
-    }
-
-    impl PinnedDrop for Acquire<'_> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            if *this.step != Step::Queued {
-                return;
-            }
-            let semaphore = *this.semaphore;
-            let node = NonNull::from(this.node.into_ref().get_ref());
-            // SAFETY: the node is ours and alive; `state` is atomic.
-            let state = |order| unsafe { node.as_ref() }.state.load(order);
-            // Acquire: after a grant, its permits are ours to give back.
-            let permits = *this.permits;
-            let handed = match state(Ordering::Acquire) {
-                GRANTED => permits,
-                CLOSED => 0,
-                _ => {
-                    let (waker, left) = semaphore.queue.with_lock(|q| match state(Ordering::Acquire) {
-                        // Granted or closed since: as above.
-                        GRANTED => (None, permits),
-                        CLOSED => (None, 0),
-                        _ => {
-                            // SAFETY: still linked (`WAITING`), under the lock.
-                            let (_, handed) = unsafe { q.unlink(node) };
-                            semaphore
-                                .waiting
-                                .store(semaphore.waiting() - 1, Ordering::Relaxed);
-                            semaphore.hand_on(q, handed)
-                        }
-                    });
-                    if let Some(waker) = waker {
-                        waker.wake();
-                    }
-                    left
-                }
-            };
-            semaphore.add_permits(handed);
-        }
-    }
-}
-
-// SAFETY: a node's fields but `state` (atomic) are touched only under its semaphore's lock,
-// whichever thread holds it; its waker is `Send + Sync`.
-unsafe impl Send for Node {}
-// SAFETY: as above: shared references to a node touch it under the lock only.
-unsafe impl Sync for Node {}
-
-impl<'a> Future for Acquire<'a> {
-    type Output = Result<Permit<'a>, AcquireError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let semaphore: &'a Semaphore = this.semaphore;
-        let permits = *this.permits;
-        let node = NonNull::from(this.node.into_ref().get_ref());
-        // SAFETY: the node is ours and alive; `state` is atomic.
-        let state = || unsafe { node.as_ref() }.state.load(Ordering::Acquire);
-        let result = match *this.step {
-            Step::Start => match semaphore.try_acquire(permits) {
-                Ok(permit) => Ok(permit),
-                Err(TryAcquireError::Closed) => Err(AcquireError::Closed),
-                Err(TryAcquireError::InsufficientPermits) => {
-                    let max = *this.max_waiting;
-                    let waker = cx.waker();
-                    match semaphore
-                        .queue
-                        .with_lock(|q| semaphore.enqueue(q, node, permits, max, waker))
-                    {
-                        Poll::Pending => {
-                            *this.step = Step::Queued;
-                            return Poll::Pending;
-                        }
-                        Poll::Ready(r) => r.map(|()| semaphore.permit(permits)),
-                    }
-                }
-            },
-            Step::Queued => {
-                let mut now = state();
-                if now == WAITING {
-                    now = semaphore.queue.with_lock(|_q| {
-                        let now = state();
-                        if now == WAITING {
-                            // SAFETY: linked (`WAITING`), under the lock.
-                            unsafe { node_waker(node, cx.waker()) };
-                        }
-                        now
-                    });
-                }
-                match now {
-                    WAITING => return Poll::Pending,
-                    GRANTED => Ok(semaphore.permit(permits)),
-                    _ => Err(AcquireError::Closed),
-                }
-            }
-            Step::Done => return Poll::Pending,
-        };
-        *this.step = Step::Done;
-        Poll::Ready(result)
-    }
-}
-
-/// `node` wakes `waker` when granted.
-///
-/// # Safety
-///
-/// Under the semaphore's lock, `node` linked.
-unsafe fn node_waker(node: NonNull<Node>, waker: &Waker) {
-    // SAFETY: the caller's contract: alive, and touched by nobody else meanwhile.
-    unsafe { node.as_ref() }.waiter.with_mut(|w| {
-        // SAFETY: as above.
-        let slot = unsafe { &mut (*w).waker };
-        match slot {
-            Some(old) if old.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
-    });
-}
-
-impl core::fmt::Debug for Acquire<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Acquire")
     }
 }

@@ -85,9 +85,8 @@
 //!
 //! - `critical-section` (default): forwarded to the core; every internal lock also holds a
 //!   critical section, so patterns can be shared between priorities (above).
-//! - `no-cache-pad` (default): forwarded to the core; no cache-line padding in its
-//!   semaphores and wait queues, which saves hundreds of bytes per bulkhead where there is no
-//!   cache to share falsely. Turn default features off to keep the padding (multi-core
+//! - `no-cache-pad` (default): forwarded to the core; no cache-line padding in its wait
+//!   queues, which saves bytes per queue where there is no cache to share falsely. Turn default features off to keep the padding (multi-core
 //!   targets with caches).
 //! - `alloc`: forwarded to the core; the heap-backed parts (the `Spawn` seam, `VirtualTimer`,
 //!   the spawned pool, batcher and task group) for firmware with an allocator.

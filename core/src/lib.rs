@@ -43,7 +43,7 @@
 //!   retry's `Backoff` and `Jitter`, for firmware that logs with defmt.
 //! - `critical-section`: every internal lock also holds a critical section (see below);
 //!   on by default in `steadfast-embassy`.
-//! - `no-cache-pad`: no cache-line padding in the semaphores and wait queues (smaller statics
+//! - `no-cache-pad`: no cache-line padding in the wait queues (smaller statics
 //!   on microcontrollers; `steadfast-embassy` turns it on).
 //!
 //! # Locks and interrupt priority

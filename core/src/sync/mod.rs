@@ -17,6 +17,8 @@ mod semaphore;
 #[allow(unsafe_code)]
 mod waiter;
 
+// Not every crate built from this module (the loom models) names every item.
+#[allow(unused_imports)]
 pub(crate) use semaphore::{AcquireError, Permit, Semaphore, TryAcquireError};
 pub(crate) use waiter::Acquire;
 

@@ -197,8 +197,8 @@ pub use future::{Acquire, AcquireWithin, Call, Permit, Run};
 pub use metrics::Metrics;
 use metrics::Stats;
 
-/// The largest `max_concurrent`: the semaphore's limit.
-const MAX_CONCURRENT: usize = Semaphore::MAX_PERMITS;
+/// The largest `max_concurrent`.
+const MAX_CONCURRENT: usize = usize::MAX / 2;
 
 /// Limits how many futures run at once. See the [module docs](self).
 pub struct Bulkhead {

@@ -20,6 +20,7 @@ mod waiter;
 // Not every crate built from this module (the loom models) names every item.
 #[allow(unused_imports)]
 pub(crate) use semaphore::{AcquireError, Permit, Semaphore, TryAcquireError};
+#[allow(unused_imports)]
 pub(crate) use waiter::Acquire;
 
 #[cfg(all(test, not(loom)))]

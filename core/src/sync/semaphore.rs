@@ -3,12 +3,14 @@
 //!
 //! # The state word
 //!
-//! `state` is `permits << 1 | QUEUED`. While `QUEUED` is clear nobody waits, and permits come
-//! and go with one compare-and-swap, no lock. `QUEUED` is set under the lock by the first
-//! waiter, which takes the permits there were (too few for it) as a part of its request,
-//! and cleared under the lock by whoever empties the queue; `close` sets it for good. While it
-//! is set the word changes only under the lock, a release takes the lock to hand its permits
-//! to the head of the queue, and `try_acquire` fails: nobody barges past a waiter.
+//! `state` is the count of free permits, or `QUEUED` (`usize::MAX`) while callers wait. While
+//! nobody waits, permits come and go with one compare-and-swap, no lock. The first waiter
+//! stores `QUEUED` under the lock, taking the permits there were (too few for it) as a part
+//! of its request; whoever empties the queue, under the lock, stores the count again. While
+//! it is `QUEUED` the word changes only under the lock, a release takes the lock to hand its
+//! permits to the head of the queue, and `try_acquire` fails: nobody barges past a waiter.
+//! `closed` is a flag beside it, set under the lock by `close`, which then wakes every waiter;
+//! permits still come and go (and count) after it, but no acquire takes them.
 //!
 //! # A grant
 //!
@@ -34,8 +36,8 @@ use maitake_sync::blocking::Mutex;
 use super::waiter::{Acquire, CLOSED, GRANTED, Node};
 use crate::loom::{AtomicBool, AtomicUsize, Ordering, loom_const_fn};
 
-/// In `Semaphore::state`: waiters are queued (or the semaphore is closed).
-const QUEUED: usize = 1;
+/// `Semaphore::state` while callers wait: the permits are theirs.
+const QUEUED: usize = usize::MAX;
 
 /// Why [`Semaphore::try_acquire`] took nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +72,7 @@ unsafe impl Send for Queue {}
 /// A counting semaphore, FIFO; see the module docs.
 pub(crate) struct Semaphore {
     state: AtomicUsize,
-    /// Set under the lock by `close`, read by `try_acquire` to tell why `QUEUED` is set.
+    /// Set under the lock by `close`.
     closed: AtomicBool,
     /// Callers in the queue: written under the lock, read without it.
     pub(super) waiting: AtomicUsize,
@@ -79,13 +81,13 @@ pub(crate) struct Semaphore {
 
 impl Semaphore {
     /// The most permits a semaphore holds; adding more saturates.
-    pub(crate) const MAX_PERMITS: usize = usize::MAX >> 1;
+    pub(crate) const MAX_PERMITS: usize = usize::MAX - 1;
 
     loom_const_fn! {
         pub(crate) fn new(permits: usize) -> Self {
             debug_assert!(permits <= Self::MAX_PERMITS);
             Semaphore {
-                state: AtomicUsize::new(permits << 1),
+                state: AtomicUsize::new(permits),
                 closed: AtomicBool::new(false),
                 waiting: AtomicUsize::new(0),
                 queue: Mutex::new(Queue { head: None, tail: None }),
@@ -108,23 +110,18 @@ impl Semaphore {
 
     /// Takes `permits` permits if they are there and nobody waits: atomics only, no lock.
     pub(crate) fn try_acquire(&self, permits: usize) -> Result<Permit<'_>, TryAcquireError> {
-        // Acquire: a `QUEUED` set by `close` comes with its `closed`.
-        let mut cur = self.state.load(Ordering::Acquire);
+        if self.is_closed() {
+            return Err(TryAcquireError::Closed);
+        }
+        let mut cur = self.state.load(Ordering::Relaxed);
         loop {
-            if cur & QUEUED != 0 {
-                return Err(if self.closed.load(Ordering::Relaxed) {
-                    TryAcquireError::Closed
-                } else {
-                    TryAcquireError::InsufficientPermits
-                });
-            }
-            if cur >> 1 < permits {
+            if cur == QUEUED || cur < permits {
                 return Err(TryAcquireError::InsufficientPermits);
             }
             // Acquire: the permits' last release happens before their use.
             match self.state.compare_exchange_weak(
                 cur,
-                cur - (permits << 1),
+                cur - permits,
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
@@ -141,7 +138,7 @@ impl Semaphore {
             return;
         }
         let mut cur = self.state.load(Ordering::Relaxed);
-        while cur & QUEUED == 0 {
+        while cur != QUEUED {
             // Release: pairs with the next taker's Acquire.
             match self.state.compare_exchange_weak(
                 cur,
@@ -166,15 +163,18 @@ impl Semaphore {
     /// Closes the semaphore: every waiter is woken with [`AcquireError::Closed`], every later
     /// acquire fails. Permits held stay valid, and are counted when given back.
     pub(crate) fn close(&self) {
+        let mut returned = 0usize;
         loop {
             let waker = self.queue.with_lock(|q| {
-                // Release: `try_acquire` seeing this `QUEUED` sees `closed`.
-                self.closed.store(true, Ordering::Relaxed);
-                self.state.fetch_or(QUEUED, Ordering::Release);
-                let head = q.head?;
+                self.closed.store(true, Ordering::Release);
+                let Some(head) = q.head else {
+                    // Nobody waits now: the closed waiters' parts go back to the pool.
+                    self.put_back(returned);
+                    return None;
+                };
                 // SAFETY: a linked node is alive and touched only under the lock, held here.
                 let (waker, handed) = unsafe { q.unlink(head) };
-                self.put_back(handed, true);
+                returned = returned.saturating_add(handed);
                 self.waiting.store(self.waiting() - 1, Ordering::Relaxed);
                 // SAFETY: still alive: its owner sees `CLOSED` (stored last) before it drops it.
                 unsafe { head.as_ref() }
@@ -197,7 +197,10 @@ impl Semaphore {
 
     /// The permits free now (not counting those handed to waiters).
     pub(crate) fn available_permits(&self) -> usize {
-        self.state.load(Ordering::Relaxed) >> 1
+        match self.state.load(Ordering::Relaxed) {
+            QUEUED => 0,
+            free => free,
+        }
     }
 
     /// The callers waiting now.
@@ -218,7 +221,7 @@ impl Semaphore {
     /// into the state word.
     pub(super) fn hand_on(&self, q: &mut Queue, permits: usize) -> (Option<Waker>, usize) {
         let Some(head) = q.head else {
-            self.put_back(permits, self.closed.load(Ordering::Relaxed));
+            self.put_back(permits);
             return (None, 0);
         };
         // SAFETY: a linked node is alive and touched only under the lock, held here.
@@ -241,18 +244,21 @@ impl Semaphore {
             .store(GRANTED, Ordering::Release);
         let left = permits - needed;
         if q.head.is_none() {
-            self.put_back(left, self.closed.load(Ordering::Relaxed));
+            self.put_back(left);
             return (waker, 0);
         }
         (waker, left)
     }
 
-    /// Under the lock, with nobody queued: adds `permits` to the pool; clears `QUEUED` unless
-    /// the semaphore is `closed`. Lock-free takers may race while `QUEUED` is clear.
-    fn put_back(&self, permits: usize, closed: bool) {
+    /// Under the lock, with nobody queued: adds `permits` to the pool, which ends `QUEUED`.
+    /// Lock-free takers and releasers may race once the word is a count.
+    fn put_back(&self, permits: usize) {
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
-            let new = add(cur, permits) & !QUEUED | usize::from(closed);
+            let new = match cur {
+                QUEUED => permits.min(Semaphore::MAX_PERMITS),
+                free => add(free, permits),
+            };
             if new == cur {
                 return;
             }
@@ -282,11 +288,10 @@ impl Semaphore {
             if self.closed.load(Ordering::Relaxed) {
                 return Poll::Ready(Err(AcquireError::Closed));
             }
-            let free = cur >> 1;
-            if cur & QUEUED == 0 && free >= permits {
+            if cur != QUEUED && cur >= permits {
                 match self.state.compare_exchange_weak(
                     cur,
-                    cur - (permits << 1),
+                    cur - permits,
                     Ordering::Acquire,
                     Ordering::Relaxed,
                 ) {
@@ -298,7 +303,7 @@ impl Semaphore {
             if self.waiting() >= max_waiting {
                 return Poll::Ready(Err(AcquireError::QueueFull));
             }
-            if cur & QUEUED != 0 {
+            if cur == QUEUED {
                 // Changed only under the lock now: nothing to swap, and no free permit.
                 break;
             }
@@ -315,7 +320,12 @@ impl Semaphore {
         unsafe {
             node.as_ref().waiter.with_mut(|w| {
                 let w = &mut *w;
-                w.needed = permits - (cur >> 1).min(permits);
+                // The free permits there were (fewer than asked) are its already.
+                w.needed = if cur == QUEUED {
+                    permits
+                } else {
+                    permits - cur
+                };
                 w.waker = Some(waker.clone());
                 w.prev = q.tail;
                 w.next = None;
@@ -331,12 +341,9 @@ impl Semaphore {
     }
 }
 
-/// `state` with `permits` more, saturating at `MAX_PERMITS`; `QUEUED` kept.
-fn add(state: usize, permits: usize) -> usize {
-    let total = (state >> 1)
-        .saturating_add(permits)
-        .min(Semaphore::MAX_PERMITS);
-    total << 1 | state & QUEUED
+/// `free` permits and `permits` more, saturating at `MAX_PERMITS`.
+fn add(free: usize, permits: usize) -> usize {
+    free.saturating_add(permits).min(Semaphore::MAX_PERMITS)
 }
 
 impl Queue {

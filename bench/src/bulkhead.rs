@@ -1,6 +1,7 @@
 //! Bulkhead admission: acquire + release, uncontended on one thread, and contended (64 tasks
 //! sharing 8 permits on a 2-worker tokio runtime), beside tokio's and async-lock's semaphores
-//! and the raw maitake-sync semaphore the bulkhead is built on (which shows our own overhead);
+//! and the raw maitake-sync semaphore the bulkhead was built on before the core had its own
+//! (the crate-private semaphore cannot be benchmarked from here);
 //! and a bounded wait (`acquire_within`) uncontended, beside tokio's semaphore under
 //! `tokio::time::timeout` and our own plain `acquire` (which shows what the bound costs when
 //! a permit is free).

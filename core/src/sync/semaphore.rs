@@ -173,9 +173,8 @@ impl Semaphore {
                     return None;
                 };
                 // SAFETY: a linked node is alive and touched only under the lock, held here.
-                let (waker, handed) = unsafe { q.unlink(head) };
+                let (waker, handed) = unsafe { self.leave(q, head) };
                 returned = returned.saturating_add(handed);
-                self.waiting.store(self.waiting() - 1, Ordering::Relaxed);
                 // SAFETY: still alive: its owner sees `CLOSED` (stored last) before it drops it.
                 unsafe { head.as_ref() }
                     .state
@@ -236,8 +235,7 @@ impl Semaphore {
             return (None, 0);
         }
         // SAFETY: as above.
-        let (waker, _) = unsafe { q.unlink(head) };
-        self.waiting.store(self.waiting() - 1, Ordering::Relaxed);
+        let (waker, _) = unsafe { self.leave(q, head) };
         // SAFETY: still alive: its owner sees `GRANTED` (stored last) before it drops it.
         unsafe { head.as_ref() }
             .state
@@ -346,13 +344,31 @@ fn add(free: usize, permits: usize) -> usize {
     free.saturating_add(permits).min(Semaphore::MAX_PERMITS)
 }
 
+impl Semaphore {
+    /// Takes `node` out of the queue `q` (this semaphore's, under its lock) and the count of
+    /// waiters, returning its waker and the permits it has been handed.
+    ///
+    /// # Safety
+    ///
+    /// Under the semaphore's lock, `node` linked into `q`.
+    pub(super) unsafe fn leave(
+        &self,
+        q: &mut Queue,
+        node: NonNull<Node>,
+    ) -> (Option<Waker>, usize) {
+        self.waiting.store(self.waiting() - 1, Ordering::Relaxed);
+        // SAFETY: the caller's contract.
+        unsafe { q.unlink(node) }
+    }
+}
+
 impl Queue {
     /// Unlinks `node`, returning its waker and the permits it has been handed.
     ///
     /// # Safety
     ///
     /// Under the semaphore's lock, `node` linked into this queue.
-    pub(super) unsafe fn unlink(&mut self, node: NonNull<Node>) -> (Option<Waker>, usize) {
+    unsafe fn unlink(&mut self, node: NonNull<Node>) -> (Option<Waker>, usize) {
         // SAFETY: the caller's contract: every node reached is linked, alive, and ours to
         // touch under the lock.
         unsafe {

@@ -65,25 +65,21 @@ pin_project! {
                 return;
             }
             let semaphore = *this.semaphore;
-            let node = NonNull::from(this.node.into_ref().get_ref());
-            // SAFETY: the node is ours and alive; `state` is atomic.
-            let state = |order| unsafe { node.as_ref() }.state.load(order);
+            let node: &Node = this.node.into_ref().get_ref();
             // Acquire: after a grant, its permits are ours to give back.
+            let state = || node.state.load(Ordering::Acquire);
             let permits = *this.permits;
-            let handed = match state(Ordering::Acquire) {
+            let handed = match state() {
                 GRANTED => permits,
                 CLOSED => 0,
                 _ => {
-                    let (waker, left) = semaphore.queue.with_lock(|q| match state(Ordering::Acquire) {
+                    let (waker, left) = semaphore.queue.with_lock(|q| match state() {
                         // Granted or closed since: as above.
                         GRANTED => (None, permits),
                         CLOSED => (None, 0),
                         _ => {
                             // SAFETY: still linked (`WAITING`), under the lock.
-                            let (_, handed) = unsafe { q.unlink(node) };
-                            semaphore
-                                .waiting
-                                .store(semaphore.waiting() - 1, Ordering::Relaxed);
+                            let (_, handed) = unsafe { semaphore.leave(q, NonNull::from(node)) };
                             semaphore.hand_on(q, handed)
                         }
                     });
@@ -111,9 +107,9 @@ impl<'a> Future for Acquire<'a> {
         let this = self.project();
         let semaphore: &'a Semaphore = this.semaphore;
         let permits = *this.permits;
-        let node = NonNull::from(this.node.into_ref().get_ref());
-        // SAFETY: the node is ours and alive; `state` is atomic.
-        let state = || unsafe { node.as_ref() }.state.load(Ordering::Acquire);
+        let node: &Node = this.node.into_ref().get_ref();
+        // Acquire: after a grant, its permits are ours.
+        let state = || node.state.load(Ordering::Acquire);
         let result = match *this.step {
             Step::Start => match semaphore.try_acquire(permits) {
                 Ok(permit) => Ok(permit),
@@ -121,10 +117,9 @@ impl<'a> Future for Acquire<'a> {
                 Err(TryAcquireError::InsufficientPermits) => {
                     let max = *this.max_waiting;
                     let waker = cx.waker();
-                    match semaphore
-                        .queue
-                        .with_lock(|q| semaphore.enqueue(q, node, permits, max, waker))
-                    {
+                    match semaphore.queue.with_lock(|q| {
+                        semaphore.enqueue(q, NonNull::from(node), permits, max, waker)
+                    }) {
                         Poll::Pending => {
                             *this.step = Step::Queued;
                             return Poll::Pending;
@@ -140,7 +135,7 @@ impl<'a> Future for Acquire<'a> {
                         let now = state();
                         if now == WAITING {
                             // SAFETY: linked (`WAITING`), under the lock.
-                            unsafe { node_waker(node, cx.waker()) };
+                            unsafe { node_waker(NonNull::from(node), cx.waker()) };
                         }
                         now
                     });

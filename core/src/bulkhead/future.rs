@@ -92,6 +92,7 @@ impl<'a> Acquire<'a> {
 impl<'a, O> Acquire<'a, O> {
     /// Reports waiting in the queue ([`Event::BulkheadQueued`]) and a rejection
     /// ([`Event::BulkheadRejected`]) to `observer` (see [`crate::observe`]).
+    #[inline(always)]
     pub fn observe<O2: Observe>(self, observer: O2) -> Acquire<'a, O2> {
         Acquire {
             bulkhead: self.bulkhead,
@@ -192,6 +193,7 @@ impl<'a, T: Timer> AcquireWithin<'a, T> {
 impl<'a, T: Timer, O> AcquireWithin<'a, T, O> {
     /// Reports waiting in the queue ([`Event::BulkheadQueued`]) and a rejection
     /// ([`Event::BulkheadRejected`]) to `observer` (see [`crate::observe`]).
+    #[inline(always)]
     pub fn observe<O2: Observe>(self, observer: O2) -> AcquireWithin<'a, T, O2> {
         AcquireWithin {
             bulkhead: self.bulkhead,
@@ -296,6 +298,7 @@ impl<'a, F, A> Run<'a, F, A> {
 impl<'a, F> Run<'a, F, Acquire<'a>> {
     /// Reports the wait for the permit to `observer` (see [`crate::observe`]): queued behind
     /// a full bulkhead, or turned away.
+    #[inline(always)]
     pub fn observe<O: Observe>(self, observer: O) -> Run<'a, F, Acquire<'a, O>> {
         self.map_acquire(|acquire| acquire.observe(observer))
     }
@@ -304,6 +307,7 @@ impl<'a, F> Run<'a, F, Acquire<'a>> {
 impl<'a, F, T: Timer> Run<'a, F, AcquireWithin<'a, T>> {
     /// Reports the wait for the permit to `observer` (see [`crate::observe`]): queued behind
     /// a full bulkhead, or turned away (full, or waited too long).
+    #[inline(always)]
     pub fn observe<O: Observe>(self, observer: O) -> Run<'a, F, AcquireWithin<'a, T, O>> {
         self.map_acquire(|acquire| acquire.observe(observer))
     }
@@ -381,6 +385,7 @@ impl<'a, F, A> Call<'a, F, A> {
 
 impl<'a, F> Call<'a, F, Acquire<'a>> {
     /// Reports the wait for the permit to `observer`, as [`Run::observe`].
+    #[inline(always)]
     pub fn observe<O: Observe>(self, observer: O) -> Call<'a, F, Acquire<'a, O>> {
         Call {
             run: self.run.observe(observer),
@@ -390,6 +395,7 @@ impl<'a, F> Call<'a, F, Acquire<'a>> {
 
 impl<'a, F, T: Timer> Call<'a, F, AcquireWithin<'a, T>> {
     /// Reports the wait for the permit to `observer`, as [`Run::observe`].
+    #[inline(always)]
     pub fn observe<O: Observe>(self, observer: O) -> Call<'a, F, AcquireWithin<'a, T, O>> {
         Call {
             run: self.run.observe(observer),

@@ -56,25 +56,16 @@ impl core::fmt::Debug for OwnedPermit {
 }
 
 pin_project! {
-    #[project = AcquireProj]
-    enum AcquireState<'a> {
-        Start,
-        Wait {
-            #[pin]
-            acquire: semaphore::Acquire<'a>,
-        },
-        Done,
-    }
-}
-
-pin_project! {
     /// The future returned by [`Bulkhead::acquire`]: a permit, or why there is none. `O` is
     /// its [observer](crate::observe), `()` unless set with [`observe`](Acquire::observe).
     #[must_use = "futures do nothing unless awaited"]
     pub struct Acquire<'a, O = ()> {
         bulkhead: &'a Bulkhead,
+        // The place in the semaphore's queue, once the caller has to wait. A separate field
+        // rather than a state enum: a permit taken at once drops nothing out of line.
         #[pin]
-        state: AcquireState<'a>,
+        wait: Option<semaphore::Acquire<'a>>,
+        done: bool,
         observer: O,
     }
 }
@@ -83,7 +74,8 @@ impl<'a> Acquire<'a> {
     pub(super) fn new(bulkhead: &'a Bulkhead) -> Self {
         Acquire {
             bulkhead,
-            state: AcquireState::Start,
+            wait: None,
+            done: false,
             observer: (),
         }
     }
@@ -96,7 +88,8 @@ impl<'a, O> Acquire<'a, O> {
     pub fn observe<O2: Observe>(self, observer: O2) -> Acquire<'a, O2> {
         Acquire {
             bulkhead: self.bulkhead,
-            state: self.state,
+            wait: self.wait,
+            done: self.done,
             observer,
         }
     }
@@ -104,10 +97,10 @@ impl<'a, O> Acquire<'a, O> {
 
 impl<O> core::fmt::Debug for Acquire<'_, O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let state = match self.state {
-            AcquireState::Start => "start",
-            AcquireState::Wait { .. } => "waiting",
-            AcquireState::Done => "done",
+        let state = match (self.done, &self.wait) {
+            (true, _) => "done",
+            (false, Some(_)) => "waiting",
+            (false, None) => "start",
         };
         f.debug_struct("Acquire").field("state", &state).finish()
     }
@@ -119,15 +112,21 @@ impl<'a, O: Observe> Future for Acquire<'a, O> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let bulkhead: &'a Bulkhead = this.bulkhead;
-        let result = match this.state.as_mut().project() {
-            AcquireProj::Start => match bulkhead.try_take() {
+        if *this.done {
+            panic!("`Acquire` polled after completion");
+        }
+        let result = if let Some(acquire) = this.wait.as_mut().as_pin_mut() {
+            match acquire.poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r.map_err(rejected),
+            }
+        } else {
+            match bulkhead.try_take() {
                 Ok(permit) => Ok(permit),
                 Err(Some(why)) => Err(why),
                 Err(None) => {
-                    this.state.set(AcquireState::Wait {
-                        acquire: bulkhead.wait(),
-                    });
-                    let AcquireProj::Wait { acquire } = this.state.as_mut().project() else {
+                    this.wait.set(Some(bulkhead.wait()));
+                    let Some(acquire) = this.wait.as_mut().as_pin_mut() else {
                         unreachable!("just set")
                     };
                     // The semaphore refuses under its lock when the queue is at its cap.
@@ -140,12 +139,7 @@ impl<'a, O: Observe> Future for Acquire<'a, O> {
                         Poll::Ready(r) => r.map_err(rejected),
                     }
                 }
-            },
-            AcquireProj::Wait { acquire } => match acquire.poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(r) => r.map_err(rejected),
-            },
-            AcquireProj::Done => panic!("`Acquire` polled after completion"),
+            }
         };
         let result = match result {
             Ok(permit) => bulkhead.admit(permit),
@@ -154,7 +148,10 @@ impl<'a, O: Observe> Future for Acquire<'a, O> {
         if let Err(why) = result {
             this.observer.emit(|| Event::BulkheadRejected(why));
         }
-        this.state.set(AcquireState::Done);
+        if this.wait.is_some() {
+            this.wait.set(None);
+        }
+        *this.done = true;
         Poll::Ready(result)
     }
 }

@@ -266,6 +266,7 @@ impl Bulkhead {
 
     /// Whether [`close`](Bulkhead::close) was called.
     #[must_use]
+    #[cfg_attr(not(target_os = "none"), inline)]
     pub fn is_closed(&self) -> bool {
         self.semaphore.is_closed()
     }
@@ -361,6 +362,9 @@ impl Bulkhead {
 
     /// The first step of an admission: a free permit, or why the caller is turned away at
     /// once (`Err(Some(why))`), or `Err(None)`: the caller may wait.
+    // Inlined on hosted targets, for speed; out of line on bare metal, where each inlined copy
+    // costs flash.
+    #[cfg_attr(not(target_os = "none"), inline)]
     fn try_take(&self) -> Result<semaphore::Permit<'_>, Option<Rejected>> {
         match self.semaphore.try_acquire(1) {
             Ok(permit) => Ok(permit),
@@ -374,6 +378,7 @@ impl Bulkhead {
     }
 
     /// Completes an admission: the permit is the caller's unless the bulkhead is closed.
+    #[cfg_attr(not(target_os = "none"), inline)]
     fn admit<'a>(&'a self, permit: semaphore::Permit<'a>) -> Result<Permit<'a>, Rejected> {
         // A permit granted before `close` and seen after it is refused as well.
         if self.is_closed() {

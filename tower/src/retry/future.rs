@@ -163,7 +163,7 @@ pub(crate) type When<Res> = fn(&Failed<Res>) -> bool;
 
 /// The core's retry over the attempts, with the budget held as `B`.
 type Core<S, Req, T, R, B> =
-    Retry<Attempts<S, Req, R>, T, RetryPolicy, B, When<<S as Service<Req>>::Response>>;
+    Retry<Attempts<S, Req, R>, T, Arc<RetryPolicy>, B, When<<S as Service<Req>>::Response>>;
 
 pin_project! {
     #[project = StateProj]
@@ -277,7 +277,7 @@ pub(crate) struct Setup<S, Req, T, R> {
     pub(super) kept: Req,
     pub(super) rules: R,
     pub(super) timer: T,
-    pub(super) policy: RetryPolicy,
+    pub(super) policy: Arc<RetryPolicy>,
     pub(super) budget: Option<Arc<RetryBudget>>,
     /// The call's deadline, if the policy has `max_elapsed`: counted from the first poll, and
     /// read only once the first attempt has to wait. An attempt that ends in its first poll

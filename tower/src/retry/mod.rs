@@ -36,7 +36,8 @@
 //! # Cost
 //!
 //! On the happy path a call clones the request once and the inner service once (as tower's
-//! `Retry` does) and allocates nothing of its own; cloning an `http::Request` copies its
+//! `Retry` does), shares the policy (each service holds it in an `Arc`, made once by the
+//! layer) and allocates nothing of its own; cloning an `http::Request` copies its
 //! header map, which allocates. Sleeps run on the layer's [`Timer`]. The first attempt runs
 //! in the response future itself, the core's retry taking over only if it is to be retried:
 //! an answer in the first poll reads no clock (but for a shared budget's deposit), and the
@@ -204,16 +205,23 @@ impl<S, T: Timer, R: Clone> Layer<S> for RetryLayer<T, R> {
     fn layer(&self, inner: S) -> Self::Service {
         RetryService {
             inner,
-            layer: self.clone(),
+            timer: self.timer.clone(),
+            policy: Arc::new(self.policy),
+            budget: self.budget.clone(),
+            rules: self.rules.clone(),
         }
     }
 }
 
-/// The service of a [`RetryLayer`]. Clones share the budget.
+/// The service of a [`RetryLayer`]. Clones share the budget and the policy.
 #[derive(Clone)]
 pub struct RetryService<S, T, R = ()> {
     inner: S,
-    layer: RetryLayer<T, R>,
+    timer: T,
+    // Shared with each call's response future: a call copies a pointer, not the policy.
+    policy: Arc<RetryPolicy>,
+    budget: Option<Arc<RetryBudget>>,
+    rules: R,
 }
 
 impl<S, T, R> RetryService<S, T, R> {
@@ -232,7 +240,7 @@ impl<S: fmt::Debug, T, R> fmt::Debug for RetryService<S, T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryService")
             .field("inner", &self.inner)
-            .field("policy", &self.layer.policy)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -253,8 +261,7 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let layer = &self.layer;
-        let Some(kept) = layer.rules.clone_request(&req) else {
+        let Some(kept) = self.rules.clone_request(&req) else {
             return ResponseFuture::once(self.inner.call(req));
         };
         ResponseFuture::first(
@@ -262,10 +269,10 @@ where
             Setup {
                 service: self.inner.clone(),
                 kept,
-                rules: layer.rules.clone(),
-                timer: layer.timer.clone(),
-                policy: layer.policy,
-                budget: layer.budget.clone(),
+                rules: self.rules.clone(),
+                timer: self.timer.clone(),
+                policy: Arc::clone(&self.policy),
+                budget: self.budget.clone(),
                 deadline: None,
             },
         )

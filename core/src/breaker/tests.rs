@@ -3,6 +3,7 @@ use std::cell::RefCell;
 use std::string::ToString;
 use std::vec::Vec;
 
+use super::machine::QUIET;
 use super::*;
 use crate::test_util::schedule::Rng;
 

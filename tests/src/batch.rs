@@ -429,8 +429,10 @@ mod with_alloc {
     pub async fn stream_batches_by_size_or_time<T: Timer>(env: Env<T>) {
         let t = &env.timer;
         let start = t.now();
-        // Items 0..7 arrive at units 1, 2, 3, 4, 10, 11, 20 (then the source ends at 20).
-        let arrivals = [1u32, 2, 3, 4, 10, 11, 20];
+        // Items 0..7 arrive at units 1, 2, 3, 4, 14, 15, 30 (then the source ends at 30):
+        // every arrival at least 3 units from the flush it must come before or after, so
+        // that a real clock's late wake-ups under load change no batch.
+        let arrivals = [1u32, 2, 3, 4, 14, 15, 30];
         let items = futures_util::stream::iter(arrivals.into_iter().enumerate()).then(|(i, at)| {
             let sleep = t.sleep_until(start + env.units(at));
             async move {
@@ -449,8 +451,8 @@ mod with_alloc {
         let expected = [
             (3, vec![0, 1, 2]), // full at 3
             (9, vec![3]),       // 3 arrived at 4: due at 9
-            (15, vec![4, 5]),   // 4 arrived at 10: due at 15
-            (20, vec![6]),      // the source ended
+            (19, vec![4, 5]),   // 4 arrived at 14: due at 19
+            (30, vec![6]),      // the source ended
         ];
         assert_eq!(out.len(), expected.len(), "{out:?}");
         for (i, ((at, items), (units, want))) in out.iter().zip(expected).enumerate() {

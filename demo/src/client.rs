@@ -13,6 +13,7 @@ use core::time::Duration;
 use steadfast::breaker::{CircuitBreaker, CircuitOpen, State, Transition};
 use steadfast::bulkhead::{Bulkhead, Rejected};
 use steadfast::limiter::{LimitError, RateLimiter};
+use steadfast::observe::Observe;
 use steadfast::pipeline::{Pipeline, PipelineBuilder, PipelineError};
 use steadfast::retry::{GiveUpReason, Jitter, RetryBudget, RetryPolicy};
 use steadfast::timeout::TimeoutExt;
@@ -224,6 +225,15 @@ impl<T: Timer, X: Transport> Client<T, X> {
     /// `attempt_timeout`, with full-jitter exponential backoff, as long as the shared retry
     /// budget allows.
     pub(crate) async fn call_protected(&self, id: u64) -> Result<(), Failure> {
+        self.call_protected_observed(id, ()).await
+    }
+
+    /// [`call_protected`](Self::call_protected), its events told to `observer`.
+    pub(crate) async fn call_protected_observed<O: Observe>(
+        &self,
+        id: u64,
+        observer: O,
+    ) -> Result<(), Failure> {
         // Checked in `new`: the settings have not changed since.
         let pipeline = self.stages().build_const();
         let attempt = Cell::new(0u32);
@@ -248,7 +258,7 @@ impl<T: Timer, X: Transport> Client<T, X> {
                 result
             }
         };
-        match pipeline.call(&self.timer, op).await {
+        match pipeline.call(&self.timer, op).observe(observer).await {
             Ok(()) => Ok(()),
             Err(e) => Err(self.gave_up(e)),
         }

@@ -1,16 +1,27 @@
-//! The steadfast chaos tour: one client library, generic over `Timer`, run on tokio, smol,
-//! async-std and embassy against the same seeded flaky service on loopback, naive and then
-//! protected (one pipeline: bulkhead, retry with jitter and a retry budget, circuit breaker, rate
-//! limiter, attempt timeout), through random faults and an outage.
+//! The steadfast demo, two ways.
+//!
+//! By default, the simulator (`steadfast-sim`): the tour's client, naive and protected (one
+//! pipeline: bulkhead, retry with jitter and a retry budget, circuit breaker, rate limiter,
+//! attempt timeout), against a seeded fault model through an outage and a brownout, in
+//! virtual time; it prints the comparison and writes an HTML report.
 //!
 //! ```text
-//! steadfast-demo [--seed N] [--requests N | --duration SECS] [--rate N]
+//! steadfast-demo [--seed N] [--rate N] [--duration SECS] [--out PATH]
+//! ```
+//!
+//! With `--real`, the chaos tour: the same client library, generic over `Timer`, run on
+//! tokio, smol, async-std and embassy against the same seeded flaky service on loopback,
+//! naive and then protected, through random faults and an outage.
+//!
+//! ```text
+//! steadfast-demo --real [--seed N] [--requests N | --duration SECS] [--rate N]
 //!                [--runtimes tokio,smol,async-std,embassy] [--port N] [--json]
 //! ```
 
 mod client;
 mod embassy_clock;
 mod service;
+mod simulate;
 mod transport;
 
 use std::io::{IsTerminal as _, Write as _};
@@ -36,7 +47,7 @@ struct Args {
     json: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args(argv: Vec<String>) -> Result<Args, String> {
     let mut args = Args {
         seed: 7,
         requests: 1000,
@@ -46,7 +57,7 @@ fn parse_args() -> Result<Args, String> {
         port: 0,
         json: false,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = argv.into_iter();
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
@@ -71,7 +82,7 @@ fn parse_args() -> Result<Args, String> {
             "--json" => args.json = true,
             "--help" | "-h" => {
                 println!(
-                    "steadfast-demo [--seed N] [--requests N | --duration SECS] [--rate N] \
+                    "steadfast-demo --real [--seed N] [--requests N | --duration SECS] [--rate N] \
                      [--runtimes tokio,smol,async-std,embassy] [--port N] [--json]"
                 );
                 std::process::exit(0);
@@ -88,7 +99,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn number<N: std::str::FromStr>(s: &str, flag: &str) -> Result<N, String> {
+pub(crate) fn number<N: std::str::FromStr>(s: &str, flag: &str) -> Result<N, String> {
     s.parse()
         .map_err(|_| format!("{flag} wants a number, got {s:?}"))
 }
@@ -297,7 +308,18 @@ fn run_all(args: &Args, service: service::Service) -> Result<Vec<Report>, String
 }
 
 fn main() {
-    let args = parse_args().unwrap_or_else(|e| fail(&e));
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some(real) = argv.iter().position(|a| a == "--real") else {
+        simulate::main(&argv).unwrap_or_else(|e| fail(&e));
+        return;
+    };
+    argv.remove(real);
+    tour_main(argv);
+}
+
+/// The tour on real runtimes (`--real`).
+fn tour_main(argv: Vec<String>) {
+    let args = parse_args(argv).unwrap_or_else(|e| fail(&e));
     let service = service::start(args.seed, args.port).unwrap_or_else(|e| fail(&e.to_string()));
     if !args.json {
         let s = Settings::default();

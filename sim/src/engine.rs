@@ -351,7 +351,10 @@ impl<'s> Engine<'s> {
     }
 
     fn schedule(&mut self, slot: u32) {
-        if !self.slot_wakers[slot as usize].queued.swap(true, Ordering::AcqRel) {
+        if !self.slot_wakers[slot as usize]
+            .queued
+            .swap(true, Ordering::AcqRel)
+        {
             self.ready.push_back(slot);
         }
     }
@@ -459,12 +462,17 @@ impl<'s> Engine<'s> {
             }
             self.shared.set_now(next);
             let now = self.shared.now();
-            while let Some(&Reverse((at, _, client))) = self.arrivals.peek() {
-                if at > now {
-                    break;
+            // At one instant, deadlines first: what ends then ends before what arrives then
+            // (the arrivals come on the next turn, once the woken tasks have run).
+            if next_timer != Some(next) {
+                while let Some(&Reverse((at, _, client))) = self.arrivals.peek() {
+                    if at > now {
+                        break;
+                    }
+                    self.arrivals.pop();
+                    self.spawn(client);
                 }
-                self.arrivals.pop();
-                self.spawn(client);
+                continue;
             }
             let mut due = core::mem::take(&mut self.due);
             self.shared.take_due(&mut due);

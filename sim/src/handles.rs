@@ -180,7 +180,8 @@ impl Future for DependencyCall {
             let n = s.dependency_in_flight.get() + 1;
             s.dependency_in_flight.set(n);
             s.rec.borrow_mut().dependency_call(now, n);
-            let (done_at, result) = match s.model.decide(now, n, Draws::new(s.seed, request, call)) {
+            let (done_at, result) = match s.model.decide(now, n, Draws::new(s.seed, request, call))
+            {
                 Decision::After(d, r) => (now.saturating_add(d), r),
                 Decision::At(t) => (t, Err(DependencyError::Outage)),
             };

@@ -136,13 +136,17 @@ impl Histogram {
 
     /// The non-empty buckets, in order: `(smallest value, largest value, count)`.
     pub fn buckets(&self) -> impl Iterator<Item = (Duration, Duration, u64)> + '_ {
-        self.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
-            (
-                Duration::from_nanos(lower(i)),
-                Duration::from_nanos(upper(i)),
-                c,
-            )
-        })
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, &c)| {
+                (
+                    Duration::from_nanos(lower(i)),
+                    Duration::from_nanos(upper(i)),
+                    c,
+                )
+            })
     }
 }
 
@@ -182,7 +186,10 @@ mod tests {
         }
         for (q, want) in [(0.5, 500.137), (0.9, 900.137), (0.99, 990.137)] {
             let got = h.quantile(q).as_secs_f64() * 1e3;
-            assert!((got - want).abs() / want < 0.01, "q{q}: {got} against {want}");
+            assert!(
+                (got - want).abs() / want < 0.01,
+                "q{q}: {got} against {want}"
+            );
         }
         assert_eq!(h.max(), Duration::from_micros(1_000_137));
         assert_eq!(h.min(), Duration::from_micros(1137));

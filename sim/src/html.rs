@@ -58,7 +58,13 @@ impl Report {
         );
         self.table(&mut h);
         let lat = LatencyAxis::new(&self.policies);
-        let seconds = self.policies.iter().map(|p| p.timeline.len()).max().unwrap_or(0).max(1);
+        let seconds = self
+            .policies
+            .iter()
+            .map(|p| p.timeline.len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
         let peak = self
             .policies
             .iter()
@@ -75,9 +81,7 @@ impl Report {
                 esc(&p.name)
             );
             latency_chart(&mut h, p, &lat);
-            h.push_str(
-                "</figure>\n<figure>\n<figcaption>Timeline (per second)</figcaption>\n",
-            );
+            h.push_str("</figure>\n<figure>\n<figcaption>Timeline (per second)</figcaption>\n");
             self.timeline_chart(&mut h, p, seconds, peak);
             h.push_str("</figure>\n</div>\n");
         }
@@ -151,7 +155,10 @@ impl Report {
         );
         let secs = |d: Duration| d.as_secs_f64();
         for (w, _) in &self.dependency.outages {
-            let (x0, x1) = (x(secs(w.start).min(seconds as f64)), x(secs(w.end).min(seconds as f64)));
+            let (x0, x1) = (
+                x(secs(w.start).min(seconds as f64)),
+                x(secs(w.end).min(seconds as f64)),
+            );
             let _ = writeln!(
                 h,
                 "<rect x=\"{x0:.1}\" y=\"{t}\" width=\"{:.1}\" height=\"{plot_h}\" fill=\"#e3e5ea\"/>",
@@ -160,7 +167,10 @@ impl Report {
         }
         for bw in &self.dependency.brownouts {
             let w = &bw.window;
-            let (x0, x1) = (x(secs(w.start).min(seconds as f64)), x(secs(w.end).min(seconds as f64)));
+            let (x0, x1) = (
+                x(secs(w.start).min(seconds as f64)),
+                x(secs(w.end).min(seconds as f64)),
+            );
             let _ = writeln!(
                 h,
                 "<rect x=\"{x0:.1}\" y=\"{t}\" width=\"{:.1}\" height=\"{plot_h}\" fill=\"#fbefd5\"/>",
@@ -201,7 +211,11 @@ impl Report {
         let mut rate = String::new();
         for (i, sec) in p.timeline.iter().enumerate() {
             let xm = x(i as f64 + 0.5);
-            let _ = write!(dep, "{xm:.1},{:.1} ", y_fl(sec.max_dependency_in_flight as f64));
+            let _ = write!(
+                dep,
+                "{xm:.1},{:.1} ",
+                y_fl(sec.max_dependency_in_flight as f64)
+            );
             let _ = write!(caller, "{xm:.1},{:.1} ", y_fl(sec.max_in_flight as f64));
             if let Some(f) = sec.success_rate() {
                 let _ = write!(rate, "{xm:.1},{:.1} ", y_rate(f));

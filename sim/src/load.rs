@@ -118,7 +118,10 @@ impl LoadBuilder {
         let bad = |setting, problem| Err(ConfigError::new("load", setting, problem));
         match l.kind {
             Kind::Open { rate, .. } if !(rate.is_finite() && rate > 0.0) => {
-                return bad("rate", "must be a finite number of requests per second above zero");
+                return bad(
+                    "rate",
+                    "must be a finite number of requests per second above zero",
+                );
             }
             Kind::Closed { clients: 0, .. } => return bad("clients", "must be at least 1"),
             Kind::Closed { think, .. } => think.check("load", "think")?,

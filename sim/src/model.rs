@@ -58,11 +58,17 @@ impl Latency {
         Latency::Pareto { min, shape }
     }
 
-    pub(crate) fn check(&self, model: &'static str, setting: &'static str) -> Result<(), ConfigError> {
+    pub(crate) fn check(
+        &self,
+        model: &'static str,
+        setting: &'static str,
+    ) -> Result<(), ConfigError> {
         let bad = |problem| Err(ConfigError::new(model, setting, problem));
         match *self {
             Latency::Fixed(_) => Ok(()),
-            Latency::Uniform(lo, hi) if lo > hi => bad("uniform: the low end is above the high end"),
+            Latency::Uniform(lo, hi) if lo > hi => {
+                bad("uniform: the low end is above the high end")
+            }
             Latency::Uniform(..) => Ok(()),
             Latency::LogNormal { median, .. } if median.is_zero() => {
                 bad("lognormal: the median must be above zero")
@@ -95,7 +101,11 @@ impl Latency {
             }
             Latency::Pareto { min, shape } => min.as_secs_f64() / (1.0 - u).powf(1.0 / shape),
         };
-        if s.is_finite() { s.clamp(0.0, LONGEST) } else { LONGEST }
+        if s.is_finite() {
+            s.clamp(0.0, LONGEST)
+        } else {
+            LONGEST
+        }
     }
 }
 
@@ -277,7 +287,10 @@ impl DependencyModelBuilder {
                 return bad("brownout", "the window must end after it starts");
             }
             if !(b.latency_factor.is_finite() && b.latency_factor > 0.0) {
-                return bad("brownout", "the latency factor must be a finite number above zero");
+                return bad(
+                    "brownout",
+                    "the latency factor must be a finite number above zero",
+                );
             }
             if !rate(b.extra_error_rate) {
                 return bad("brownout", "the extra error rate must be within 0 and 1");

@@ -89,14 +89,16 @@ impl Recorder {
     }
 
     pub(crate) fn dependency_ended(&mut self, ok: bool) {
-        self.report.dependency_in_flight_now = self.report.dependency_in_flight_now.saturating_sub(1);
+        self.report.dependency_in_flight_now =
+            self.report.dependency_in_flight_now.saturating_sub(1);
         if !ok {
             self.report.dependency_errors += 1;
         }
     }
 
     pub(crate) fn dependency_cancelled(&mut self) {
-        self.report.dependency_in_flight_now = self.report.dependency_in_flight_now.saturating_sub(1);
+        self.report.dependency_in_flight_now =
+            self.report.dependency_in_flight_now.saturating_sub(1);
         self.report.dependency_cancelled += 1;
     }
 

@@ -190,7 +190,11 @@ pub(crate) fn short(d: Duration) -> String {
         format!("{s:.2}s")
     } else if s >= 1e-3 {
         let ms = s * 1e3;
-        if ms >= 100.0 { format!("{ms:.0}ms") } else { format!("{ms:.1}ms") }
+        if ms >= 100.0 {
+            format!("{ms:.0}ms")
+        } else {
+            format!("{ms:.1}ms")
+        }
     } else {
         format!("{:.0}µs", s * 1e6)
     }
@@ -201,24 +205,54 @@ pub(crate) fn rows(policies: &[PolicyReport]) -> Vec<(String, Vec<String>)> {
     let col = |f: &dyn Fn(&PolicyReport) -> String| policies.iter().map(f).collect::<Vec<_>>();
     let mut rows = vec![
         ("requests".to_string(), col(&|p| p.requests.to_string())),
-        ("success".to_string(), col(&|p| format!("{:.2}%", p.success_rate() * 100.0))),
+        (
+            "success".to_string(),
+            col(&|p| format!("{:.2}%", p.success_rate() * 100.0)),
+        ),
         ("unfinished".to_string(), col(&|p| p.unfinished.to_string())),
-        ("latency p50".to_string(), col(&|p| short(p.latency.quantile(0.5)))),
-        ("latency p90".to_string(), col(&|p| short(p.latency.quantile(0.9)))),
-        ("latency p99".to_string(), col(&|p| short(p.latency.quantile(0.99)))),
+        (
+            "latency p50".to_string(),
+            col(&|p| short(p.latency.quantile(0.5))),
+        ),
+        (
+            "latency p90".to_string(),
+            col(&|p| short(p.latency.quantile(0.9))),
+        ),
+        (
+            "latency p99".to_string(),
+            col(&|p| short(p.latency.quantile(0.99))),
+        ),
         ("latency max".to_string(), col(&|p| short(p.latency.max()))),
-        ("dependency calls".to_string(), col(&|p| p.dependency_calls.to_string())),
-        ("calls per request".to_string(), col(&|p| format!("{:.3}", p.attempts_per_request()))),
-        ("max in flight (caller)".to_string(), col(&|p| p.max_in_flight.to_string())),
-        ("max in flight (dependency)".to_string(), col(&|p| p.max_dependency_in_flight.to_string())),
+        (
+            "dependency calls".to_string(),
+            col(&|p| p.dependency_calls.to_string()),
+        ),
+        (
+            "calls per request".to_string(),
+            col(&|p| format!("{:.3}", p.attempts_per_request())),
+        ),
+        (
+            "max in flight (caller)".to_string(),
+            col(&|p| p.max_in_flight.to_string()),
+        ),
+        (
+            "max in flight (dependency)".to_string(),
+            col(&|p| p.max_dependency_in_flight.to_string()),
+        ),
         ("retries".to_string(), col(&|p| p.retries.to_string())),
-        ("budget refusals".to_string(), col(&|p| p.budget_refusals.to_string())),
+        (
+            "budget refusals".to_string(),
+            col(&|p| p.budget_refusals.to_string()),
+        ),
         ("timeouts".to_string(), col(&|p| p.timeouts.to_string())),
         (
             "breaker opened (s open)".to_string(),
             col(&|p| format!("{} ({})", p.breaker_opened, p.seconds_open())),
         ),
-        ("breaker rejections".to_string(), col(&|p| p.breaker_rejections.to_string())),
+        (
+            "breaker rejections".to_string(),
+            col(&|p| p.breaker_rejections.to_string()),
+        ),
         (
             "limiter rejected/waited".to_string(),
             col(&|p| format!("{}/{}", p.limiter_rejections, p.limiter_waits)),
@@ -230,7 +264,10 @@ pub(crate) fn rows(policies: &[PolicyReport]) -> Vec<(String, Vec<String>)> {
     ];
     if let Some(slo) = policies.first().and_then(|p| p.slo) {
         let label = format!("success within {}", short(slo));
-        rows.insert(2, (label, col(&|p| format!("{:.2}%", p.good_rate() * 100.0))));
+        rows.insert(
+            2,
+            (label, col(&|p| format!("{:.2}%", p.good_rate() * 100.0))),
+        );
     }
     rows
 }

@@ -41,7 +41,10 @@ pub(crate) struct Draws(u64);
 
 impl Draws {
     pub(crate) fn new(seed: u64, request: u64, call: u32) -> Self {
-        Draws(mix(seed ^ mix(request.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ u64::from(call))))
+        Draws(mix(seed
+            ^ mix(
+                request.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ u64::from(call)
+            )))
     }
 
     /// The `k`-th uniform draw of this call.

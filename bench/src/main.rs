@@ -13,6 +13,7 @@ mod limiter;
 mod pipeline;
 mod pool;
 mod retry;
+mod sim;
 mod sizes;
 mod timeout;
 mod tower_layers;
@@ -61,10 +62,10 @@ type Cases = fn(&Config) -> Vec<Record>;
 pub(crate) type Runner<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
 
 #[derive(Clone, Copy, Debug)]
-struct Stats {
-    median: f64,
-    min: f64,
-    max: f64,
+pub(crate) struct Stats {
+    pub(crate) median: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
     allocs_per_op: f64,
 }
 
@@ -72,9 +73,9 @@ struct Stats {
 #[derive(Debug)]
 pub(crate) struct Record {
     case: String,
-    ours: Stats,
+    pub(crate) ours: Stats,
     peer: String,
-    peer_stats: Stats,
+    pub(crate) peer_stats: Stats,
 }
 
 /// Runs `per_thread(n / threads)` on each of `threads` threads at once; the wall time.
@@ -181,7 +182,7 @@ fn main() {
         .skip_while(|a| a != "--only")
         .nth(1)
         .unwrap_or_default();
-    let groups: [(&str, Cases); 10] = [
+    let groups: [(&str, Cases); 11] = [
         ("timeout", timeout::cases),
         ("bulkhead", bulkhead::cases),
         ("retry", retry::cases),
@@ -192,6 +193,7 @@ fn main() {
         ("pool", pool::cases),
         ("batch", batch::cases),
         ("tower", tower_layers::cases),
+        ("sim", sim::cases),
     ];
     let mut records = Vec::new();
     for (name, cases) in groups {

@@ -9,9 +9,11 @@ use crate::{PolicyReport, Report};
 
 const W: f64 = 560.0;
 const LAT_H: f64 = 220.0;
-const TL_H: f64 = 250.0;
+const TL_H: f64 = 262.0;
 /// Margins: left, right, top, bottom.
 const M: (f64, f64, f64, f64) = (46.0, 46.0, 14.0, 34.0);
+/// The timeline's bottom margin (two lines of legend).
+const TL_B: f64 = 46.0;
 const BINS: usize = 48;
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;\
@@ -20,7 +22,7 @@ h2{font-size:17px;margin:26px 0 8px}.meta{color:#5a6472;margin:0 0 14px}\
 table{border-collapse:collapse;background:#fff;border:1px solid #dde1e8}\
 th,td{padding:3px 12px;text-align:right;border-bottom:1px solid #eef0f4}\
 th:first-child,td:first-child{text-align:left;color:#3c4656}thead th{background:#f1f3f7}\
-.charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;background:#fff;\
+.charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;max-width:560px;background:#fff;\
 border:1px solid #dde1e8;padding:8px}figcaption{font-weight:600;margin:0 0 4px}\
 svg text{font:11px system-ui,sans-serif;fill:#5a6472}.k{display:inline-block;width:10px;\
 height:10px;margin:0 4px 0 10px;vertical-align:-1px}";
@@ -65,23 +67,16 @@ impl Report {
             .max()
             .unwrap_or(0)
             .max(1);
-        let peak = self
-            .policies
-            .iter()
-            .map(|p| p.max_in_flight.max(p.max_dependency_in_flight))
-            .max()
-            .unwrap_or(0)
-            .max(1);
         for p in &self.policies {
             let _ = write!(
                 h,
-                "<h2>{}</h2>\n<div class=\"charts\">\n<figure>\n<figcaption>Latency \
-                 (caller-seen, log scale; bars: share of requests, line: cumulative)\
-                 </figcaption>\n",
+                "<h2>{}</h2>\n<div class=\"charts\">\n<figure>\n<figcaption>Latency, caller-seen \
+                 (log scale; line: cumulative)</figcaption>\n",
                 esc(&p.name)
             );
             latency_chart(&mut h, p, &lat);
             h.push_str("</figure>\n<figure>\n<figcaption>Timeline (per second)</figcaption>\n");
+            let peak = p.max_in_flight.max(p.max_dependency_in_flight).max(1);
             self.timeline_chart(&mut h, p, seconds, peak);
             h.push_str("</figure>\n</div>\n");
         }
@@ -106,11 +101,21 @@ impl Report {
         };
         let d = &self.dependency;
         let mut s = format!(
-            "seed {}; {load}, {bound}; dependency: latency {:?}, error rate {}",
+            "seed {}; {load}, {bound}; dependency: latency {}, error rate {}",
             self.seed, d.latency, d.error_rate
         );
+        if let Some((fraction, latency)) = &d.slow {
+            let _ = write!(s, ", {fraction} slow ({latency})");
+        }
+        if let Some(c) = d.capacity {
+            let _ = write!(s, ", capacity {c}");
+        }
         for (w, mode) in &d.outages {
-            let _ = write!(s, "; outage {}–{} ({mode:?})", short(w.start), short(w.end));
+            let mode = match mode {
+                crate::OutageMode::Fail => "failing",
+                crate::OutageMode::Hang => "hung",
+            };
+            let _ = write!(s, "; outage {}–{} ({mode})", short(w.start), short(w.end));
         }
         for b in &d.brownouts {
             let _ = write!(
@@ -142,7 +147,8 @@ impl Report {
     }
 
     fn timeline_chart(&self, h: &mut String, p: &PolicyReport, seconds: usize, peak: u64) {
-        let (l, r, t, b) = M;
+        let (l, r, t, _) = M;
+        let b = TL_B;
         let band = 14.0;
         let plot_h = TL_H - t - b - band - 6.0;
         let x = |s: f64| l + (W - l - r) * s / seconds as f64;
@@ -208,7 +214,8 @@ impl Report {
         // Series: in flight at the dependency and in the caller, then the success rate.
         let mut dep = String::new();
         let mut caller = String::new();
-        let mut rate = String::new();
+        // The success rate, in runs of seconds in which some request ended.
+        let mut rates: Vec<String> = vec![String::new()];
         for (i, sec) in p.timeline.iter().enumerate() {
             let xm = x(i as f64 + 0.5);
             let _ = write!(
@@ -217,17 +224,27 @@ impl Report {
                 y_fl(sec.max_dependency_in_flight as f64)
             );
             let _ = write!(caller, "{xm:.1},{:.1} ", y_fl(sec.max_in_flight as f64));
-            if let Some(f) = sec.success_rate() {
-                let _ = write!(rate, "{xm:.1},{:.1} ", y_rate(f));
+            match sec.success_rate() {
+                Some(f) => {
+                    let run = rates.last_mut().expect("one run at least");
+                    let _ = write!(run, "{xm:.1},{:.1} ", y_rate(f));
+                }
+                None if !rates.last().is_some_and(String::is_empty) => rates.push(String::new()),
+                None => {}
             }
         }
         let _ = writeln!(
             h,
             "<polyline points=\"{caller}\" fill=\"none\" stroke=\"#9b7ad8\" stroke-width=\"1.2\" \
              stroke-dasharray=\"3 2\"/>\n<polyline points=\"{dep}\" fill=\"none\" \
-             stroke=\"#3b7dd8\" stroke-width=\"1.4\"/>\n<polyline points=\"{rate}\" fill=\"none\" \
-             stroke=\"#1f9d55\" stroke-width=\"1.8\"/>"
+             stroke=\"#3b7dd8\" stroke-width=\"1.4\"/>"
         );
+        for run in rates.iter().filter(|r| !r.is_empty()) {
+            let _ = writeln!(
+                h,
+                "<polyline points=\"{run}\" fill=\"none\" stroke=\"#1f9d55\" stroke-width=\"1.8\"/>"
+            );
+        }
         // The breaker's band.
         let by = t + plot_h + 6.0;
         let _ = writeln!(
@@ -259,13 +276,15 @@ impl Report {
             by + 11.0
         );
         // Legend.
-        let ly = TL_H - 6.0;
+        let ly = TL_H - 19.0;
         let _ = writeln!(
             h,
-            "<text x=\"{l}\" y=\"{ly}\"><tspan fill=\"#1f9d55\">— success rate (left)</tspan>  \
-             <tspan fill=\"#3b7dd8\">— in flight at the dependency (right)</tspan>  \
-             <tspan fill=\"#9b7ad8\">- - in the caller</tspan>  <tspan fill=\"#d64545\">■ open</tspan> \
-             <tspan fill=\"#e0a100\">■ half-open</tspan>  grey: outage, sand: brownout</text>"
+            "<text x=\"{l}\" y=\"{ly}\"><tspan fill=\"#1f9d55\">— success rate (left axis)</tspan>  \
+             <tspan fill=\"#3b7dd8\">— most calls in flight at the dependency (right)</tspan>  \
+             <tspan fill=\"#9b7ad8\">- - in the caller</tspan></text>\n<text x=\"{l}\" y=\"{:.1}\">\
+             breaker: <tspan fill=\"#d64545\">■ open</tspan> <tspan fill=\"#e0a100\">■ half-open</tspan> \
+             <tspan fill=\"#7fbf8f\">■ closed</tspan>; shaded: outage (grey), brownout (sand)</text>",
+            ly + 13.0
         );
         h.push_str("</svg>\n");
     }
@@ -288,10 +307,12 @@ struct LatencyAxis {
 
 impl LatencyAxis {
     fn new(policies: &[PolicyReport]) -> Self {
+        // Instant answers (refusals) fall in the first bar: the axis starts at the smallest
+        // latency above zero.
         let lo = policies
             .iter()
-            .filter(|p| p.latency.count() > 0)
-            .map(|p| p.latency.min().as_secs_f64())
+            .filter_map(|p| p.latency.buckets().find(|b| !b.0.is_zero()))
+            .map(|b| b.0.as_secs_f64())
             .fold(f64::INFINITY, f64::min);
         let hi = policies
             .iter()

@@ -109,6 +109,27 @@ impl Latency {
     }
 }
 
+impl core::fmt::Display for Latency {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use crate::report::short;
+        match *self {
+            Latency::Fixed(d) => write!(f, "{}", short(d)),
+            Latency::Uniform(lo, hi) => write!(f, "uniform {}-{}", short(lo), short(hi)),
+            Latency::LogNormal { median, p99 } => {
+                write!(
+                    f,
+                    "log-normal, median {}, p99 {}",
+                    short(median),
+                    short(p99)
+                )
+            }
+            Latency::Pareto { min, shape } => {
+                write!(f, "Pareto from {}, shape {shape}", short(min))
+            }
+        }
+    }
+}
+
 /// What the dependency does during an [`outage`](DependencyModelBuilder::outage).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutageMode {

@@ -1,5 +1,6 @@
-//! A tiny run of the tour: against the same seeded faults, the protected path beats the naive
-//! one on success rate, on every runtime, and the bulkhead's limit holds.
+//! A tiny run of the tour (`--real`): against the same seeded faults, the protected path beats
+//! the naive one on success rate, on every runtime, and the bulkhead's limit holds. And the
+//! default mode, the simulator: its table, its report file, its errors.
 
 use std::process::Command;
 
@@ -20,7 +21,7 @@ fn field(run: &str, name: &str) -> f64 {
 #[test]
 fn protected_beats_naive_on_every_runtime() {
     let out = Command::new(env!("CARGO_BIN_EXE_steadfast-demo"))
-        .args(["--requests", "150", "--seed", "3", "--json"])
+        .args(["--real", "--requests", "150", "--seed", "3", "--json"])
         .output()
         .expect("the demo runs");
     assert!(
@@ -49,7 +50,7 @@ fn protected_beats_naive_on_every_runtime() {
 #[test]
 fn bad_flags_and_busy_ports_get_clear_errors() {
     let out = Command::new(env!("CARGO_BIN_EXE_steadfast-demo"))
-        .args(["--requests", "many"])
+        .args(["--real", "--requests", "many"])
         .output()
         .expect("the demo runs");
     assert_eq!(out.status.code(), Some(2));
@@ -58,7 +59,7 @@ fn bad_flags_and_busy_ports_get_clear_errors() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let port = busy.local_addr().unwrap().port().to_string();
     let out = Command::new(env!("CARGO_BIN_EXE_steadfast-demo"))
-        .args(["--port", &port, "--requests", "1"])
+        .args(["--port", &port, "--requests", "1", "--real"])
         .output()
         .expect("the demo runs");
     assert_eq!(out.status.code(), Some(2));
@@ -67,4 +68,84 @@ fn bad_flags_and_busy_ports_get_clear_errors() {
         stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
         "{stderr}"
     );
+}
+
+#[test]
+fn the_simulator_prints_the_comparison_and_writes_the_report() {
+    let dir = std::env::temp_dir().join(format!("steadfast-demo-{}", std::process::id()));
+    let out = dir.join("nested").join("report.html");
+    let run = |seed: &str| {
+        Command::new(env!("CARGO_BIN_EXE_steadfast-demo"))
+            .args(["--seed", seed, "--duration", "40", "--out"])
+            .arg(&out)
+            .output()
+            .expect("the demo runs")
+    };
+    let first = run("5");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stdout = String::from_utf8(first.stdout).expect("utf-8");
+    for row in [
+        "requests",
+        "success within 1.00s",
+        "latency p99",
+        "breaker opened",
+        "calls per request",
+    ] {
+        assert!(stdout.contains(row), "{row} missing:\n{stdout}");
+    }
+    let header = stdout
+        .lines()
+        .find(|l| l.starts_with(' ') && l.trim_start().starts_with("naive"))
+        .expect("a header");
+    assert!(header.contains("protected"), "{header}");
+    assert!(
+        stdout.contains(&out.display().to_string()) || stdout.contains("report.html"),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(&out).expect("the report is written");
+    assert_eq!(html.matches("<svg").count(), 4);
+    assert!(html.len() > 10_000);
+    // The same seed, the same numbers.
+    let again = run("5");
+    assert_eq!(
+        String::from_utf8(again.stdout)
+            .unwrap()
+            .lines()
+            .take(30)
+            .filter(|l| !l.starts_with("simulated"))
+            .collect::<Vec<_>>(),
+        stdout
+            .lines()
+            .take(30)
+            .filter(|l| !l.starts_with("simulated"))
+            .collect::<Vec<_>>()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_simulator_refuses_unknown_flags() {
+    for args in [
+        &["--requests", "10"][..],
+        &["--json"],
+        &["--seed"],
+        &["--rate", "0"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_steadfast-demo"))
+            .args(args)
+            .output()
+            .expect("the demo runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("steadfast-demo: "), "{stderr}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_steadfast-demo"))
+        .args(["--json"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--real"));
 }

@@ -154,10 +154,9 @@ impl Report {
         let x = |s: f64| l + (W - l - r) * s / seconds as f64;
         let y_rate = |f: f64| t + plot_h * (1.0 - f);
         let y_fl = |n: f64| t + plot_h * (1.0 - n / peak as f64);
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<svg width=\"{W}\" height=\"{TL_H}\" \
-             viewBox=\"0 0 {W} {TL_H}\" role=\"img\">\n"
+            "<svg width=\"{W}\" height=\"{TL_H}\" viewBox=\"0 0 {W} {TL_H}\" role=\"img\">"
         );
         let secs = |d: Duration| d.as_secs_f64();
         for (w, _) in &self.dependency.outages {
@@ -336,10 +335,9 @@ fn latency_chart(h: &mut String, p: &PolicyReport, axis: &LatencyAxis) {
     let plot_w = W - l - r;
     let plot_h = LAT_H - t - b;
     let x = |f: f64| l + plot_w * f;
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<svg width=\"{W}\" height=\"{LAT_H}\" \
-         viewBox=\"0 0 {W} {LAT_H}\" role=\"img\">\n"
+        "<svg width=\"{W}\" height=\"{LAT_H}\" viewBox=\"0 0 {W} {LAT_H}\" role=\"img\">"
     );
     let mut bins = [0u64; BINS];
     for (lo, hi, c) in p.latency.buckets() {

@@ -105,11 +105,12 @@ mod record;
 mod report;
 mod rng;
 mod shared;
+mod simulation;
 
-pub use engine::{Outcome, Simulation, SimulationBuilder};
 pub use error::ConfigError;
 pub use handles::{Dependency, DependencyCall, DependencyError, SimObserver, SimSleep, SimTimer};
 pub use histogram::Histogram;
 pub use load::{Load, LoadBuilder};
 pub use model::{Brownout, DependencyModel, DependencyModelBuilder, Latency, OutageMode};
 pub use report::{EngineStats, PolicyReport, Report, Second};
+pub use simulation::{Outcome, Simulation, SimulationBuilder};

@@ -234,7 +234,6 @@ impl DependencyModel {
     }
 
     /// The brownout windows.
-    #[must_use]
     pub fn brownouts(&self) -> impl Iterator<Item = &Range<Duration>> + '_ {
         self.brownouts.iter().map(|b| &b.window)
     }

@@ -26,7 +26,8 @@ pub(crate) fn simulate(n: u64, protected: bool) -> Duration {
         .slow(0.02, Latency::uniform(MS(100), MS(400)))
         // An outage through the middle of every run, whatever its length.
         .outage(
-            Duration::from_secs_f64(n as f64 / RATE * 0.4)..Duration::from_secs_f64(n as f64 / RATE * 0.5),
+            Duration::from_secs_f64(n as f64 / RATE * 0.4)
+                ..Duration::from_secs_f64(n as f64 / RATE * 0.5),
             OutageMode::Hang,
         )
         .build()
@@ -63,11 +64,15 @@ pub(crate) fn simulate(n: u64, protected: bool) -> Duration {
     let start = Instant::now();
     let report = if protected {
         sim.policy("protected", async || {
-            pipeline.call(&timer, || dependency.call()).observe(&observer).await
+            pipeline
+                .call(&timer, || dependency.call())
+                .observe(&observer)
+                .await
         })
         .run_blocking()
     } else {
-        sim.policy("plain", async || dependency.call().await).run_blocking()
+        sim.policy("plain", async || dependency.call().await)
+            .run_blocking()
     };
     let took = start.elapsed();
     assert_eq!(report.policies[0].requests, n.max(1));
@@ -81,7 +86,10 @@ pub(crate) fn cases(cfg: &Config) -> Vec<Record> {
         "sim: timeout+retry+breaker+bulkhead, per request",
         20_000,
         Box::new(|n| simulate(n, true)),
-        vec![("sim: a plain call, per request", Box::new(|n| simulate(n, false)))],
+        vec![(
+            "sim: a plain call, per request",
+            Box::new(|n| simulate(n, false)),
+        )],
     );
     for r in &rows {
         println!(

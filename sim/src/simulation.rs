@@ -106,7 +106,7 @@ impl SimulationBuilder {
     }
 
     /// The caller's latency objective: a success within `slo` is *good*
-    /// ([`PolicyReport::good`]), and the table shows the share of good requests: an answer
+    /// ([`PolicyReport::good`](crate::PolicyReport::good)), and the table shows the share of good requests: an answer
     /// after the user gave up is not one. None by default.
     pub fn slo(mut self, slo: Duration) -> Self {
         self.slo = Some(slo);

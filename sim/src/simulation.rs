@@ -106,8 +106,8 @@ impl SimulationBuilder {
     }
 
     /// The caller's latency objective: a success within `slo` is *good*
-    /// ([`PolicyReport::good`](crate::PolicyReport::good)), and the table shows the share of good requests: an answer
-    /// after the user gave up is not one. None by default.
+    /// ([`PolicyReport::good`](crate::PolicyReport::good)), and the table shows the share of
+    /// good requests: an answer after the user gave up is not one. None by default.
     pub fn slo(mut self, slo: Duration) -> Self {
         self.slo = Some(slo);
         self

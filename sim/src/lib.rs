@@ -81,7 +81,10 @@
 //! A run is a pure function of its settings and its seed: arrivals come from a seeded
 //! stream, each dependency call's draws from its request's number and its own number within
 //! the request (so two policies meet the same faults on the same attempt of the same request),
-//! and the engine polls tasks in a fixed order. Seed your retry policy's jitter
+//! and the engine polls tasks in a fixed order (at one instant, deadlines before arrivals,
+//! then tasks in the order they were woken). The numbers are the same bit for bit on one
+//! platform; the log-normal and Pareto draws use the platform's `ln`, `exp` and `powf`, which
+//! may differ in their last bit elsewhere. Seed your retry policy's jitter
 //! (`RetryPolicy::builder().seed(..)`): an unseeded one mixes in a process-wide count, so two
 //! runs in one process would differ.
 //!
@@ -90,7 +93,8 @@
 //! Each request is a task (its future boxed once) in a slab, woken by its own waker into a
 //! ready queue; deadlines live in a binary heap. When no task is ready, the clock jumps to
 //! the next deadline or arrival. The whole simulation is one future ([`Simulation::run`]) that
-//! needs nothing from its executor ([`Simulation::run_blocking`] needs none). Memory follows
+//! needs nothing from its executor ([`Simulation::run_blocking`] needs none); it is not
+//! `Send` (a policy's futures need not be). Memory follows
 //! what is in flight and the duration (the timeline has one entry per second; the latency
 //! histograms are fixed-size), not the number of requests.
 

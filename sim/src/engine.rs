@@ -19,6 +19,10 @@ use crate::{Load, PolicyReport};
 
 /// Task polls between two yields to the executor running the simulation.
 const POLLS_PER_YIELD: u32 = 1 << 14;
+/// Task polls with neither the clock moving nor a request ending (beyond 64 per request in
+/// flight), after which a policy is judged to spin: to wake itself without waiting on
+/// anything the simulation drives.
+const SPIN_POLLS: u64 = 1_000_000;
 
 /// Task slots woken from outside the engine (through a `Waker`).
 #[derive(Default)]
@@ -71,6 +75,8 @@ pub(crate) struct Engine<'s> {
     rng: Rng,
     live: u64,
     due: Vec<Target>,
+    /// Polls since the clock last moved or a request last ended.
+    idle_polls: u64,
     stats: EngineStats,
 }
 
@@ -99,6 +105,7 @@ impl<'s> Engine<'s> {
             rng: Rng::new(shared.seed ^ 0xA771_7A15),
             live: 0,
             due: Vec::new(),
+            idle_polls: 0,
             stats: EngineStats::default(),
         };
         shared.wakers.borrow_mut().clear();
@@ -195,6 +202,15 @@ impl<'s> Engine<'s> {
             return;
         };
         self.stats.polls += 1;
+        self.idle_polls += 1;
+        assert!(
+            self.idle_polls < SPIN_POLLS.saturating_add(self.live.saturating_mul(64)),
+            "steadfast-sim: a policy's requests woke themselves {} times at {:?} of virtual \
+             time with no request ending: they wait on something the simulation does not drive \
+             (a real timer, an outside channel), or spin",
+            self.idle_polls,
+            core::time::Duration::from_nanos(self.shared.now())
+        );
         self.shared.current.set(slot);
         let wakers = self.shared.wakers.borrow();
         let mut cx = Context::from_waker(&wakers[i]);
@@ -202,6 +218,7 @@ impl<'s> Engine<'s> {
         drop(wakers);
         self.shared.current.set(NO_TASK);
         if let Poll::Ready(ok) = polled {
+            self.idle_polls = 0;
             let task = self.tasks[i].take().expect("polled");
             self.free.push(slot);
             self.live -= 1;
@@ -244,6 +261,9 @@ impl<'s> Engine<'s> {
             if next > self.stop_at {
                 self.shared.set_now(self.stop_at);
                 return Poll::Ready(());
+            }
+            if next > self.shared.now() {
+                self.idle_polls = 0;
             }
             self.shared.set_now(next);
             let now = self.shared.now();

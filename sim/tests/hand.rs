@@ -199,3 +199,25 @@ fn brownouts_and_hung_outages_shape_latency() {
     assert_eq!(r.timeline[3].failures, 0);
     assert_eq!(r.timeline[4].failures, 100);
 }
+
+/// A request that wakes itself forever and never waits on the simulation.
+struct Spin;
+
+impl std::future::Future for Spin {
+    type Output = bool;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<bool> {
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+#[test]
+#[should_panic(expected = "woke themselves")]
+fn a_spinning_policy_is_told_not_hung() {
+    let model = DependencyModel::builder().build().unwrap();
+    let sim = simulation(model, Load::open(10.0).requests(1).build().unwrap());
+    let _ = sim.policy("spins", async || Spin.await).run_blocking();
+}

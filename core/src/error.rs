@@ -22,11 +22,18 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) const fn new(
-        pattern: &'static str,
-        field: &'static str,
-        problem: &'static str,
-    ) -> Self {
+    /// An error naming `pattern`, its setting `field` and the `problem` with it: for crates
+    /// built on steadfast (a simulator's models, a user's own pattern), so that every bad
+    /// setting in a program fails the same way.
+    ///
+    /// ```
+    /// use steadfast::ConfigError;
+    ///
+    /// let err = ConfigError::new("dependency", "error_rate", "must be within 0 and 1");
+    /// assert_eq!((err.pattern(), err.field()), ("dependency", "error_rate"));
+    /// ```
+    #[must_use]
+    pub const fn new(pattern: &'static str, field: &'static str, problem: &'static str) -> Self {
         ConfigError {
             pattern,
             field,

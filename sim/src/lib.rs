@@ -99,7 +99,6 @@
 //! histograms are fixed-size), not the number of requests.
 
 mod engine;
-mod error;
 mod handles;
 mod histogram;
 mod html;
@@ -111,10 +110,12 @@ mod rng;
 mod shared;
 mod simulation;
 
-pub use error::ConfigError;
 pub use handles::{Dependency, DependencyCall, DependencyError, SimObserver, SimSleep, SimTimer};
 pub use histogram::Histogram;
 pub use load::{Load, LoadBuilder};
 pub use model::{Brownout, DependencyModel, DependencyModelBuilder, Latency, OutageMode};
 pub use report::{EngineStats, PolicyReport, Report, Second};
 pub use simulation::{Outcome, Simulation, SimulationBuilder};
+/// The one error of bad settings, the core's: here its `pattern` is the model at fault
+/// (`"dependency"`, `"load"` or `"simulation"`) and its `field` the builder method.
+pub use steadfast::ConfigError;

@@ -54,11 +54,11 @@ fn dependency_settings() {
         (dep(|b| b.capacity(0)), "capacity"),
     ];
     for (err, setting) in cases {
-        assert_eq!(err.model(), "dependency");
-        assert_eq!(err.setting(), setting, "{err}");
+        assert_eq!(err.pattern(), "dependency");
+        assert_eq!(err.field(), setting, "{err}");
         assert!(
             err.to_string()
-                .starts_with(&format!("dependency: {setting}: "))
+                .starts_with(&format!("invalid dependency setting `{setting}`: "))
         );
     }
     assert!(
@@ -92,7 +92,7 @@ fn load_settings() {
     ];
     for (result, setting) in cases {
         let err = result.unwrap_err();
-        assert_eq!((err.model(), err.setting()), ("load", setting), "{err}");
+        assert_eq!((err.pattern(), err.field()), ("load", setting), "{err}");
     }
 }
 
@@ -102,11 +102,11 @@ fn simulation_settings() {
         .load(Load::open(1.0).requests(1).build().unwrap())
         .build()
         .unwrap_err();
-    assert_eq!((err.model(), err.setting()), ("simulation", "dependency"));
+    assert_eq!((err.pattern(), err.field()), ("simulation", "dependency"));
     let err = Simulation::builder()
         .dependency(DependencyModel::builder().build().unwrap())
         .build()
         .unwrap_err();
-    assert_eq!((err.model(), err.setting()), ("simulation", "load"));
+    assert_eq!((err.pattern(), err.field()), ("simulation", "load"));
     let _: &dyn std::error::Error = &err;
 }

@@ -23,6 +23,7 @@
 //! | [`breaker`] | circuit breaker: stop calling a failing dependency, probe it after a while, close when it answers; no heap, `static`-able |
 //! | [`limiter`] | rate limiter (GCRA): bursts, costs, fair FIFO waiting with one timer for any number of waiters, fail-fast bounded waits; no heap, `static`-able |
 //! | [`pipeline`] | timeout, retry, breaker, limiter and bulkhead composed in one checked order, with one error type and a fallback; no heap, `static`-able |
+//! | [`chaos`] | fault injection for tests and simulations: errors, fake outcomes, latency (fixed, uniform, heavy-tailed) and stalls at set rates, drawn deterministically from a seed, switchable at run time; no heap, `static`-able |
 //! | [`bracket`] | acquire, use, release exactly once: after success, error, panic or cancellation |
 //! | [`events`] | typed event emitter: async handlers run concurrently, each one's success, failure, panic or timeout reported; a fixed-capacity form without a heap |
 //! | [`pitfalls`] | guards for the async pitfalls: a slow-poll detector for blocking code, and where the others are covered |
@@ -107,6 +108,7 @@ pub mod batch;
 pub mod bracket;
 pub mod breaker;
 pub mod bulkhead;
+pub mod chaos;
 pub mod concurrency;
 mod error;
 pub mod events;

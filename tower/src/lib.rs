@@ -1,6 +1,6 @@
 //! steadfast's patterns as [tower] layers: [`timeout`], [`bulkhead`], [`retry`],
 //! [`breaker`] (circuit breaker), [`limiter`] (rate limiter), [`hedge`] (hedged requests),
-//! and a whole
+//! [`chaos`] (fault injection for tests), and a whole
 //! [`Pipeline`](steadfast::pipeline::Pipeline) of them in its checked order as one layer
 //! ([`pipeline`]), generic over steadfast's
 //! [`Timer`](steadfast::Timer), so the same stack runs under tokio (`TokioTimer`), smol or
@@ -76,6 +76,9 @@
 //! [`stage`](Error::stage) names the layer and whose variant holds the core's error (the
 //! reason, and for an open circuit or a rate limit the `retry_after`), reached by
 //! `err.downcast_ref::<steadfast_tower::Error>()`.
+//! The [`chaos`] layer's injected faults stand for a failing inner service: they come boxed
+//! as its errors would, as the core's [`Injected`](steadfast::chaos::Injected)
+//! (`err.downcast_ref::<Injected>()`).
 //!
 //! # Cost
 //!
@@ -96,6 +99,7 @@
 mod admission;
 pub mod breaker;
 pub mod bulkhead;
+pub mod chaos;
 mod error;
 pub mod hedge;
 pub mod limiter;

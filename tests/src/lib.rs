@@ -6,7 +6,7 @@
 //! firmware. Each runtime's test file supplies a `run` function that builds an [`Env`] for its
 //! timer and drives the scenario to completion, then expands [`timeout_scenarios!`],
 //! [`bulkhead_scenarios!`], [`concurrency_scenarios!`], [`map_bounded_scenarios!`],
-//! [`pipeline_scenarios!`], [`scoped_group_scenarios!`] (and [`spawn_contract!`] and [`task_group_scenarios!`] where the
+//! [`pipeline_scenarios!`], [`chaos_scenarios!`], [`scoped_group_scenarios!`] (and [`spawn_contract!`] and [`task_group_scenarios!`] where the
 //! runtime can spawn) to get one `#[test]` per scenario.
 //!
 //! Two of them are contracts of the seams themselves: [`timer_contract!`] (every [`Timer`]) and
@@ -24,6 +24,7 @@ pub mod batch;
 pub mod bracket;
 pub mod breaker;
 pub mod bulkhead;
+pub mod chaos;
 pub mod concurrency;
 pub mod events;
 pub mod hedge;
@@ -186,6 +187,9 @@ macro_rules! timer_scenarios {
         }
         mod limiter {
             $crate::limiter_scenarios!(super::$run);
+        }
+        mod chaos {
+            $crate::chaos_scenarios!(super::$run);
         }
         mod pipeline {
             $crate::pipeline_scenarios!(super::$run);

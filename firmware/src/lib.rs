@@ -44,6 +44,7 @@ macro_rules! run_all {
         steadfast_conformance::bulkhead_scenarios!(list run_each!($env;));
         steadfast_conformance::breaker_scenarios!(list run_each!($env;));
         steadfast_conformance::limiter_scenarios!(list run_each!($env;));
+        steadfast_conformance::chaos_scenarios!(list run_each!($env;));
         steadfast_conformance::concurrency_scenarios!(list run_each!($env;));
         steadfast_conformance::scoped_group_scenarios!(list run_each!($env;));
         steadfast_conformance::retry_scenarios!(list run_each!($env;));

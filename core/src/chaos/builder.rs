@@ -1,5 +1,6 @@
 //! The chaos stage's settings and their builder.
 
+use super::bits::{BadRate, rate_units};
 use super::latency::Latency;
 use super::{Action, Chaos, MAX_FAULTS, ONE, Slot};
 use crate::ConfigError;
@@ -145,12 +146,15 @@ impl ChaosBuilder {
                 Kind::Latency(_) => "latency",
                 Kind::Stall => "stall",
             };
-            if rate.is_nan() {
-                return Err(invalid(field, "the rate must be a number"));
-            }
-            if !(rate >= 0.0 && rate <= 1.0) {
-                return Err(invalid(field, "the rate must be between 0 and 1"));
-            }
+            let units = match rate_units(rate) {
+                Ok(units) => units,
+                Err(BadRate::NotANumber) => {
+                    return Err(invalid(field, "the rate must be a number"));
+                }
+                Err(BadRate::OutOfRange) => {
+                    return Err(invalid(field, "the rate must be between 0 and 1"));
+                }
+            };
             let action = match kind {
                 Kind::Error => Action::Error,
                 Kind::Outcome => Action::Outcome,
@@ -162,7 +166,7 @@ impl ChaosBuilder {
             };
             // The rate in units of 2^-53, rounded: exact for every rate a double can hold
             // down to 2^-53, and 1.0 is all of them.
-            bound += (rate * ONE as f64 + 0.5) as u64;
+            bound += units;
             // Rounding may carry rates that add up to 1 a unit or so past it.
             if bound > ONE + self.len as u64 {
                 return Err(invalid("rates", "the rates together must be at most 1"));

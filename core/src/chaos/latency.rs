@@ -8,6 +8,7 @@
 
 use core::time::Duration;
 
+use super::bits::inverse_q32;
 use crate::ConfigError;
 use crate::time::duration_to_nanos;
 
@@ -80,19 +81,12 @@ impl Latency {
                 if cap < scale {
                     return Err(invalid("`Pareto`'s cap must be at least its scale"));
                 }
-                // NaN fails the comparison too.
-                if !(shape > 0.0 && shape <= f64::MAX) {
-                    return Err(invalid("`Pareto`'s shape must be a positive number"));
-                }
                 // 1/α in 32.32 fixed point.
-                let inv = 4_294_967_296.0 / shape;
-                if inv >= 18_446_744_073_709_551_616.0 {
-                    return Err(invalid("`Pareto`'s shape must be at least 2^-32"));
-                }
-                let inv_shape = inv as u64;
-                if inv_shape == 0 {
-                    return Err(invalid("`Pareto`'s shape must be at most 2^32"));
-                }
+                let Some(inv_shape) = inverse_q32(shape) else {
+                    return Err(invalid(
+                        "`Pareto`'s shape must be a number from 2^-32 to 2^32",
+                    ));
+                };
                 Ok(Delay::Pareto {
                     scale,
                     inv_shape,

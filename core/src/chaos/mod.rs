@@ -149,6 +149,7 @@
 //! # }
 //! ```
 
+mod bits;
 mod builder;
 mod error;
 mod future;
@@ -338,6 +339,8 @@ impl Chaos {
     /// The counters: calls, draws and faults injected per kind. Changes nothing.
     #[must_use]
     pub fn metrics(&self) -> Metrics {
+        // The same type where the counter is 64 bits; widened where it is 32.
+        #[allow(clippy::useless_conversion)]
         let load = |c: &Counter| u64::from(c.load(Ordering::Relaxed));
         Metrics {
             calls: load(&self.calls),
@@ -361,6 +364,8 @@ impl fmt::Debug for Chaos {
 }
 
 /// Adds one, wrapping; the count before it.
+// The same type where the counter is 64 bits; widened where it is 32.
+#[allow(clippy::useless_conversion)]
 fn bump(c: &Counter) -> u64 {
     u64::from(c.fetch_add(1, Ordering::Relaxed))
 }

@@ -5,7 +5,7 @@
 //! Readiness is the inner service's. The fault is drawn in `call`:
 //!
 //! - **error**: the inner service is not called; the response is an
-//!   [`Injected`](steadfast::chaos::Injected) error, boxed as an inner service's error
+//!   [`Injected`] error, boxed as an inner service's error
 //!   would be (it stands for a failing dependency, so a [`RetryLayer`](crate::retry::RetryLayer)
 //!   above retries it by default), reached by `err.downcast_ref::<Injected>()`;
 //! - **outcome**: the inner service is not called; the response is the one the layer's

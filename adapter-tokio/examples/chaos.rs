@@ -108,7 +108,10 @@ async fn main() {
         m.drawn, m.errors, m.latencies, m.stalls
     );
     assert!(piped > bare, "retries recover most injected faults");
-    assert!(piped < CALLS, "some calls run out of attempts");
+    assert!(
+        percent(piped) > 95.0,
+        "a call fails only when all its attempts do"
+    );
 
     CHAOS.disable();
     let (bare, piped, _) = round(&timer).await;

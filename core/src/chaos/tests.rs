@@ -12,6 +12,9 @@ use crate::timeout::TimeoutExt;
 use crate::{Instant, VirtualTimer};
 
 const N: u64 = 100_000;
+/// Draws for the tests that check sequences rather than statistics: fewer under Miri, which
+/// runs them a thousand times slower (the stage has no `unsafe` of its own to check).
+const DRAWS: u64 = if cfg!(miri) { 400 } else { 10_000 };
 const MS: Duration = Duration::from_millis(1);
 
 fn poll_once<F: Future>(f: core::pin::Pin<&mut F>) -> Poll<F::Output> {
@@ -45,6 +48,7 @@ fn delays(latency: Latency, n: u64) -> Vec<Duration> {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "statistics over 100,000 draws, too slow under Miri")]
 fn each_fault_injects_at_its_rate() {
     let chaos = Chaos::builder()
         .error(0.1)
@@ -74,12 +78,12 @@ fn each_fault_injects_at_its_rate() {
 fn rates_of_zero_and_one_are_never_and_always() {
     let always = Chaos::builder().error(0.0).stall(1.0).build().unwrap();
     assert!(
-        faults(&always, 10_000)
+        faults(&always, DRAWS)
             .iter()
             .all(|f| *f == Some(Fault::Stall))
     );
     let never = Chaos::builder().error(0.0).build().unwrap();
-    assert!(faults(&never, 10_000).iter().all(Option::is_none));
+    assert!(faults(&never, DRAWS).iter().all(Option::is_none));
     let none = Chaos::builder().build().unwrap();
     assert_eq!(none.draw(), None);
     assert_eq!(none.metrics().drawn, 1);
@@ -102,7 +106,7 @@ fn faults_take_consecutive_ranges_of_one_draw_in_builder_order() {
         .seed(9)
         .build()
         .unwrap();
-    for _ in 0..10_000 {
+    for _ in 0..DRAWS {
         let (a, b, c) = (split.draw(), whole.draw(), swapped.draw());
         assert_eq!(a.is_some(), b.is_some());
         assert_eq!(a.is_some(), c.is_some());
@@ -143,7 +147,7 @@ fn racing_threads_draw_each_number_once() {
         .seed(5)
         .build()
         .unwrap();
-    let sequential = faults(&chaos, 40_000);
+    let sequential = faults(&chaos, 4 * DRAWS);
     let count = |v: &[Option<Fault>], f| v.iter().filter(|x| **x == f).count();
     let chaos = Chaos::builder()
         .error(0.25)
@@ -152,7 +156,7 @@ fn racing_threads_draw_each_number_once() {
         .build()
         .unwrap();
     let raced: Vec<Option<Fault>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| faults(&chaos, 10_000))).collect();
+        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| faults(&chaos, DRAWS))).collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().unwrap())
@@ -186,6 +190,7 @@ fn disabled_injects_nothing_and_takes_no_draw() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "statistics over 100,000 draws, too slow under Miri")]
 fn fixed_and_uniform_latency_stay_in_their_bounds() {
     assert!(
         delays(Latency::Fixed(7 * MS), 100)
@@ -208,6 +213,7 @@ fn quantile(sorted: &[Duration], q: f64) -> f64 {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "statistics over 100,000 draws, too slow under Miri")]
 fn the_heavy_tail_holds_its_cap_and_is_heavier_than_uniform() {
     let (scale, cap) = (10 * MS, Duration::from_secs(2));
     let mut p = delays(

@@ -166,6 +166,8 @@ pub use latency::Latency;
 
 use crate::Timer;
 use crate::loom::{AtomicBool, Ordering, loom_const_fn};
+use crate::retry::Rng;
+use crate::time::nanos_to_duration;
 use latency::Delay;
 
 #[cfg(target_has_atomic = "64")]
@@ -178,9 +180,6 @@ const MAX_FAULTS: usize = 8;
 
 /// A draw's range: `[0, ONE)`, 53 bits.
 const ONE: u64 = 1 << 53;
-
-/// SplitMix64's increment.
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// What a fault does, checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,9 +298,7 @@ impl Chaos {
             return None;
         }
         let n = bump(&self.drawn);
-        let bits = mix(self
-            .seed
-            .wrapping_add(n.wrapping_add(1).wrapping_mul(GOLDEN)));
+        let bits = Rng::nth(self.seed, n);
         let x = bits >> 11;
         let slot = self.slots[..usize::from(self.len)]
             .iter()
@@ -310,7 +307,7 @@ impl Chaos {
             Action::Error => (0, Fault::Error),
             Action::Outcome => (1, Fault::Outcome),
             Action::Delay(d) => {
-                let nanos = d.sample(mix(bits.wrapping_add(GOLDEN)));
+                let nanos = d.sample(Rng::new(bits).next_u64());
                 (2, Fault::Latency(nanos_to_duration(nanos)))
             }
             Action::Stall => (3, Fault::Stall),
@@ -368,20 +365,6 @@ impl fmt::Debug for Chaos {
 #[allow(clippy::useless_conversion)]
 fn bump(c: &Counter) -> u64 {
     u64::from(c.fetch_add(1, Ordering::Relaxed))
-}
-
-/// SplitMix64's output function.
-const fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Nanoseconds as a [`Duration`], split without a 64-bit division.
-fn nanos_to_duration(n: u64) -> Duration {
-    const NANOS: u64 = 1_000_000_000;
-    let (secs, nanos) = crate::time::div_rem_with_reciprocal(n, NANOS, u64::MAX / NANOS);
-    Duration::new(secs, nanos as u32)
 }
 
 // The tests drive the stage on `VirtualTimer`, which needs `alloc`.

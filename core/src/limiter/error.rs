@@ -4,14 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::gcra::Refusal;
-use crate::time::div_rem_with_reciprocal;
-
-/// A duration of `n` nanoseconds, split without a 64-bit division.
-const fn nanos_to_duration(n: u64) -> Duration {
-    const NANOS: u64 = 1_000_000_000;
-    let (secs, nanos) = div_rem_with_reciprocal(n, NANOS, u64::MAX / NANOS);
-    Duration::new(secs, nanos as u32)
-}
+use crate::time::nanos_to_duration;
 
 /// Cells the limiter did not grant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -57,6 +57,16 @@ impl Jitter {
 ///
 /// Equal seeds give equal sequences on every platform, which keeps virtual-time tests
 /// reproducible.
+/// SplitMix64's increment.
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output function.
+const fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rng {
     state: u64,
@@ -71,11 +81,14 @@ impl Rng {
 
     /// The next 64 random bits.
     pub(crate) const fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.state = self.state.wrapping_add(GOLDEN);
+        mix(self.state)
+    }
+
+    /// The `n`-th output (counted from 0) of the sequence seeded with `seed`, without the
+    /// ones before it: for callers that share one atomic count of their draws.
+    pub(crate) const fn nth(seed: u64, n: u64) -> u64 {
+        mix(seed.wrapping_add(n.wrapping_add(1).wrapping_mul(GOLDEN)))
     }
 
     /// A number in `lo..=hi` (`lo` when `hi < lo`), by multiply-and-shift: the bias is below

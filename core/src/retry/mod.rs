@@ -238,6 +238,8 @@ mod budget;
 mod error;
 mod future;
 mod jitter;
+#[allow(unused_imports)] // The chaos stage's draws; unused where the module builds alone.
+pub(crate) use jitter::Rng;
 mod notice;
 mod policy;
 

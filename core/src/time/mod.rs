@@ -132,6 +132,15 @@ pub(crate) const fn duration_to_nanos(d: Duration) -> u64 {
     (secs * 1_000_000_000).saturating_add(d.subsec_nanos() as u64)
 }
 
+/// A duration of `n` nanoseconds, split without a 64-bit division (one copy for every
+/// pattern that reports a wait).
+#[must_use]
+pub(crate) const fn nanos_to_duration(n: u64) -> Duration {
+    const NANOS: u64 = 1_000_000_000;
+    let (secs, nanos) = div_rem_with_reciprocal(n, NANOS, u64::MAX / NANOS);
+    Duration::new(secs, nanos as u32)
+}
+
 /// `(n / d, n % d)` for a divisor known in advance, given `recip = u64::MAX / d` (and `d > 0`):
 /// a multiplication instead of a 64-bit division, which 32-bit microcontrollers do in a
 /// library routine of nearly a kilobyte.
